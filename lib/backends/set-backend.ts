@@ -1,0 +1,129 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/** The tfjs backends this library knows how to load, by the name users pass to {@link setBackend}. */
+export type BackendName = 'cpu' | 'wasm' | 'webgl' | 'webgpu' | 'tfjs-node' | 'tfjs-node-gpu';
+
+export const BACKEND_NAMES: readonly BackendName[] = ['cpu', 'wasm', 'webgl', 'webgpu', 'tfjs-node', 'tfjs-node-gpu'];
+
+interface BackendModule {
+  /** npm package that registers the backend. */
+  packageName: string;
+  /** Name under which the package registers its backend in tfjs' registry. */
+  registryName: string;
+}
+
+const BACKEND_MODULES: Record<BackendName, BackendModule> = {
+  cpu: { packageName: '@tensorflow/tfjs-backend-cpu', registryName: 'cpu' },
+  wasm: { packageName: '@tensorflow/tfjs-backend-wasm', registryName: 'wasm' },
+  webgl: { packageName: '@tensorflow/tfjs-backend-webgl', registryName: 'webgl' },
+  webgpu: { packageName: '@tensorflow/tfjs-backend-webgpu', registryName: 'webgpu' },
+  'tfjs-node': { packageName: '@tensorflow/tfjs-node', registryName: 'tensorflow' },
+  'tfjs-node-gpu': { packageName: '@tensorflow/tfjs-node-gpu', registryName: 'tensorflow' },
+};
+
+/** Fastest first: the order in which {@link defaultBackendName} tries backends in Node. */
+const NODE_PREFERENCE: readonly BackendName[] = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'];
+
+function isBackendName(name: string): name is BackendName {
+  return (BACKEND_NAMES as readonly string[]).includes(name);
+}
+
+/**
+ * Loads the npm package of a backend. Every error of the `require` is caught, not only
+ * MODULE_NOT_FOUND: tfjs-node installed without its libtensorflow binary throws a plain Error.
+ */
+function requireBackendModule(name: BackendName): void {
+  const { packageName } = BACKEND_MODULES[name];
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require(packageName);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    throw new Error(
+      `setBackend('${name}'): the package ${packageName} could not be loaded (${reason}). ` +
+        `Install it with \`npm install ${packageName}\`` +
+        (name.startsWith('tfjs-node') ? ' (its install script downloads libtensorflow, which needs network access).' : '.'),
+    );
+  }
+}
+
+/** Whether the package of a backend can be loaded here (it is not initialised). */
+export function isBackendAvailable(name: BackendName): boolean {
+  try {
+    requireBackendModule(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The backend {@link setBackend} picks when given no name: in Node the fastest one installed
+ * (tfjs-node-gpu, tfjs-node, wasm, then cpu); in a browser, tfjs' own choice by priority.
+ */
+export function defaultBackendName(): BackendName {
+  for (const name of NODE_PREFERENCE) {
+    if (isBackendAvailable(name)) return name;
+  }
+  return 'cpu';
+}
+
+/** The tfjs registry name of the active backend, mapped back to this library's names. */
+export function getBackendName(): string {
+  const active = tf.getBackend();
+  if (active === 'tensorflow') {
+    return isBackendAvailable('tfjs-node-gpu') ? 'tfjs-node-gpu' : 'tfjs-node';
+  }
+  return active;
+}
+
+/**
+ * Loads the backend's package on demand and makes it the active tfjs backend.
+ *
+ * ```ts
+ * await setBackend('wasm');   // or 'cpu', 'webgl', 'webgpu', 'tfjs-node', 'tfjs-node-gpu'
+ * await setBackend();         // the fastest backend installed
+ * ```
+ * Noise never depends on this choice: it is drawn on the CPU (see `randnTensor`).
+ *
+ * @throws naming the package to install when it is missing, or why the backend could not start.
+ */
+export async function setBackend(name?: BackendName): Promise<BackendName> {
+  const chosen: string = name ?? defaultBackendName();
+  if (!isBackendName(chosen)) {
+    throw new Error(`setBackend: unknown backend '${chosen}'; expected one of ${BACKEND_NAMES.join(', ')}`);
+  }
+  requireBackendModule(chosen);
+  const { registryName } = BACKEND_MODULES[chosen];
+  if (tf.findBackendFactory(registryName) === null) {
+    throw new Error(
+      `setBackend('${chosen}'): ${BACKEND_MODULES[chosen].packageName} loaded but registered no '${registryName}' backend ` +
+        `in this environment` +
+        (chosen === 'webgl' ? ' (WebGL needs a browser with a WebGL2 context).' : '') +
+        (chosen === 'webgpu' ? ' (WebGPU needs navigator.gpu: a browser with WebGPU, or the npm package `webgpu` in Node).' : '.'),
+    );
+  }
+  let ok: boolean;
+  try {
+    ok = await tf.setBackend(registryName);
+  } catch (err) {
+    throw new Error(`setBackend('${chosen}'): the backend failed to start: ${err instanceof Error ? err.message : err}`);
+  }
+  if (!ok) {
+    throw new Error(
+      `setBackend('${chosen}'): the backend failed to initialise` +
+        (chosen === 'webgpu' ? ' (no WebGPU adapter was found).' : chosen === 'webgl' ? ' (no WebGL context with float textures).' : '.'),
+    );
+  }
+  silenceNodeHint();
+  return chosen;
+}
+
+/**
+ * The cpu backend prints a multi-line hint on its first write in Node. Users who chose `cpu` chose it:
+ * mark the hint as shown on this backend instance instead of changing tfjs' global flags.
+ */
+function silenceNodeHint(): void {
+  const backend = tf.backend() as unknown as { firstUse?: boolean };
+  if (typeof backend.firstUse === 'boolean') backend.firstUse = false;
+}

@@ -1,0 +1,57 @@
+import * as fs from 'fs';
+import * as path from 'path';
+
+function temporarySibling(target: string): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${Date.now().toString(36)}`);
+}
+
+/**
+ * Writes a file atomically: a temporary file beside the target, then a rename. A reader never sees a
+ * half-written file and an existing file survives a crash. Refuses to replace an existing file unless `force`.
+ */
+export function writeFileAtomic(target: string, data: string | Uint8Array, options: { force?: boolean } = {}): void {
+  if (!options.force && fs.existsSync(target)) {
+    throw new Error(`${target} already exists; pass --force (force: true) to overwrite it`);
+  }
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  const tmp = temporarySibling(target);
+  try {
+    fs.writeFileSync(tmp, data);
+    fs.renameSync(tmp, target);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * Fills a folder atomically: `fill` writes into a temporary sibling folder, which then replaces `target`.
+ * Refuses to replace an existing `target` unless `force`; on any error the temporary folder is removed and
+ * `target` is left as it was.
+ */
+export async function writeDirAtomic(
+  target: string,
+  fill: (tmpDir: string) => Promise<void> | void,
+  options: { force?: boolean } = {},
+): Promise<void> {
+  if (!options.force && fs.existsSync(target)) {
+    throw new Error(`${target} already exists; pass --force (force: true) to overwrite it`);
+  }
+  fs.mkdirSync(path.dirname(path.resolve(target)), { recursive: true });
+  const tmp = temporarySibling(path.resolve(target));
+  fs.mkdirSync(tmp);
+  try {
+    await fill(tmp);
+    if (fs.existsSync(target)) {
+      const old = `${tmp}.old`;
+      fs.renameSync(target, old);
+      fs.renameSync(tmp, target);
+      fs.rmSync(old, { recursive: true, force: true });
+    } else {
+      fs.renameSync(tmp, target);
+    }
+  } catch (err) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}

@@ -20,5 +20,7 @@ export {
 } from './backends/set-backend-browser';
 export type { BackendName, BrowserBackendOptions } from './backends/set-backend-browser';
 export { Generator } from './random/generator';
-export { randnTensor } from './random/randn-tensor';
-export type { RandnTensorOptions } from './random/randn-tensor';
+export { randn } from './random/randn';
+export type { RandnOptions, RandnDtype, RandnVariant } from './random/randn';
+export { randnTensor, randnTensorValues } from './random/randn-tensor';
+export type { RandnTensorOptions, RandnTensorLayout } from './random/randn-tensor';

@@ -24,3 +24,8 @@ export { randn } from './random/randn';
 export type { RandnOptions, RandnDtype, RandnVariant } from './random/randn';
 export { randnTensor, randnTensorValues } from './random/randn-tensor';
 export type { RandnTensorOptions, RandnTensorLayout } from './random/randn-tensor';
+export { DDIMScheduler } from './schedulers/ddim';
+export { DDPMScheduler } from './schedulers/ddpm';
+export { UNet2DModel } from './models/unet/unet-2d-model';
+export { loadUNetFromUrl } from './models/unet/load-from-url';
+export type { LoadUNetFromUrlOptions } from './models/unet/load-from-url';

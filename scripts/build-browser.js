@@ -6,10 +6,12 @@
  *   node scripts/build-browser.js            # readable bundle + source map
  *   node scripts/build-browser.js --minify   # minified
  *
- * The build fails when a library file reachable from lib/browser.ts imports a Node built-in (fs, http,
- * child_process, ...): such a module must stay out of the browser entry. Imports of lib/backends/set-backend
- * (Node: `require(packageName)`) are redirected to lib/backends/set-backend-browser.ts, which bundles every
- * browser backend and has the same exports.
+ * Node built-ins: the build fails when a library file reachable from lib/browser.ts imports one (fs, http,
+ * child_process, ...), unless that file is listed in NODE_ONLY_METHODS_ALLOWED below: files whose Node imports
+ * serve only methods that a page never calls (reading a checkpoint folder, saving a model). For those, the
+ * built-in is replaced by a stub whose every function throws a clear error (`fs.readFileSync is not available
+ * in the browser build ...`). Imports of lib/backends/set-backend (Node: `require(packageName)`) are redirected
+ * to lib/backends/set-backend-browser.ts, which bundles every browser backend and has the same exports.
  */
 'use strict';
 const fs = require('fs');
@@ -27,6 +29,47 @@ const WASM_DIST = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backe
 
 const NODE_BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 
+/**
+ * Library files allowed to import Node built-ins in the browser bundle, with the built-ins they may import.
+ * Each imports fs/path for folder IO only (fromPretrained, save, reading config.json or a checkpoint); the browser
+ * loads models with loadUNetFromUrl instead. Shrink this list as those files move their folder IO apart.
+ */
+const NODE_ONLY_METHODS_ALLOWED = {
+  'lib/models/unet/unet-2d-model.ts': ['fs', 'path'],
+  'lib/models/unet/config.ts': ['fs'],
+  'lib/io/read-state-dict.ts': ['fs', 'path'],
+  'lib/io/tfjs-format.ts': ['fs', 'path'],
+  'lib/io/atomic-write.ts': ['fs', 'path'],
+};
+
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+/** ESM source of a stand-in for a Node built-in: the same export names, every function throwing. */
+function nodeStubSource(moduleName) {
+  const real = require(moduleName);
+  const lines = [
+    `function unavailable(name) {`,
+    `  return function () {`,
+    `    throw new Error(name + ' is not available in the browser build of tfjs-diffusers: it reads or writes files. ' +`,
+    `      'In a page, load models by URL with loadUNetFromUrl.');`,
+    `  };`,
+    `}`,
+  ];
+  const names = Object.keys(real).filter((key) => IDENTIFIER.test(key) && key !== 'default');
+  for (const key of names) {
+    const value = real[key];
+    if (typeof value === 'function') lines.push(`export const ${key} = unavailable(${JSON.stringify(`${moduleName}.${key}`)});`);
+    else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+      lines.push(`export const ${key} = ${JSON.stringify(value)};`);
+    } else lines.push(`export const ${key} = {};`);
+  }
+  lines.push(`export default { ${names.join(', ')} };`);
+  return lines.join('\n');
+}
+
+/** Which allowed Node imports the last build replaced by stubs ("file: module"). */
+const stubbedImports = new Set();
+
 /** esbuild plugin: keeps Node-only code out of the bundle, loudly. */
 const browserSafePlugin = {
   name: 'tfjs-diffusers-browser-safe',
@@ -36,16 +79,24 @@ const browserSafePlugin = {
     build.onResolve({ filter: /^(node:)?[a-z_]+(\/[a-z_]+)?$/ }, (args) => {
       if (!NODE_BUILTINS.has(args.path)) return undefined;
       if (!args.importer.startsWith(LIB + path.sep)) return undefined;
+      const importer = path.relative(ROOT, args.importer).split(path.sep).join('/');
+      const moduleName = args.path.replace(/^node:/, '');
+      if ((NODE_ONLY_METHODS_ALLOWED[importer] ?? []).includes(moduleName)) {
+        stubbedImports.add(`${importer}: ${moduleName}`);
+        return { path: moduleName, namespace: 'node-stub' };
+      }
       return {
         errors: [
           {
             text:
-              `${path.relative(ROOT, args.importer)} imports the Node built-in '${args.path}', so it cannot be in the ` +
-              `browser bundle: keep it out of lib/browser.ts's imports, or move the Node-only part to its own file.`,
+              `${importer} imports the Node built-in '${args.path}', so it cannot be in the browser bundle: keep it ` +
+              `out of lib/browser.ts's imports, or move the Node-only part to its own file (or, when only methods ` +
+              `a page never calls use it, list it in NODE_ONLY_METHODS_ALLOWED of scripts/build-browser.js).`,
           },
         ],
       };
     });
+    build.onLoad({ filter: /.*/, namespace: 'node-stub' }, (args) => ({ contents: nodeStubSource(args.path), loader: 'js' }));
     // The Node setBackend loads backends with require(name); the browser one imports them all statically.
     build.onResolve({ filter: /(^|\/)set-backend$/ }, (args) => {
       const resolved = path.resolve(args.resolveDir, args.path) + '.ts';
@@ -84,6 +135,9 @@ async function main() {
     `${path.relative(ROOT, OUT_FILE)}: ${(bytes / 1e6).toFixed(2)} MB, ${libInputs.length} library files, ` +
       `${wasmFiles.length} .wasm files copied (${wasmFiles.join(', ')})`,
   );
+  if (stubbedImports.size > 0) {
+    console.log(`Node built-ins replaced by throwing stubs (folder IO only): ${[...stubbedImports].sort().join('; ')}`);
+  }
 }
 
 main().catch((err) => {

@@ -4,7 +4,7 @@ import type { Page } from 'playwright-core';
 import type * as BrowserLib from '../../lib/browser';
 import { loadFixture } from '../helpers/fixtures';
 import { launchChromium, type LaunchedChromium } from './chromium';
-import { startStaticServer, type StaticServer } from './static-server';
+import { startStaticServer, type StaticServer } from '../helpers/static-server';
 
 const ROOT = path.join(__dirname, '..', '..');
 

@@ -1,8 +1,14 @@
 import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
+import * as tf from '@tensorflow/tfjs-core';
 import type { Page } from 'playwright-core';
 import type * as BrowserLib from '../../lib/browser';
-import { loadFixture } from '../helpers/fixtures';
+import { setBackend } from '../../lib/backends/set-backend';
+import { UNet2DModel } from '../../lib/models/unet/unet-2d-model';
+import { fixturePath, loadFixture, maxAbsDiff } from '../helpers/fixtures';
+import { nchwValues, nhwcFromFixture, tinyFixture } from '../models/unet/unet-fixture';
 import { launchChromium, type LaunchedChromium } from './chromium';
 import { startStaticServer, type StaticServer } from '../helpers/static-server';
 
@@ -16,13 +22,22 @@ interface DemoWindow {
 let server: StaticServer;
 let browser: LaunchedChromium;
 let page: Page;
+/** Converted test models (the tiny fixture UNet in the tfjs format), served at /test-models/. */
+let modelsDir: string;
+/** The tiny UNet in Node on the cpu backend: the reference the browser backends are compared with. */
+let nodeUnet: UNet2DModel;
 
 beforeAll(async () => {
   // Always rebuild: the bundle must be the library of this checkout (esbuild takes about a second).
   execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build-browser.js')], { stdio: 'pipe' });
+  await setBackend('cpu');
+  modelsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfjs-diffusers-e2e-models-'));
+  nodeUnet = await UNet2DModel.fromPretrained(fixturePath('tiny-unet'));
+  await nodeUnet.save(path.join(modelsDir, 'tiny-unet'));
   server = await startStaticServer({
     '/dist/browser/': path.join(ROOT, 'dist', 'browser'),
     '/examples/web/': path.join(ROOT, 'examples', 'web'),
+    '/test-models/': modelsDir,
   });
   browser = await launchChromium();
   page = await browser.context.newPage();
@@ -37,6 +52,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await server?.close();
+  nodeUnet?.dispose();
+  if (modelsDir) fs.rmSync(modelsDir, { recursive: true, force: true });
 });
 
 describe('browser backends in Chromium', () => {
@@ -102,4 +119,39 @@ describe('browser backends in Chromium', () => {
       expect(noise[name].list).toEqual(list.output.data);
     }
   });
+});
+
+describe('UNet2DModel in Chromium', () => {
+  // The tiny UNet's forward cases (spec/fixtures/unet_tiny.json). Against PyTorch the bound is the UNet suite's:
+  // float32 ports with other summation orders land within 1e-4 (torch's own float32-vs-float64 gap is 1.1e-6).
+  const TORCH_TOLERANCE = 1e-4;
+  const cases = tinyFixture().cases;
+
+  for (const backend of ['webgl', 'wasm'] as const) {
+    it(`[${backend}] loads by URL and predicts the fixture cases within ${TORCH_TOLERANCE} of PyTorch`, async () => {
+      const outputs = await page.evaluate(
+        async ({ backend, inputs }) => {
+          const lib = (window as unknown as DemoWindow).tfjsDiffusers;
+          const { tf } = lib;
+          await lib.setBackend(backend);
+          const unet = await lib.loadUNetFromUrl('/test-models/tiny-unet/model.json');
+          const results: number[][] = [];
+          for (const c of inputs) {
+            const x = tf.transpose(tf.tensor4d(c.data, c.shape as [number, number, number, number]), [0, 2, 3, 1]) as tf.Tensor4D;
+            const eps = unet.predict(x, c.timestep);
+            const epsNCHW = tf.transpose(eps, [0, 3, 1, 2]);
+            results.push(Array.from(await epsNCHW.data()));
+            tf.dispose([x, eps, epsNCHW]);
+          }
+          unet.dispose();
+          return results;
+        },
+        { backend, inputs: cases.map((c) => ({ data: c.sample.data, shape: c.sample.shape, timestep: c.timestep })) },
+      );
+      const vsTorch = cases.map((c, i) => maxAbsDiff(outputs[i], c.output.data));
+      // eslint-disable-next-line no-console
+      console.log(`UNet forward [browser ${backend}] max abs vs PyTorch per case: ${vsTorch.map((d) => d.toExponential(2)).join(', ')}`);
+      expect(Math.max(...vsTorch)).toBeLessThan(TORCH_TOLERANCE);
+    });
+  }
 });

@@ -17,19 +17,25 @@ const fround = Math.fround;
  * ```
  */
 export function fmaF32(a: number, b: number, c: number): number {
-  const p = a * b;
-  const s = p + c;
+  const s = a * b + c;
   const r = fround(s);
   const d = s - r;
-  if (d === 0) return r;
-  // s is a float32 midpoint exactly when r + 2d (the other neighbour) is a float32.
+  // s is a float32 midpoint exactly when d ≠ 0 and r + 2d (the other neighbour) is a float32.
   const other = r + 2 * d;
-  if (fround(other) !== other) return r;
-  // Error-free two-sum: p + c = s + err exactly.
+  if (d === 0 || fround(other) !== other) return r;
+  return breakMidpointTie(a * b, c, s, r, other);
+}
+
+/**
+ * `p + c` rounded to the double `s`, a float32 midpoint between `r` and `other`: the error-free two-sum
+ * `p + c = s + err` says on which side the exact sum lies. Kept out of {@link fmaF32} so that stays small
+ * enough to inline.
+ */
+function breakMidpointTie(p: number, c: number, s: number, r: number, other: number): number {
   const bv = s - p;
   const err = p - (s - bv) + (c - bv);
   if (err === 0) return r;
-  return err > 0 === d > 0 ? other : r;
+  return err > 0 === other > r ? other : r;
 }
 
 // avx_mathfun.h constants, rounded to float32 as the `_PS256_CONST` tables hold them.

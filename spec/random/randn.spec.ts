@@ -130,3 +130,21 @@ describe('randn input checks', () => {
     expect(() => randn([2], { generator: [g()] as unknown as Generator })).toThrow(/generator must be a Generator, got an array/);
   });
 });
+
+describe('randn serial path and the cached normal', () => {
+  test('randn([7]) then randn([5]) on one generator equals randn([12]): the cached normal starts the second call', () => {
+    const g = new Generator().manualSeed(11);
+    const parts = [...randn([7], { generator: g }), ...randn([5], { generator: g })];
+    const whole = randn([12], { generator: new Generator().manualSeed(11) });
+    expect(float32BitMismatches(Float32Array.from(parts), whole)).toEqual([]);
+  });
+
+  test('a draw of 16 or more elements in between neither uses nor clears the cache', () => {
+    const g = new Generator().manualSeed(11);
+    randn([7], { generator: g });
+    const cached = g.getState().nextDoubleNormal;
+    randn([32], { generator: g });
+    expect(g.getState().nextDoubleNormal).toBe(cached);
+    expect(randn([1], { generator: g, dtype: 'float64' })[0]).toBe(cached);
+  });
+});

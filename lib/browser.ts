@@ -29,3 +29,8 @@ export { DDPMScheduler } from './schedulers/ddpm';
 export { UNet2DModel } from './models/unet/unet-2d-model';
 export { loadUNetFromUrl } from './models/unet/load-from-url';
 export type { LoadUNetFromUrlOptions } from './models/unet/load-from-url';
+export { DDIMPipeline, PipelineCancelledError } from './pipelines/ddim-pipeline';
+export type { GenerateOptions, GeneratedImages, OutputType, StepInfo } from './pipelines/ddim-pipeline';
+export { imageAbsSum } from './pipelines/image-abs-sum';
+export { loadPipelineFromUrl, resolvePipelineUrls } from './pipelines/load-pipeline-from-url';
+export type { LoadPipelineFromUrlOptions, PipelineUrls } from './pipelines/load-pipeline-from-url';

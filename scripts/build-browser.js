@@ -35,11 +35,26 @@ const NODE_BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
  * loads models with loadUNetFromUrl instead. Shrink this list as those files move their folder IO apart.
  */
 const NODE_ONLY_METHODS_ALLOWED = {
-  'lib/models/unet/unet-2d-model.ts': ['fs', 'path'],
-  'lib/models/unet/config.ts': ['fs'],
+  'lib/models/unet/unet-2d-model.ts': ['fs', 'path'], // fromPretrained, save
+  'lib/models/unet/config.ts': ['fs'], // readUNet2DConfig
+  'lib/models/unet/convert.ts': ['fs', 'path'],
   'lib/io/read-state-dict.ts': ['fs', 'path'],
-  'lib/io/tfjs-format.ts': ['fs', 'path'],
+  'lib/io/tfjs-format.ts': ['fs', 'path'], // fileSystemHandler
   'lib/io/atomic-write.ts': ['fs', 'path'],
+  'lib/io/hub.ts': ['crypto', 'fs', 'path'], // Hub download into the disk cache
+  'lib/io/hub-cache.ts': ['fs', 'os', 'path'],
+  'lib/pipelines/load-pipeline.ts': ['fs', 'path'], // DDIMPipeline.fromPretrained
+  'lib/pipelines/pipeline-folder.ts': ['fs', 'path'],
+  'lib/pipelines/convert-pipeline.ts': ['fs', 'path'],
+};
+
+/**
+ * npm packages that only Node code paths use, with the library files allowed to import them; the bundle gets a
+ * throwing stub instead. pngjs needs Node streams and zlib: in a page, outputType 'png' is unavailable and the
+ * 'array' / 'tensor' outputs are drawn on a canvas.
+ */
+const NODE_ONLY_PACKAGES = {
+  pngjs: ['lib/io/png.ts'], // encodePng / decodePng (outputType 'png', the CLI)
 };
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
@@ -50,8 +65,9 @@ function nodeStubSource(moduleName) {
   const lines = [
     `function unavailable(name) {`,
     `  return function () {`,
-    `    throw new Error(name + ' is not available in the browser build of tfjs-diffusers: it reads or writes files. ' +`,
-    `      'In a page, load models by URL with loadUNetFromUrl.');`,
+    `    throw new Error(name + ' is not available in the browser build of tfjs-diffusers (Node only: files, the Hub ' +`,
+    `      'cache, PNG encoding). In a page, load models with loadPipelineFromUrl / loadUNetFromUrl and take ' +`,
+    `      "outputType 'array' or 'tensor'.");`,
     `  };`,
     `}`,
   ];
@@ -96,6 +112,16 @@ const browserSafePlugin = {
         ],
       };
     });
+    build.onResolve({ filter: new RegExp(`^(${Object.keys(NODE_ONLY_PACKAGES).join('|')})$`) }, (args) => {
+      const importer = path.relative(ROOT, args.importer).split(path.sep).join('/');
+      if (!NODE_ONLY_PACKAGES[args.path].includes(importer)) {
+        return {
+          errors: [{ text: `${importer} imports '${args.path}', a Node-only package (see NODE_ONLY_PACKAGES in scripts/build-browser.js)` }],
+        };
+      }
+      stubbedImports.add(`${importer}: ${args.path}`);
+      return { path: args.path, namespace: 'node-stub' };
+    });
     build.onLoad({ filter: /.*/, namespace: 'node-stub' }, (args) => ({ contents: nodeStubSource(args.path), loader: 'js' }));
     // The Node setBackend loads backends with require(name); the browser one imports them all statically.
     build.onResolve({ filter: /(^|\/)set-backend$/ }, (args) => {
@@ -136,7 +162,7 @@ async function main() {
       `${wasmFiles.length} .wasm files copied (${wasmFiles.join(', ')})`,
   );
   if (stubbedImports.size > 0) {
-    console.log(`Node built-ins replaced by throwing stubs (folder IO only): ${[...stubbedImports].sort().join('; ')}`);
+    console.log(`Node-only imports replaced by throwing stubs: ${[...stubbedImports].sort().join('; ')}`);
   }
 }
 

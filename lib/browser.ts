@@ -32,5 +32,6 @@ export type { LoadUNetFromUrlOptions } from './models/unet/load-from-url';
 export { DDIMPipeline, PipelineCancelledError } from './pipelines/ddim-pipeline';
 export type { GenerateOptions, GeneratedImages, OutputType, StepInfo } from './pipelines/ddim-pipeline';
 export { imageAbsSum } from './pipelines/image-abs-sum';
+export { floatToByte } from './io/png';
 export { loadPipelineFromUrl, resolvePipelineUrls } from './pipelines/load-pipeline-from-url';
 export type { LoadPipelineFromUrlOptions, PipelineUrls } from './pipelines/load-pipeline-from-url';

@@ -11,6 +11,21 @@ export interface LoadUNetFromUrlOptions {
   fetchFunc?: typeof fetch;
 }
 
+/**
+ * A fetch whose promise resolves only once the whole body has arrived. tfjs' http handler starts every weight
+ * shard's fetch at once and reads no body until all responses have started; over HTTP/1.1 a browser opens at most 6
+ * connections per host, so with more than 6 shards of 4 MB (google/ddpm-cifar10-32 has 35) the 7th request waits
+ * for a connection that the first 6 hold until their bodies are read: a deadlock. Reading each body as it comes
+ * frees its connection.
+ */
+export function bodyBufferingFetch(fetchFunc: typeof fetch = (input, init) => fetch(input, init)): typeof fetch {
+  return async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    const response = await fetchFunc(input, init);
+    const body = await response.arrayBuffer();
+    return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+  };
+}
+
 /** The `userDefinedMetadata.diffusers` record of a model.json, or an error naming the URL. */
 function unetMetadataOf(artifacts: tf.io.ModelArtifacts, url: string): UNet2DMetadata {
   const metadata = (artifacts.userDefinedMetadata as Record<string, unknown> | undefined)?.[UNET_METADATA_KEY] as
@@ -47,7 +62,7 @@ export async function loadUNetFromUrl(modelJsonUrl: string, options: LoadUNetFro
   const handler = tf.io.http(modelJsonUrl, {
     onProgress: options.onProgress,
     requestInit: options.requestInit,
-    fetchFunc: options.fetchFunc,
+    fetchFunc: bodyBufferingFetch(options.fetchFunc),
   });
   let artifacts: tf.io.ModelArtifacts;
   try {

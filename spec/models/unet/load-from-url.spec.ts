@@ -9,6 +9,50 @@ import { fixturePath, maxAbsDiff } from '../../helpers/fixtures';
 import { startStaticServer, type StaticServer } from '../../helpers/static-server';
 import { nchwValues, nhwcFromFixture, tinyFixture } from './unet-fixture';
 
+/** Copies a tfjs model folder with its weights split into `count` shards (as the converter does for big models). */
+function reshard(src: string, dst: string, count: number): void {
+  const modelJson = JSON.parse(fs.readFileSync(path.join(src, 'model.json'), 'utf8'));
+  const group = modelJson.weightsManifest[0];
+  const bytes = Buffer.concat(group.paths.map((p: string) => fs.readFileSync(path.join(src, p))));
+  const size = Math.ceil(bytes.length / count);
+  fs.mkdirSync(dst);
+  group.paths = Array.from({ length: count }, (_, i) => `group1-shard${i + 1}of${count}.bin`);
+  group.paths.forEach((p: string, i: number) => fs.writeFileSync(path.join(dst, p), bytes.subarray(i * size, (i + 1) * size)));
+  fs.writeFileSync(path.join(dst, 'model.json'), JSON.stringify(modelJson));
+}
+
+/**
+ * A fetch that behaves like a browser on HTTP/1.1: at most `connections` responses in flight per host, a
+ * connection freed only once its body has been read.
+ */
+function connectionLimitedFetch(connections: number): typeof fetch {
+  let free = connections;
+  const waiting: Array<() => void> = [];
+  const acquire = () => (free > 0 ? (free--, Promise.resolve()) : new Promise<void>((resolve) => waiting.push(resolve)));
+  const release = () => (waiting.length > 0 ? waiting.shift()!() : free++);
+  return async (input, init) => {
+    await acquire();
+    const response = await fetch(input, init);
+    const read = response.arrayBuffer.bind(response);
+    let released = false;
+    const readAndRelease = async () => {
+      try {
+        return await read();
+      } finally {
+        if (!released) {
+          released = true;
+          release();
+        }
+      }
+    };
+    return Object.assign(response, {
+      arrayBuffer: readAndRelease,
+      json: async () => JSON.parse(new TextDecoder().decode(await readAndRelease())),
+      text: async () => new TextDecoder().decode(await readAndRelease()),
+    });
+  };
+}
+
 // loadUNetFromUrl over real HTTP (Node's global fetch against a 127.0.0.1 server), on the tiny fixture UNet saved
 // in the tfjs format: the same weights as UNet2DModel.fromPretrained, so the same outputs bit for bit on one backend.
 describe('loadUNetFromUrl', () => {
@@ -21,6 +65,7 @@ describe('loadUNetFromUrl', () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tfjs-diffusers-url-'));
     reference = await UNet2DModel.fromPretrained(fixturePath('tiny-unet'));
     await reference.save(path.join(tmp, 'tiny-unet-tfjs'));
+    reshard(path.join(tmp, 'tiny-unet-tfjs'), path.join(tmp, 'tiny-unet-8-shards'), 8);
     fs.mkdirSync(path.join(tmp, 'not-a-unet'));
     fs.writeFileSync(
       path.join(tmp, 'not-a-unet', 'model.json'),
@@ -49,6 +94,19 @@ describe('loadUNetFromUrl', () => {
     expect(maxAbsDiff(await nchwValues(a), await nchwValues(b))).toBe(0);
     expect(progress[progress.length - 1]).toBe(1);
     tf.dispose([sample, a, b]);
+    unet.dispose();
+  });
+
+  it('loads more weight shards than a browser opens connections per host (HTTP/1.1: 6) without deadlocking', async () => {
+    // tfjs' http handler awaits every shard's response before reading any body; a browser holds a connection until
+    // its body is read. loadUNetFromUrl reads each body as it arrives: without that, this load never finishes.
+    const load = loadUNetFromUrl(`${server.origin}/models/tiny-unet-8-shards/model.json`, { fetchFunc: connectionLimitedFetch(6) });
+    let timer: NodeJS.Timeout | undefined;
+    const deadlock = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('loadUNetFromUrl deadlocked on 8 shards over 6 connections')), 20000);
+    });
+    const unet = await Promise.race([load, deadlock]).finally(() => clearTimeout(timer));
+    expect(unet.countParams()).toBe(tinyFixture().num_parameters);
     unet.dispose();
   });
 

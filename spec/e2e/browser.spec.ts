@@ -200,6 +200,27 @@ describe('browser backends in Chromium', () => {
   });
 });
 
+describe('the browser bundle', () => {
+  it('imports nothing: no module of Node nor any other file is left to resolve', () => {
+    const bundle = fs.readFileSync(path.join(ROOT, 'dist', 'browser', 'tfjs-diffusers.esm.js'), 'utf8');
+    expect(bundle.match(/^\s*import\b.*$/gm) ?? []).toEqual([]);
+    for (const wasm of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']) {
+      expect(fs.existsSync(path.join(ROOT, 'dist', 'browser', wasm))).toBe(true);
+    }
+  });
+
+  it('fails with a clear message when a page calls a Node-only method', async () => {
+    const message = await page.evaluate(async () => {
+      const lib = (window as unknown as DemoWindow).tfjsDiffusers;
+      return lib.DDIMPipeline.fromPretrained('models/tiny-random').then(
+        () => 'loaded',
+        (err: Error) => err.message,
+      );
+    });
+    expect(message).toMatch(/^fs\.\w+ is not available in the browser build of tfjs-diffusers \(Node only: files, the Hub cache, PNG encoding\)\. In a page, load models with loadPipelineFromUrl/);
+  });
+});
+
 describe('UNet2DModel in Chromium', () => {
   // The tiny UNet's forward cases (spec/fixtures/unet_tiny.json) through loadUNetFromUrl on the embedded model's
   // unet/ (the same weights). The bound is the UNet suite's: float32 ports with other summation orders land within

@@ -51,6 +51,10 @@ export async function startStaticServer(mounts: Record<string, string>): Promise
     if (req.method === 'HEAD') res.end();
     else fs.createReadStream(file).pipe(res);
   });
+  // Node closes idle keep-alive sockets after 5 s by default, racing a client that reuses one (undici then fails
+  // with "fetch failed"): keep them for the length of a test file instead.
+  server.keepAliveTimeout = 10 * 60 * 1000;
+  server.headersTimeout = server.keepAliveTimeout + 1000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', resolve);

@@ -1,16 +1,31 @@
 import { setBackend, BackendName } from '../../lib/backends/set-backend';
+import { nativeKernelsStatus } from '../../lib/backends/native';
 
-/** The backends every parity test runs on (tfjs-core's ALL_ENVS, for what Node can run here). */
-export const TEST_BACKENDS: BackendName[] = ['cpu', 'wasm'];
+/** A backend the parity tests run on: a tfjs backend, or wasm with the native oneDNN kernels. */
+export type TestBackend = BackendName | 'wasm+native';
+
+/**
+ * The backends every parity test runs on (tfjs-core's ALL_ENVS, for what Node can run here): cpu, plain wasm, and
+ * wasm with the native kernels when the addon is built (native/, `npm run build:native`). 'wasm' is plain tfjs
+ * wasm kernels; both wasm entries use the same (multi-threaded) wasm backend, so switching costs nothing.
+ */
+export const TEST_BACKENDS: TestBackend[] = ['cpu', 'wasm', ...(nativeKernelsStatus().available ? (['wasm+native'] as const) : [])];
+
+/** Makes `backend` the active one, with the native kernels on exactly for 'wasm+native'. */
+export async function useTestBackend(backend: TestBackend): Promise<void> {
+  if (backend === 'wasm+native') await setBackend('wasm', { native: true });
+  else if (backend === 'wasm') await setBackend('wasm', { native: false });
+  else await setBackend(backend);
+}
 
 /**
  * Runs the same assertions on every test backend, like tfjs-core's `describeWithFlags(..., ALL_ENVS)`.
  */
-export function describeEachBackend(title: string, body: (backend: BackendName) => void): void {
+export function describeEachBackend(title: string, body: (backend: TestBackend) => void): void {
   for (const backend of TEST_BACKENDS) {
     describe(`${title} [${backend}]`, () => {
       beforeAll(async () => {
-        await setBackend(backend);
+        await useTestBackend(backend);
       });
       body(backend);
     });

@@ -98,10 +98,9 @@ function filledOrDisposed(backend: WasmBackendInternals, out: TensorInfo, fill: 
   return out;
 }
 
-/** A bias of `n` values broadcast along the last axis ([n], [1, n], ...), as the addon applies it. */
+/** A rank-1 bias of `n` values, the only bias tfjs' wasm kernels accept (they throw on others; so does the fallback). */
 function isChannelBias(bias: TensorInfo, n: number): boolean {
-  const shape = bias.shape;
-  return shape.length >= 1 && shape[shape.length - 1] === n && util.sizeFromShape(shape) === n;
+  return bias.shape.length === 1 && bias.shape[0] === n;
 }
 
 function conv2dImpl(

@@ -21,7 +21,7 @@ export interface ResnetBlock2DArgs extends LayerArgs {
  * `[x: [N, H, W, Cin], temb: [N, T]]`, output `[N, H, W, outChannels]`:
  *
  * ```
- * h = conv1(silu(norm1(x))) + time_emb_proj(silu(temb))[:, None, None, :]
+ * h = conv1(silu(norm1(x))) + time_emb_proj(silu(temb))[:, None, None, :]   (batch 1: folded into conv1's bias)
  * h = conv2(silu(norm2(h)))
  * y = ((Cin == outChannels ? x : conv_shortcut(x)) + h) / outputScaleFactor
  * ```
@@ -102,9 +102,14 @@ export class ResnetBlock2D extends tfl.layers.Layer {
       const temb = inputs[1] as tf.Tensor2D;
       const r = (name: string) => this.read(name);
       let h = silu(groupNormNHWC(x, r('norm1.weight') as tf.Tensor1D, r('norm1.bias') as tf.Tensor1D, this.groups, this.eps));
-      h = conv2dNHWC(h, r('conv1.weight') as tf.Tensor4D, r('conv1.bias') as tf.Tensor1D, 1, 'same');
       const t = tf.fused.matMul({ a: silu(temb), b: r('time_emb_proj.weight') as tf.Tensor2D, bias: r('time_emb_proj.bias') });
-      h = tf.add(h, tf.reshape(t, [t.shape[0], 1, 1, this.outChannels]));
+      if (x.shape[0] === 1) {
+        // One sample: the time embedding is a per-channel constant, added through the conv's fused bias (no pass).
+        h = conv2dNHWC(h, r('conv1.weight') as tf.Tensor4D, tf.add(r('conv1.bias'), tf.reshape(t, [this.outChannels])), 1, 'same');
+      } else {
+        h = conv2dNHWC(h, r('conv1.weight') as tf.Tensor4D, r('conv1.bias') as tf.Tensor1D, 1, 'same');
+        h = tf.add(h, tf.reshape(t, [t.shape[0], 1, 1, this.outChannels]));
+      }
       h = silu(groupNormNHWC(h, r('norm2.weight') as tf.Tensor1D, r('norm2.bias') as tf.Tensor1D, this.groups, this.eps));
       h = conv2dNHWC(h, r('conv2.weight') as tf.Tensor4D, r('conv2.bias') as tf.Tensor1D, 1, 'same');
       const shortcut = this.w['conv_shortcut.weight']

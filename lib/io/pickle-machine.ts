@@ -172,8 +172,8 @@ export function unpickle(bytes: Uint8Array, hooks: PickleHooks): unknown {
   };
 
   for (;;) {
-    if (pos >= bytes.length) fail('the pickle ends without STOP: truncated pickle');
     opStart = pos;
+    if (pos >= bytes.length) fail('the pickle ends without STOP: truncated pickle');
     const op = bytes[pos++];
     switch (op) {
       case 0x80: {
@@ -237,7 +237,8 @@ export function unpickle(bytes: Uint8Array, hooks: PickleHooks): unknown {
       }
       case 0x65: {
         const items = popMark();
-        asList(top()).push(...items);
+        const list = asList(top());
+        for (const item of items) list.push(item); // not push(...items): a huge batch would overflow the call stack
         break;
       }
       case 0x73: {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../../../lib/backends/set-backend';
-import { readStateDict } from '../../../lib/io/read-state-dict';
+import { readStateDict, readWeightFile } from '../../../lib/io/read-state-dict';
 import { StateDict } from '../../../lib/io/state-dict';
 import { readUNet2DConfig } from '../../../lib/models/unet/config';
 import {
@@ -66,6 +66,16 @@ describe('UNet2DModel state-dict mapping', () => {
     loadStateDictIntoModel(model, stateDict, 'tiny-unet');
     const fromNew = await modelToStateDict(model);
     expectSameStateDict(fromOld, fromNew);
+  });
+
+  test('the PyTorch .bin checkpoints (both namings) load the same weights as the safetensors ones', async () => {
+    loadStateDictIntoModel(model, stateDict, 'tiny-unet');
+    const reference = await modelToStateDict(model);
+    for (const folder of ['tiny-unet', 'tiny-unet-oldkeys']) {
+      const file = fixturePath(folder, 'diffusion_pytorch_model.bin');
+      loadStateDictIntoModel(model, readWeightFile(file), file);
+      expectSameStateDict(await modelToStateDict(model), reference);
+    }
   });
 
   test('loading then reading back gives the checkpoint bit for bit (transposes are exact inverses)', async () => {

@@ -1,3 +1,6 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../../../lib/backends/set-backend';
 import { UNet2DModel } from '../../../lib/models/unet/unet-2d-model';
@@ -142,6 +145,23 @@ describe('UNet2DModel.predict inputs', () => {
       // same math per sample; only the conv/matmul blocking of XNNPACK may differ with the batch size
       expect(maxAbsDiff(await out.data(), batched.subarray(row * half, (row + 1) * half))).toBeLessThan(1e-5);
       tf.dispose([one, out]);
+    }
+  });
+
+  test('a model folder with only the PyTorch .bin (old key names) loads and matches PyTorch', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unet-bin-'));
+    try {
+      for (const f of ['config.json', 'diffusion_pytorch_model.bin']) fs.copyFileSync(fixturePath('tiny-unet-oldkeys', f), path.join(dir, f));
+      const fromBin = await UNet2DModel.fromPretrained(dir);
+      const c = tinyFixture().cases.find((k) => k.id === 'tiny_seed0_t999')!;
+      const x = nhwcFromFixture(c.sample);
+      const [a, b] = [unet.predict(x, 999), fromBin.predict(x, 999)];
+      expect(maxAbsDiff(await a.data(), await b.data())).toBe(0); // the same float32 weights
+      expect(maxAbsDiff(await nchwValues(b), c.output.data)).toBeLessThan(FORWARD_TOLERANCE);
+      tf.dispose([x, a, b]);
+      fromBin.dispose();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -3,6 +3,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
 import type { Shape, LayerVariable } from '@tensorflow/tfjs-layers';
 import { silu } from './activations';
+import { isCpuBackend } from './backend-traits';
 import { channelsOf, singleInput, singleShape } from './layer-utils';
 
 /**
@@ -24,7 +25,7 @@ import { channelsOf, singleInput, singleShape } from './layer-utils';
  * ```
  */
 export function groupNormNHWC(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, groups: number, epsilon: number): tf.Tensor4D {
-  return tf.getBackend() === 'cpu'
+  return isCpuBackend()
     ? groupNormPerChannel(x, gamma, beta, groups, epsilon)
     : groupNormBroadcast(x, gamma, beta, groups, epsilon);
 }

@@ -21,7 +21,7 @@ export interface UNet2DMetadata {
   source?: string;
 }
 
-export interface SaveOptions {
+export interface UNet2DSaveOptions {
   /** Replace an existing folder. Default false. */
   force?: boolean;
   /** Recorded in the metadata (e.g. the checkpoint folder it was converted from). */
@@ -184,7 +184,7 @@ export class UNet2DModel {
    * `userDefinedMetadata.diffusers`), atomically; an existing folder is replaced only with `force`.
    * {@link fromPretrained} and `tf.loadLayersModel(fileSystemHandler(dir))` read it back.
    */
-  async save(dir: string, options: SaveOptions = {}): Promise<tf.io.SaveResult> {
+  async save(dir: string, options: UNet2DSaveOptions = {}): Promise<tf.io.SaveResult> {
     this.assertNotDisposed('save');
     const metadata: UNet2DMetadata = { _class_name: 'UNet2DModel', config: unet2DConfigToJSON(this.config) };
     if (options.source !== undefined) metadata.source = options.source;

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../../../lib/backends/set-backend';
+import { parseUNet2DConfig } from '../../../lib/models/unet/config';
 import { DDPM_CIFAR10_32_PARAMETERS, DDPM_CIFAR10_32_UNET_CONFIG } from '../../../lib/models/unet/ddpm-cifar10-32';
 import { stateDictBindings } from '../../../lib/models/unet/state-dict-mapping';
 import { UNet2DModel } from '../../../lib/models/unet/unet-2d-model';
@@ -25,6 +26,14 @@ describe('UNet2DModel at the google/ddpm-cifar10-32 size', () => {
     expect(byKey.get('up_blocks.0.resnets.0.conv1.weight')).toEqual([256, 512, 3, 3]);
     expect(byKey.get('up_blocks.3.resnets.0.conv_shortcut.weight')).toEqual([128, 384, 1, 1]);
     expect(byKey.get('mid_block.attentions.0.group_norm.weight')).toEqual([256]);
+  });
+
+  test('fromConfig takes a parsed config as well as config.json, and rejects a bad one by field', () => {
+    const again = UNet2DModel.fromConfig(parseUNet2DConfig({ ...DDPM_CIFAR10_32_UNET_CONFIG }));
+    expect(again.config).toEqual(unet.config);
+    expect(again.countParams()).toBe(DDPM_CIFAR10_32_PARAMETERS);
+    again.dispose();
+    expect(() => UNet2DModel.fromConfig({ ...unet.config, normNumGroups: 24 })).toThrow(/norm_num_groups=24 does not divide block_out_channels\[0\]=128/);
   });
 
   test('runs a forward pass with random weights', async () => {

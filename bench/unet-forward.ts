@@ -24,6 +24,8 @@ export const GFLOP_PER_SAMPLE = 11.95;
 
 export interface ForwardOptions {
   backend: BackendName;
+  /** Print a per-kernel time table of one forward per batch (tf.profile). */
+  profile?: boolean;
   /** wasm only: threads of the wasm backend. */
   threads: number;
   /** wasm only: the native oneDNN kernels. */
@@ -85,6 +87,29 @@ export function configLabel(o: Pick<ForwardOptions, 'backend' | 'threads' | 'nat
   return `wasm ${o.threads} thread${o.threads === 1 ? '' : 's'}${o.native ? ' + native' : ''}`;
 }
 
+/** Kernel time per kernel name over one forward (the kernels' wall time, as tf.profile measures on wasm). */
+async function printKernelProfile(unet: UNet2DModel, sample: tf.Tensor4D): Promise<void> {
+  const info = await tf.profile(async () => {
+    const out = unet.predict(sample, 500);
+    await out.data();
+    out.dispose();
+  });
+  const byKernel = new Map<string, { ms: number; calls: number }>();
+  for (const k of info.kernels) {
+    if (k.name.endsWith('__op')) continue;
+    const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
+    e.ms += (await k.kernelTimeMs) as number;
+    e.calls++;
+    byKernel.set(k.name, e);
+  }
+  const rows = [...byKernel.entries()].sort((a, b) => b[1].ms - a[1].ms);
+  const total = rows.reduce((s, [, e]) => s + e.ms, 0);
+  console.error(`kernel profile, batch ${sample.shape[0]}: ${total.toFixed(1)} ms of kernel time`);
+  for (const [name, e] of rows.slice(0, 14)) {
+    console.error(`  ${name.padEnd(24)}${String(e.calls).padStart(6)}${e.ms.toFixed(2).padStart(10)} ms${((100 * e.ms) / total).toFixed(1).padStart(7)} %`);
+  }
+}
+
 /** Runs the forwards and returns the timings. */
 export async function benchUNetForward(opts: ForwardOptions): Promise<ForwardResult> {
   await setBackend(opts.backend, opts.backend === 'wasm' ? { threads: opts.threads, native: opts.native } : {});
@@ -98,6 +123,7 @@ export async function benchUNetForward(opts: ForwardOptions): Promise<ForwardRes
     await forwardMs(unet, sample, 998); // warm-up
     const times: number[] = [];
     for (let i = 0; i < opts.runs; i++) times.push(await forwardMs(unet, sample, 500 + i));
+    if (opts.profile) await printKernelProfile(unet, sample);
     sample.dispose();
     const medianMs = median(times);
     batches.push({
@@ -144,6 +170,7 @@ function parseArgs(argv: string[]): ForwardOptions & { json: boolean } {
     else if (a === '--batches' || a === '--batch') o.batches = value().split(',').map(Number);
     else if (a === '--runs') o.runs = Number(value());
     else if (a === '--json') o.json = true;
+    else if (a === '--profile') o.profile = true;
     else throw new Error(`unet-forward: unknown argument ${a}`);
   }
   for (const b of o.batches) if (!Number.isSafeInteger(b) || b < 1) throw new Error(`unet-forward: bad batch ${b}`);

@@ -6,7 +6,7 @@
       "target_name": "tfjs_diffusers_native",
       "sources": ["src/addon.cc", "src/dnnl_ops.cc", "src/group_norm.cc"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
-      "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-fopenmp", "-fno-trapping-math", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-fopenmp", "-fno-trapping-math", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-psabi"],
       "ldflags": ["-fopenmp"],
       "libraries": ["-ldnnl"],
       "defines": ["NAPI_VERSION=8"]

@@ -6,8 +6,8 @@
 
 namespace tfjs_diffusers {
 
-// x, y: [n, hw, c] (y may alias x); gamma, beta: [c]; groups divides c. Statistics are accumulated in double
-// (two passes: mean, then the mean squared deviation), the biased variance as torch.nn.GroupNorm.
+// x, y: [n, hw, c] (y may alias x); gamma, beta: [c]; groups divides c. The statistics (sums of x and x^2) are
+// accumulated in double in one pass, the biased variance as torch.nn.GroupNorm; a second pass writes y.
 void group_norm_nhwc(const float* x, const float* gamma, const float* beta, float* y, int64_t n, int64_t hw, int64_t c,
                      int64_t groups, float epsilon, bool silu);
 

@@ -1,5 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { GROUP_NORM_KERNEL } from './kernels';
+import { GROUP_NORM_KERNEL } from './kernel-names';
+
+/**
+ * Whether the active backend runs the native kernels (wasm with `enableNativeKernels()` in effect). Layers may pick
+ * another formulation when it is faster there (e.g. batched, transposed matmuls). Safe in browser bundles.
+ *
+ * ```ts
+ * if (nativeKernelsActive()) scores = tf.matMul(q, k, false, true);
+ * ```
+ */
+export function nativeKernelsActive(): boolean {
+  return tf.getBackend() === 'wasm' && tf.getKernel(GROUP_NORM_KERNEL, 'wasm') !== undefined;
+}
 
 /**
  * GroupNorm (+ SiLU) of an NHWC tensor in one native kernel, when the active backend is wasm with the native
@@ -20,7 +32,7 @@ export function groupNormNative(
   epsilon: number,
   silu: boolean,
 ): tf.Tensor | null {
-  if (tf.getBackend() !== 'wasm' || tf.getKernel(GROUP_NORM_KERNEL, 'wasm') === undefined) return null;
+  if (!nativeKernelsActive()) return null;
   if (x.dtype !== 'float32' || gamma.dtype !== 'float32' || beta.dtype !== 'float32' || x.rank !== 4) return null;
   const c = x.shape[3] as number;
   if (!Number.isSafeInteger(groups) || groups < 1 || c % groups !== 0) {

@@ -4,13 +4,9 @@ import type { NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/t
 import { WasmBackendInternals, wasmBackendInternals, wasmHeapBytes, wasmTensorData } from '../wasm-internals';
 import type { NativeAddon } from './addon';
 
-/** The custom kernel of the fused GroupNorm(+SiLU); inputs `{x, gamma, beta}`, attrs `{groups, epsilon, silu}`. */
-export const GROUP_NORM_KERNEL = 'TfjsDiffusersGroupNorm';
+import { GROUP_NORM_KERNEL, NativeKernelName, ReplacedKernel } from './kernel-names';
 
-/** tfjs kernels the addon replaces on the wasm backend (the originals stay as the fallback). */
-export const REPLACED_KERNELS = ['Conv2D', 'FusedConv2D', '_FusedMatMul', 'BatchMatMul'] as const;
-export type ReplacedKernel = (typeof REPLACED_KERNELS)[number];
-export type NativeKernelName = ReplacedKernel | typeof GROUP_NORM_KERNEL;
+export { GROUP_NORM_KERNEL, REPLACED_KERNELS } from './kernel-names';
 
 /** Fused activations the addon applies (native/src/dnnl_ops.h `Activation`); 'prelu' falls back. */
 const ACTIVATION_CODES: Readonly<Record<string, number>> = { linear: 0, relu: 1, relu6: 2, sigmoid: 3, elu: 4, leakyrelu: 5 };

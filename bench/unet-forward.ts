@@ -9,7 +9,7 @@
 import * as os from 'os';
 import * as tf from '@tensorflow/tfjs-core';
 import { setBackend, BackendName } from '../lib/backends/set-backend';
-import { nativeKernelsStatus, nativeKernelUsage, resetNativeKernelUsage } from '../lib/backends/native';
+import { nativeKernelsStatus, nativeKernelUsage, resetNativeKernelUsage, setNativeThreads } from '../lib/backends/native';
 import type { NativeKernelUsage } from '../lib/backends/native';
 import { wasmBackendInfo } from '../lib/backends/wasm-threads';
 import { DDPM_CIFAR10_32_UNET_CONFIG } from '../lib/models/unet/ddpm-cifar10-32';
@@ -30,6 +30,8 @@ export interface ForwardOptions {
   threads: number;
   /** wasm only: the native oneDNN kernels. */
   native: boolean;
+  /** Threads of the native kernels (default: the logical cores). */
+  nativeThreads?: number;
   batches: number[];
   runs: number;
 }
@@ -82,9 +84,10 @@ function wasmHeapMiB(): number | null {
   return bytes === undefined ? null : bytes / 2 ** 20;
 }
 
-export function configLabel(o: Pick<ForwardOptions, 'backend' | 'threads' | 'native'>): string {
+export function configLabel(o: Pick<ForwardOptions, 'backend' | 'threads' | 'native' | 'nativeThreads'>): string {
   if (o.backend !== 'wasm') return o.backend;
-  return `wasm ${o.threads} thread${o.threads === 1 ? '' : 's'}${o.native ? ' + native' : ''}`;
+  const native = o.native ? ` + native${o.nativeThreads !== undefined ? ` (${o.nativeThreads} thread${o.nativeThreads === 1 ? '' : 's'})` : ''}` : '';
+  return `wasm ${o.threads} thread${o.threads === 1 ? '' : 's'}${native}`;
 }
 
 /** Kernel time per kernel name over one forward (the kernels' wall time, as tf.profile measures on wasm). */
@@ -113,6 +116,7 @@ async function printKernelProfile(unet: UNet2DModel, sample: tf.Tensor4D): Promi
 /** Runs the forwards and returns the timings. */
 export async function benchUNetForward(opts: ForwardOptions): Promise<ForwardResult> {
   await setBackend(opts.backend, opts.backend === 'wasm' ? { threads: opts.threads, native: opts.native } : {});
+  if (opts.native && opts.nativeThreads !== undefined) setNativeThreads(opts.nativeThreads);
   const unet = UNet2DModel.fromConfig({ ...DDPM_CIFAR10_32_UNET_CONFIG });
   unet.loadStateDict(syntheticStateDict({ ...DDPM_CIFAR10_32_UNET_CONFIG }), 'synthetic weights');
   resetNativeKernelUsage();
@@ -167,6 +171,7 @@ function parseArgs(argv: string[]): ForwardOptions & { json: boolean } {
     if (a === '--backend') o.backend = value() as BackendName;
     else if (a === '--threads') o.threads = Number(value());
     else if (a === '--native') o.native = ['on', 'true', '1'].includes(value());
+    else if (a === '--native-threads') o.nativeThreads = Number(value());
     else if (a === '--batches' || a === '--batch') o.batches = value().split(',').map(Number);
     else if (a === '--runs') o.runs = Number(value());
     else if (a === '--json') o.json = true;

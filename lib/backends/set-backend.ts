@@ -82,8 +82,11 @@ export function getBackendName(): string {
 /** Options of {@link setBackend}; they concern the wasm backend in Node and are ignored elsewhere. */
 export interface SetBackendOptions {
   /**
-   * Threads of the wasm backend (XNNPACK's pool, run by `worker_threads`): a count up to 8, or 'auto' (default) =
-   * every logical core. 1 = tfjs' own single-threaded backend. Changing it re-creates a running wasm backend.
+   * Threads of the wasm backend (XNNPACK's pool, run by `worker_threads`): a count up to 8, or 'auto' (default):
+   * every logical core, except with the native kernels on, where 1 (oneDNN then runs the convolutions and matmuls
+   * on every core, and XNNPACK's pool threads, which spin for a while after each op, would compete with it for the
+   * cores while doing little). 1 = tfjs' own single-threaded backend. Changing it re-creates a running wasm backend
+   * (its tensors are lost).
    */
   threads?: WasmThreadsSetting;
   /**
@@ -119,7 +122,11 @@ export async function setBackend(name?: BackendName, options: SetBackendOptions 
   }
   requireBackendModule(chosen);
   const wasmInNode = chosen === 'wasm' && tf.env().getBool('IS_NODE');
-  if (wasmInNode) useWasmThreads(options.threads ?? 'auto');
+  if (wasmInNode) {
+    const withNative = native !== false && nativeKernelsStatus().available;
+    const threads = options.threads ?? 'auto';
+    useWasmThreads(threads === 'auto' && withNative ? 1 : threads);
+  }
   const { registryName } = BACKEND_MODULES[chosen];
   if (tf.findBackendFactory(registryName) === null) {
     throw new Error(

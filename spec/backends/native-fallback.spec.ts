@@ -5,6 +5,7 @@ process.env.TFJS_DIFFUSERS_NATIVE = 'off';
 import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../../lib/backends/set-backend';
 import { enableNativeKernels, groupNormNative, nativeKernelsEnabled, nativeKernelsStatus } from '../../lib/backends/native';
+import { autoWasmThreads, wasmBackendInfo } from '../../lib/backends/wasm-threads';
 
 afterAll(() => {
   tf.removeBackend('wasm');
@@ -25,6 +26,11 @@ describe('wasm without the native addon', () => {
     expect(nativeKernelsStatus()).toEqual({ available: false, enabled: false, reason: 'disabled by TFJS_DIFFUSERS_NATIVE=off' });
     const y = tf.conv2d(tf.ones([1, 3, 3, 1]) as tf.Tensor4D, tf.ones([2, 2, 1, 1]) as tf.Tensor4D, 1, 'valid');
     expect(Array.from(await y.data())).toEqual([4, 4, 4, 4]);
+  });
+
+  test("threads 'auto' is every logical core without the native kernels", async () => {
+    await setBackend('wasm');
+    expect(wasmBackendInfo()?.threads).toBe(autoWasmThreads());
   });
 
   test('enableNativeKernels() is false and groupNormNative is null', () => {

@@ -12,6 +12,7 @@ import {
 } from '../../lib/backends/native';
 import type { NativeKernelUsage } from '../../lib/backends/native';
 import { wasmBackendInternals, wasmHeapBytes } from '../../lib/backends/wasm-internals';
+import { autoWasmThreads, wasmBackendInfo } from '../../lib/backends/wasm-threads';
 import { groupNormNHWC } from '../../lib/models/unet/layers/group-norm';
 import { silu } from '../../lib/models/unet/layers/activations';
 import { maxAbs, maxAbsDiff } from '../helpers/fixtures';
@@ -73,7 +74,7 @@ function conv(
 function describeNative(): void {
   const worst: Record<string, number> = {};
   beforeAll(async () => {
-    await setBackend('wasm', { native: true }); // threads: 'auto' (every core), as by default
+    await setBackend('wasm', { native: true });
   });
   afterAll(() => {
     // eslint-disable-next-line no-console
@@ -221,6 +222,23 @@ function describeNative(): void {
     await bothPaths(() => tf.matMul(rand([8, 8], 1), rand([8, 8], 2)));
     expect(tf.memory().numTensors).toBe(before);
     expect((tf.backend() as unknown as { numDataIds(): number }).numDataIds()).toBe(dataIds);
+  });
+
+  test("threads 'auto' means one wasm thread when the native kernels are on, every core when they are off", async () => {
+    await setBackend('wasm');
+    expect(nativeKernelsEnabled()).toBe(true);
+    expect(wasmBackendInfo()?.threads).toBe(1);
+    await setBackend('wasm', { native: false });
+    expect(nativeKernelsEnabled()).toBe(false);
+    expect(wasmBackendInfo()?.threads).toBe(autoWasmThreads());
+  });
+
+  test('the native kernels also run beside the threaded wasm backend', async () => {
+    await setBackend('wasm', { threads: 2, native: true });
+    expect(wasmBackendInfo()).toEqual({ binary: 'threaded-simd', threads: 2, workers: 1 });
+    const { relative, usage } = await bothPaths(conv([2, 16, 16, 128], [3, 3, 128, 256]));
+    expect(usage.native.FusedConv2D).toBe(1);
+    expect(relative).toBeLessThan(RELATIVE_TOLERANCE);
   });
 
   describe('groupNormNative', () => {

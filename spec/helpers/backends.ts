@@ -6,15 +6,18 @@ export type TestBackend = BackendName | 'wasm+native';
 
 /**
  * The backends every parity test runs on (tfjs-core's ALL_ENVS, for what Node can run here): cpu, plain wasm, and
- * wasm with the native kernels when the addon is built (native/, `npm run build:native`). 'wasm' is plain tfjs
- * wasm kernels; both wasm entries use the same (multi-threaded) wasm backend, so switching costs nothing.
+ * wasm with the native kernels when the addon is built (native/, `npm run build:native`).
  */
 export const TEST_BACKENDS: TestBackend[] = ['cpu', 'wasm', ...(nativeKernelsStatus().available ? (['wasm+native'] as const) : [])];
 
-/** Makes `backend` the active one, with the native kernels on exactly for 'wasm+native'. */
+/**
+ * Makes `backend` the active one, with the native kernels on exactly for 'wasm+native'. Both wasm entries use one
+ * wasm thread, so switching between them keeps the backend (and its tensors): the threaded wasm backend gives
+ * bit-identical results (spec/backends/wasm-threads.spec.ts) and is slow on a machine whose cores are all busy.
+ */
 export async function useTestBackend(backend: TestBackend): Promise<void> {
-  if (backend === 'wasm+native') await setBackend('wasm', { native: true });
-  else if (backend === 'wasm') await setBackend('wasm', { native: false });
+  if (backend === 'wasm+native') await setBackend('wasm', { threads: 1, native: true });
+  else if (backend === 'wasm') await setBackend('wasm', { threads: 1, native: false });
   else await setBackend(backend);
 }
 

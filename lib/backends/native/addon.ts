@@ -101,7 +101,8 @@ export type AddonLoad = { addon: NativeAddon; path: string; error?: undefined } 
 let loaded: AddonLoad | undefined;
 
 /**
- * Loads the native addon once per process; never throws. Before the first load, oneDNN's OpenMP pool is told not
+ * Loads the native addon once per process; never throws. Its kernels use every logical core unless OMP_NUM_THREADS
+ * says otherwise (or `setNativeThreads` later). Before the first load, oneDNN's OpenMP pool is told not
  * to spin between kernels (`OMP_WAIT_POLICY=PASSIVE`, unless the environment sets it): between two native calls the
  * JS thread and the wasm threads run the element-wise ops, and spinning OpenMP threads would steal their cores.
  * libgomp reads the variable when it is loaded, which is when the addon loads it.
@@ -130,8 +131,10 @@ export function loadNativeAddon(): AddonLoad {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const addon = require(file) as NativeAddon;
-    const threads = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-    addon.setNumThreads(Math.max(1, threads));
+    // OpenMP's own OMP_NUM_THREADS wins; otherwise every logical core.
+    if (process.env.OMP_NUM_THREADS === undefined) {
+      addon.setNumThreads(Math.max(1, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length));
+    }
     loaded = { addon, path: file };
   } catch (err) {
     const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);

@@ -262,6 +262,7 @@ napi_value SetNumThreads(napi_env env, napi_callback_info info) {
     Args a(env, info, 1, fn);
     const int64_t t = int_arg(env, a.values[0], fn, "threads");
     if (t < 1 || t > 1024) throw JsError("setNumThreads: threads=" + std::to_string(t) + " must be in [1, 1024]");
+    set_threads(static_cast<int>(t));
     omp_set_num_threads(static_cast<int>(t));
     return undefined(env);
   });
@@ -274,7 +275,7 @@ napi_value Info(napi_env env, napi_callback_info info) {
     set_prop(env, obj, "dnnlVersion", make_string(env, dnnl_version_string()));
     set_prop(env, obj, "dnnlHeaderMajor", make_number(env, DNNL_VERSION_MAJOR));
     set_prop(env, obj, "cpuRuntime", make_string(env, dnnl_cpu_runtime()));
-    set_prop(env, obj, "threads", make_number(env, omp_get_max_threads()));
+    set_prop(env, obj, "threads", make_number(env, configured_threads()));
     const CacheStats s = cache_stats();
     set_prop(env, obj, "convPrimitives", make_number(env, static_cast<double>(s.conv_primitives)));
     set_prop(env, obj, "matmulPrimitives", make_number(env, static_cast<double>(s.matmul_primitives)));

@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include <omp.h>
+
 #include "oneapi/dnnl/dnnl.hpp"
 
 #ifndef DNNL_VERSION_MAJOR
@@ -129,6 +131,29 @@ std::unordered_map<int64_t, std::vector<CachedWeights>>& weight_cache() {
   return cache;
 }
 
+// Below this many floating-point operations a primitive runs on the calling thread alone: waking the other OpenMP
+// threads (futex, passive wait policy) costs more than it saves, and much more when the cores are busy.
+constexpr double kSerialFlops = 4e6;
+
+int configured_threads_value = 0;  // 0: OpenMP's default
+
+int team_size(double flops) { return flops < kSerialFlops ? 1 : configured_threads(); }
+
+// Sets the calling thread's OpenMP team size for one primitive's creation and execution. oneDNN sizes its work
+// split from it when the primitive is created and opens its parallel regions with it when it runs.
+class TeamScope {
+ public:
+  explicit TeamScope(int threads) : saved_(omp_get_max_threads()) {
+    if (threads != saved_) omp_set_num_threads(threads);
+  }
+  ~TeamScope() {
+    if (omp_get_max_threads() != saved_) omp_set_num_threads(saved_);
+  }
+
+ private:
+  int saved_;
+};
+
 dnnl::post_ops activation_post_ops(Activation act, float alpha) {
   dnnl::post_ops ops;
   dnnl::algorithm alg;
@@ -174,9 +199,9 @@ dnnl::primitive_attr make_attr(Activation act, float alpha) {
   return attr;
 }
 
-std::string conv_key(const ConvParams& p) {
+std::string conv_key(const ConvParams& p, int threads) {
   std::ostringstream s;
-  s << p.n << ',' << p.in_h << ',' << p.in_w << ',' << p.in_c << '|' << p.filter_h << ',' << p.filter_w << ',' << p.out_c
+  s << threads << '|' << p.n << ',' << p.in_h << ',' << p.in_w << ',' << p.in_c << '|' << p.filter_h << ',' << p.filter_w << ',' << p.out_c
     << '|' << p.stride_h << ',' << p.stride_w << '|' << p.dilation_h << ',' << p.dilation_w << '|' << p.pad_top << ','
     << p.pad_bottom << ',' << p.pad_left << ',' << p.pad_right << '|' << p.out_h << ',' << p.out_w << '|' << p.has_bias
     << '|' << static_cast<int>(p.activation) << ',' << p.alpha;
@@ -229,9 +254,9 @@ memory scratch_memory(const memory::desc& md) {
   return memory(md, cpu_engine(), scratchpad().get(md.get_size() == 0 ? 1 : md.get_size()));
 }
 
-std::string matmul_key(const MatMulParams& p) {
+std::string matmul_key(const MatMulParams& p, int threads) {
   std::ostringstream s;
-  s << p.batch_a << ',' << p.batch_b << '|' << p.m << ',' << p.k << ',' << p.n << '|' << p.transpose_a << ','
+  s << threads << '|' << p.batch_a << ',' << p.batch_b << '|' << p.m << ',' << p.k << ',' << p.n << '|' << p.transpose_a << ','
     << p.transpose_b << '|' << p.has_bias << '|' << static_cast<int>(p.activation) << ',' << p.alpha;
   return s.str();
 }
@@ -258,7 +283,10 @@ MatMulEntry make_matmul(const MatMulParams& p) {
 }  // namespace
 
 void conv2d(const ConvParams& p, const float* x, const float* filter, const float* bias, float* out, int64_t weights_key) {
-  const std::string key = conv_key(p);
+  const double flops = 2.0 * p.n * p.out_h * p.out_w * p.out_c * p.filter_h * p.filter_w * p.in_c;
+  const int threads = team_size(flops);
+  TeamScope team(threads);
+  const std::string key = conv_key(p, threads);
   ConvEntry* e = conv_cache().find(key);
   if (e == nullptr) e = &conv_cache().insert(key, make_conv(p));
   memory src(e->pd.src_desc(), cpu_engine(), const_cast<float*>(x));
@@ -274,7 +302,10 @@ void conv2d(const ConvParams& p, const float* x, const float* filter, const floa
 }
 
 void matmul(const MatMulParams& p, const float* a, const float* b, const float* bias, float* out) {
-  const std::string key = matmul_key(p);
+  const double flops = 2.0 * std::max(p.batch_a, p.batch_b) * p.m * p.n * p.k;
+  const int threads = team_size(flops);
+  TeamScope team(threads);
+  const std::string key = matmul_key(p, threads);
   MatMulEntry* e = matmul_cache().find(key);
   if (e == nullptr) e = &matmul_cache().insert(key, make_matmul(p));
   std::unordered_map<int, memory> args = {
@@ -286,6 +317,10 @@ void matmul(const MatMulParams& p, const float* a, const float* b, const float* 
   e->prim.execute(cpu_stream(), args);
   cpu_stream().wait();
 }
+
+void set_threads(int threads) { configured_threads_value = threads; }
+
+int configured_threads() { return configured_threads_value > 0 ? configured_threads_value : omp_get_max_threads(); }
 
 void evict_weights(int64_t weights_key) { weight_cache().erase(weights_key); }
 

@@ -40,6 +40,10 @@ void conv2d(const ConvParams& p, const float* x, const float* filter, const floa
 
 void matmul(const MatMulParams& p, const float* a, const float* b, const float* bias, float* out);
 
+// The team size of large primitives and of the GroupNorm kernel (small primitives run on the calling thread).
+void set_threads(int threads);
+int configured_threads();
+
 void evict_weights(int64_t weights_key);
 void clear_caches();
 

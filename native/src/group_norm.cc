@@ -1,5 +1,7 @@
 #include "group_norm.h"
 
+#include "dnnl_ops.h"
+
 #include <omp.h>
 
 #include <algorithm>
@@ -91,11 +93,13 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void accumulate_row
 void group_norm_nhwc(const float* x, const float* gamma, const float* beta, float* y, int64_t n, int64_t hw, int64_t c,
                      int64_t groups, float epsilon, bool silu) {
   const int64_t per_group = c / groups;
-  // Below ~256 K elements a pass takes tens of microseconds: waking the other threads would cost more.
-  const bool parallel = n * hw * c >= (int64_t(1) << 18);
-  const int threads = parallel ? std::max(1, omp_get_max_threads()) : 1;
-  // Pixels are split into `chunks` ranges per sample; each chunk accumulates its own per-channel partial sums.
-  const int64_t chunks = std::min<int64_t>(hw, threads);
+  // A sample's pixels are split into `chunks` ranges that accumulate their own partial sums. The split depends on
+  // the sample's size alone, never on the batch: a sample's statistics, summed in the same order, are the same bits
+  // alone and inside a batch. Below ~128 K elements a sample is one chunk (a pass takes tens of microseconds there,
+  // less than waking other threads).
+  const int threads = std::max(1, configured_threads());
+  const int64_t chunks = hw * c >= (int64_t(1) << 17) ? std::min<int64_t>(hw, threads) : 1;
+  const bool parallel = n * chunks > 1 && n * hw * c >= (int64_t(1) << 17);
   std::vector<double> partial(static_cast<size_t>(2 * n * chunks * c), 0.0);
   auto chunk_begin = [&](int64_t chunk) { return hw * chunk / chunks; };
 

@@ -3,7 +3,10 @@
  * batch? (The DDIM step is element-wise and the noise is drawn per sample on the CPU, so an image is batch-invariant
  * exactly when the UNet output is.) Full-size google/ddpm-cifar10-32 network with synthetic weights.
  *
- *   npx tsc -p bench/tsconfig.json && node build/bench/batch-invariance.js [--batch 4] [--paths cpu,wasm,wasm-threads,wasm+native]
+ *   npx tsc -p bench/tsconfig.json && node build/bench/batch-invariance.js [--batch 4] [--against 1]
+ *       [--paths cpu,wasm,wasm-threads,wasm+native]
+ *
+ * --against K compares with the sample leading a batch of K (default 1: alone).
  *
  * Each path runs in its own process (thread counts and native kernels are per process).
  */
@@ -32,7 +35,8 @@ const PATHS: Record<string, { label: string; setup: () => Promise<unknown> }> = 
   'wasm+native': { label: 'wasm + native (oneDNN)', setup: () => setBackend('wasm', { threads: 1, native: true }) },
 };
 
-async function measure(pathName: string, batch: number): Promise<PathResult> {
+/** Each sample of a batch of `batch` against the same sample leading a batch of `small` (1: alone). */
+async function measure(pathName: string, batch: number, small: number): Promise<PathResult> {
   await PATHS[pathName].setup();
   const unet = UNet2DModel.fromConfig({ ...DDPM_CIFAR10_32_UNET_CONFIG });
   unet.loadStateDict(syntheticStateDict({ ...DDPM_CIFAR10_32_UNET_CONFIG }), 'synthetic weights');
@@ -41,8 +45,9 @@ async function measure(pathName: string, batch: number): Promise<PathResult> {
   const per = together.length / batch;
   const samples: PathResult['samples'] = [];
   for (let b = 0; b < batch; b++) {
-    const xb = tf.slice(x, [b, 0, 0, 0], [1, 32, 32, 3]) as tf.Tensor4D;
-    const alone = (await unet.predict(xb, 500).data()) as Float32Array;
+    const indices = Array.from({ length: small }, (_, i) => (b + i) % batch);
+    const xb = tf.gather(x, indices) as tf.Tensor4D;
+    const alone = ((await unet.predict(xb, 500).data()) as Float32Array).slice(0, per);
     xb.dispose();
     const inBatch = together.subarray(b * per, (b + 1) * per);
     const aBits = new Uint32Array(alone.buffer, alone.byteOffset, per);
@@ -66,9 +71,11 @@ async function main(): Promise<void> {
     return i >= 0 ? argv[i + 1] : undefined;
   };
   const batch = Number(arg('--batch') ?? 4);
+  const small = Number(arg('--against') ?? 1);
+  if (!(small >= 1 && small < batch)) throw new Error(`batch-invariance: --against ${small} must be in [1, --batch)`);
   const child = arg('--child');
   if (child !== undefined) {
-    console.log(PREFIX + JSON.stringify(await measure(child, batch)));
+    console.log(PREFIX + JSON.stringify(await measure(child, batch, small)));
     return;
   }
   const wanted = (arg('--paths') ?? 'cpu,wasm,wasm-threads,wasm+native').split(',');
@@ -80,7 +87,7 @@ async function main(): Promise<void> {
       continue;
     }
     if (name === 'wasm-threads' && autoWasmThreads() === 1) continue;
-    const out = spawnSync(process.execPath, [__filename, '--child', name, '--batch', String(batch)], { encoding: 'utf8' });
+    const out = spawnSync(process.execPath, [__filename, '--child', name, '--batch', String(batch), '--against', String(small)], { encoding: 'utf8' });
     const line = out.stdout.split('\n').find((l) => l.startsWith(PREFIX));
     if (line === undefined) throw new Error(`batch-invariance: ${name} failed: ${out.stderr.trim().split('\n').slice(-2).join(' | ')}`);
     const r = JSON.parse(line.slice(PREFIX.length)) as PathResult;
@@ -89,7 +96,8 @@ async function main(): Promise<void> {
     const differing = r.samples.map((s) => s.differing).join(', ');
     rows.push(`| ${r.path} | ${identical ? 'yes' : 'no'} | ${identical ? '-' : `${differing} of ${32 * 32 * 3} elements differ per sample; max abs diff ${worst.toExponential(2)}`} |`);
   }
-  console.log(`Sample b of a batch of ${batch} against the same sample alone (UNet output, t = 500):\n`);
+  const against = small === 1 ? 'alone' : `leading a batch of ${small}`;
+  console.log(`Sample b of a batch of ${batch} against the same sample ${against} (UNet output, t = 500):\n`);
   console.log('| path | same bits | difference |');
   console.log('| --- | --- | --- |');
   for (const r of rows) console.log(r);

@@ -1,0 +1,366 @@
+import { unzipSync } from 'fflate';
+import { CheckpointError } from './checkpoint-error';
+import { FloatDtype, toFloat32 } from './float-convert';
+import { PickleHooks, PyDict, PyGlobal, PyTuple, typeName, unpickle } from './pickle-machine';
+import { NamedTensor, StateDict } from './state-dict';
+
+/**
+ * PyTorch checkpoints written by `torch.save` (PyTorch ≥ 1.6, the zip format): a zip archive holding
+ * `<name>/data.pkl` (a pickle of the state dict, in which each tensor is a call to `torch._utils._rebuild_tensor_v2`
+ * on a storage given by a persistent id), `<name>/data/<key>` (each storage's raw little-endian bytes),
+ * `<name>/version` and, from PyTorch 1.10 on, `<name>/byteorder`.
+ *
+ * Safety: the pickle runs on {@link unpickle}, a restricted machine that builds plain data only; the globals a
+ * weights file needs are allowlisted below and stand for JavaScript functions that just record tensor views.
+ * Any other global (`os.system`, `builtins.eval`, `posix.system`, ...) is refused before anything happens.
+ * Sizes are checked before allocation: each storage must be exactly as long as its zip entry, each tensor view must
+ * lie inside its storage, and the tensors together may not be more than twice the storages' size (so a small file
+ * cannot expand into a huge allocation through overlapping views).
+ */
+
+interface StorageType {
+  /** The element type we convert from, or null for the integer types we refuse. */
+  dtype: FloatDtype | null;
+  torchDtype: string;
+  bytesPerElement: number;
+}
+
+const STORAGE_TYPES: Readonly<Record<string, StorageType>> = {
+  FloatStorage: { dtype: 'F32', torchDtype: 'float32', bytesPerElement: 4 },
+  HalfStorage: { dtype: 'F16', torchDtype: 'float16', bytesPerElement: 2 },
+  BFloat16Storage: { dtype: 'BF16', torchDtype: 'bfloat16', bytesPerElement: 2 },
+  DoubleStorage: { dtype: 'F64', torchDtype: 'float64', bytesPerElement: 8 },
+  LongStorage: { dtype: null, torchDtype: 'int64', bytesPerElement: 8 },
+  IntStorage: { dtype: null, torchDtype: 'int32', bytesPerElement: 4 },
+  ShortStorage: { dtype: null, torchDtype: 'int16', bytesPerElement: 2 },
+  CharStorage: { dtype: null, torchDtype: 'int8', bytesPerElement: 1 },
+  ByteStorage: { dtype: null, torchDtype: 'uint8', bytesPerElement: 1 },
+  BoolStorage: { dtype: null, torchDtype: 'bool', bytesPerElement: 1 },
+};
+
+/** The only Python globals a `torch.save`d state dict may name. */
+const ALLOWED_CALLABLES = new Set([
+  'collections.OrderedDict',
+  'torch._utils._rebuild_tensor',
+  'torch._utils._rebuild_tensor_v2',
+  'torch._utils._rebuild_parameter',
+  'torch._utils._rebuild_parameter_with_state',
+]);
+
+/** A storage named by a persistent id: `('storage', torch.FloatStorage, '<key>', 'cpu', numel)`. */
+class StorageRef {
+  constructor(
+    readonly key: string,
+    readonly typeName: string,
+    readonly type: StorageType,
+    readonly numel: number,
+    readonly bytes: Uint8Array,
+  ) {}
+}
+
+/** A tensor view recorded by `_rebuild_tensor_v2`: storage, offset, size, stride (in elements). */
+class TensorRef {
+  constructor(
+    readonly storage: StorageRef,
+    readonly offset: number,
+    readonly size: number[],
+    readonly stride: number[],
+  ) {}
+}
+
+/** Zip entries we read: `data.pkl`, `byteorder`, `version`, `data/<key>` under one top-level folder. */
+const RELEVANT_ENTRY = /^[^/]+\/(data\.pkl|byteorder|version|\.data\/version|data\/[^/]+)$/;
+/** DEFLATE cannot expand data more than about 1032 times; a larger claimed size is a lie (a zip bomb). */
+const MAX_DEFLATE_RATIO = 1032;
+/** A central-directory record is at least 46 bytes, which bounds how many entries a file can really have. */
+const MIN_CENTRAL_RECORD_BYTES = 46;
+/** Tensors may add up to at most this many times the storage data (tied weights are fine, bombs are not). */
+const MAX_TENSOR_TO_STORAGE_RATIO = 2;
+
+function isZip(bytes: Uint8Array): boolean {
+  return bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04;
+}
+
+function isNonNegativeInteger(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function describe(value: unknown): string {
+  if (value instanceof StorageRef) return `storage ${JSON.stringify(value.key)}`;
+  if (value instanceof TensorRef) return 'a tensor';
+  if (value instanceof PyGlobal) return value.qualifiedName;
+  try {
+    const text = JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v instanceof Map ? Object.fromEntries(v) : v));
+    return text === undefined ? typeName(value) : text.length > 80 ? `${text.slice(0, 77)}...` : text;
+  } catch {
+    return typeName(value);
+  }
+}
+
+/** Unzips what a torch checkpoint needs, validating sizes and compression before anything is inflated. */
+function readArchive(bytes: Uint8Array, source: string): { prefix: string; entries: Map<string, Uint8Array> } {
+  if (!isZip(bytes)) {
+    if (bytes.length >= 2 && bytes[0] === 0x80 && bytes[1] <= 5) {
+      throw new CheckpointError(
+        source,
+        'this is the legacy (pre-zip) torch.save format, which this reader does not support: re-save it with a recent ' +
+          'PyTorch (`torch.save(torch.load(f, weights_only=True), f)`) or convert it to safetensors',
+      );
+    }
+    if (bytes.length >= 262 && String.fromCharCode(...bytes.subarray(257, 262)) === 'ustar') {
+      throw new CheckpointError(source, 'this is the legacy tar torch.save format (PyTorch < 0.4): re-save it with a recent PyTorch');
+    }
+    throw new CheckpointError(source, 'not a PyTorch checkpoint: it does not start with a zip signature (PK\\x03\\x04)');
+  }
+  const maxEntries = Math.floor(bytes.length / MIN_CENTRAL_RECORD_BYTES);
+  const declaredSize = new Map<string, number>();
+  let entryCount = 0;
+  let raw: Record<string, Uint8Array>;
+  try {
+    raw = unzipSync(bytes, {
+      filter: (file) => {
+        entryCount++;
+        if (entryCount > maxEntries) {
+          throw new Error(`the central directory claims more entries than a ${bytes.length}-byte file can hold`);
+        }
+        if (!RELEVANT_ENTRY.test(file.name)) return false;
+        if (file.compression !== 0 && file.compression !== 8) {
+          throw new Error(`entry ${JSON.stringify(file.name)} uses compression method ${file.compression} (only stored and deflate are supported)`);
+        }
+        if (file.size > bytes.length) {
+          throw new Error(`entry ${JSON.stringify(file.name)} claims ${file.size} compressed bytes, more than the whole file`);
+        }
+        const maxOriginal = file.compression === 0 ? file.size : file.size * MAX_DEFLATE_RATIO + 64;
+        if (file.originalSize > maxOriginal) {
+          throw new Error(`entry ${JSON.stringify(file.name)} claims to expand from ${file.size} to ${file.originalSize} bytes, which is impossible`);
+        }
+        declaredSize.set(file.name, file.originalSize);
+        return true;
+      },
+    });
+  } catch (err) {
+    throw new CheckpointError(source, `not a valid zip archive (truncated or corrupted download?): ${(err as Error).message}`);
+  }
+  const pickles = Object.keys(raw).filter((name) => name.endsWith('/data.pkl'));
+  if (pickles.length !== 1) {
+    throw new CheckpointError(
+      source,
+      pickles.length === 0
+        ? 'zip archive without a <name>/data.pkl entry: not a torch.save checkpoint'
+        : `zip archive with several data.pkl entries (${pickles.join(', ')})`,
+    );
+  }
+  const prefix = pickles[0].slice(0, -'data.pkl'.length);
+  const entries = new Map<string, Uint8Array>();
+  for (const [name, data] of Object.entries(raw)) {
+    if (!name.startsWith(prefix)) continue;
+    if (data.length !== declaredSize.get(name)) {
+      throw new CheckpointError(
+        source,
+        `zip entry ${JSON.stringify(name)} holds ${data.length} bytes but its header says ${declaredSize.get(name)} (truncated or corrupted file)`,
+      );
+    }
+    entries.set(name.slice(prefix.length), data);
+  }
+  const byteorder = entries.get('byteorder');
+  if (byteorder !== undefined) {
+    const order = new TextDecoder().decode(byteorder).trim();
+    if (order !== 'little') {
+      throw new CheckpointError(source, `byteorder ${JSON.stringify(order)} is not supported (only little-endian checkpoints are)`);
+    }
+  }
+  return { prefix, entries };
+}
+
+/** The allowlist and the JavaScript stand-ins for the few callables a torch state dict uses. */
+function torchHooks(entries: Map<string, Uint8Array>, storages: Map<string, StorageRef>): PickleHooks {
+  return {
+    findGlobal(module, name) {
+      const qualified = `${module}.${name}`;
+      if (ALLOWED_CALLABLES.has(qualified)) return new PyGlobal(module, name);
+      if (module === 'torch' && name in STORAGE_TYPES) return new PyGlobal(module, name);
+      throw new Error(
+        `global ${qualified} is not allowed: a PyTorch weights file only names collections.OrderedDict, ` +
+          'torch._utils._rebuild_tensor_v2 / _rebuild_parameter and torch.*Storage types; this file asks for something ' +
+          'else and is refused without running anything (do not load it with torch.load either)',
+      );
+    },
+
+    call(callable, args) {
+      if (!(callable instanceof PyGlobal)) throw new Error(`REDUCE on a ${typeName(callable)}, which is not callable`);
+      switch (callable.qualifiedName) {
+        case 'collections.OrderedDict':
+          if (args.length === 0) return new PyDict();
+          throw new Error(`collections.OrderedDict called with ${describe(args)} (only OrderedDict() is supported)`);
+        case 'torch._utils._rebuild_tensor':
+        case 'torch._utils._rebuild_tensor_v2':
+          return rebuildTensor(callable.qualifiedName, args);
+        case 'torch._utils._rebuild_parameter':
+        case 'torch._utils._rebuild_parameter_with_state':
+          if (!(args[0] instanceof TensorRef)) {
+            throw new Error(`${callable.qualifiedName} expects a tensor first, got ${describe(args[0])}`);
+          }
+          return args[0];
+        default:
+          throw new Error(`${callable.qualifiedName} is not callable here (it is a storage type)`);
+      }
+    },
+
+    persistentLoad(pid) {
+      if (!Array.isArray(pid) || pid.length !== 5 || pid[0] !== 'storage') {
+        throw new Error(`persistent id ${describe(pid)} is not a ('storage', type, key, location, numel) tuple`);
+      }
+      const [, type, key, , numel] = pid as unknown[];
+      if (!(type instanceof PyGlobal) || type.module !== 'torch' || !(type.name in STORAGE_TYPES)) {
+        throw new Error(`persistent id with storage type ${describe(type)}, not a torch.*Storage`);
+      }
+      if (typeof key !== 'string' || !isNonNegativeInteger(numel)) {
+        throw new Error(`persistent id ${describe(pid)}: the key must be a string and numel a non-negative integer`);
+      }
+      const info = STORAGE_TYPES[type.name];
+      const known = storages.get(key);
+      if (known !== undefined) {
+        if (known.typeName !== type.name || known.numel !== numel) {
+          throw new Error(`storage ${JSON.stringify(key)} is described twice, differently (${known.typeName}×${known.numel}, ${type.name}×${numel})`);
+        }
+        return known;
+      }
+      const data = entries.get(`data/${key}`);
+      if (data === undefined) throw new Error(`storage ${JSON.stringify(key)} has no zip entry data/${key}`);
+      if (data.length !== numel * info.bytesPerElement) {
+        throw new Error(
+          `storage ${JSON.stringify(key)} declares ${numel} × ${type.name} (${numel * info.bytesPerElement} bytes) but its zip entry holds ${data.length} bytes`,
+        );
+      }
+      const storage = new StorageRef(key, type.name, info, numel, data);
+      storages.set(key, storage);
+      return storage;
+    },
+
+    build(obj, _state) {
+      // OrderedDict state dicts carry a `_metadata` attribute (module versions): plain data, ignored.
+      if (obj instanceof PyDict) return obj;
+      throw new Error(`BUILD on a ${typeName(obj)} is not supported`);
+    },
+  };
+
+  function rebuildTensor(name: string, args: PyTuple): TensorRef {
+    const expected = name.endsWith('_v2') ? [6, 7] : [4];
+    if (!expected.includes(args.length)) throw new Error(`${name} called with ${args.length} arguments (expected ${expected.join(' or ')})`);
+    const [storage, offset, size, stride] = args;
+    if (!(storage instanceof StorageRef)) throw new Error(`${name}: first argument ${describe(storage)} is not a storage`);
+    const ints = (v: unknown): v is number[] => Array.isArray(v) && v.every(isNonNegativeInteger);
+    if (!isNonNegativeInteger(offset) || !ints(size) || !ints(stride) || size.length !== stride.length) {
+      throw new Error(`${name}: bad tensor view offset=${describe(offset)} size=${describe(size)} stride=${describe(stride)}`);
+    }
+    if (args.length >= 6) {
+      const hooks = args[5];
+      if (!(hooks instanceof PyDict) || hooks.size !== 0) throw new Error(`${name}: backward hooks ${describe(hooks)} are not supported`);
+    }
+    return new TensorRef(storage, offset, [...size], [...stride]);
+  }
+}
+
+function product(values: number[]): number {
+  return values.reduce((a, b) => a * b, 1);
+}
+
+/** Copies a tensor view out of its storage as float32, checking it lies inside the storage. */
+function materialize(tensor: TensorRef, key: string, source: string): Float32Array {
+  const { storage, offset, size, stride } = tensor;
+  const { dtype, torchDtype, bytesPerElement } = storage.type;
+  if (dtype === null) {
+    throw new CheckpointError(source, `dtype ${torchDtype} (torch.${storage.typeName}) is not supported: only floating-point tensors are`, key);
+  }
+  const numel = product(size);
+  if (numel === 0) return new Float32Array(0);
+  let last = offset;
+  for (let d = 0; d < size.length; d++) last += (size[d] - 1) * stride[d];
+  if (last >= storage.numel) {
+    throw new CheckpointError(
+      source,
+      `view offset=${offset} size=[${size}] stride=[${stride}] reaches element ${last} but storage ${JSON.stringify(storage.key)} has ${storage.numel} elements`,
+      key,
+    );
+  }
+  let contiguous = true;
+  for (let d = size.length - 1, expected = 1; d >= 0; d--) {
+    if (size[d] !== 1 && stride[d] !== expected) contiguous = false;
+    expected *= size[d];
+  }
+  if (contiguous) {
+    return toFloat32(storage.bytes.subarray(offset * bytesPerElement, (offset + numel) * bytesPerElement), dtype);
+  }
+  // A strided view (e.g. a transposed tensor saved as is): gather it in row-major order.
+  const span = toFloat32(storage.bytes.subarray(offset * bytesPerElement, (last + 1) * bytesPerElement), dtype);
+  const out = new Float32Array(numel);
+  const index = new Array<number>(size.length).fill(0);
+  let at = 0;
+  for (let i = 0; i < numel; i++) {
+    out[i] = span[at];
+    for (let d = size.length - 1; d >= 0; d--) {
+      if (++index[d] < size[d]) {
+        at += stride[d];
+        break;
+      }
+      at -= (size[d] - 1) * stride[d];
+      index[d] = 0;
+    }
+  }
+  return out;
+}
+
+/**
+ * Reads a PyTorch zip checkpoint (`torch.save(model.state_dict(), f)`, the format of `diffusion_pytorch_model.bin`)
+ * into a state dict, every tensor as float32 (float16 / bfloat16 exactly, float64 rounded). The pickle inside is read
+ * by a restricted machine that never runs code: a file naming anything beyond torch's tensor-rebuilding functions
+ * is refused. `source` names the file in error messages.
+ *
+ * ```ts
+ * const file = 'unet/diffusion_pytorch_model.bin';
+ * const stateDict = readTorchCheckpoint(fs.readFileSync(file), file);
+ * ```
+ */
+export function readTorchCheckpoint(bytes: Uint8Array, source: string): StateDict {
+  const { entries } = readArchive(bytes, source);
+  const pickle = entries.get('data.pkl')!;
+  const storages = new Map<string, StorageRef>();
+  let root: unknown;
+  try {
+    root = unpickle(pickle, torchHooks(entries, storages));
+  } catch (err) {
+    throw new CheckpointError(source, `data.pkl: ${(err as Error).message}`);
+  }
+  if (!(root instanceof PyDict)) {
+    throw new CheckpointError(source, `data.pkl holds a ${typeName(root)}, not a state dict (a dict of name → tensor)`);
+  }
+  let storageElements = 0;
+  for (const storage of storages.values()) storageElements += storage.numel;
+  const budget = MAX_TENSOR_TO_STORAGE_RATIO * storageElements;
+  const shared = new Map<string, Float32Array>();
+  let materialized = 0;
+  const stateDict: StateDict = new Map();
+  for (const [key, value] of root) {
+    if (typeof key !== 'string') throw new CheckpointError(source, `state dict key ${describe(key)} is not a string`);
+    if (!(value instanceof TensorRef)) {
+      throw new CheckpointError(source, `value is a ${typeName(value)}, not a tensor: only a flat state dict (name → tensor) is supported`, key);
+    }
+    const viewId = `${value.storage.key}|${value.offset}|${value.size}|${value.stride}`;
+    let data = shared.get(viewId);
+    if (data === undefined) {
+      materialized += product(value.size);
+      if (materialized > budget) {
+        throw new CheckpointError(
+          source,
+          `the tensors add up to more than ${MAX_TENSOR_TO_STORAGE_RATIO}× the storage data in the file (overlapping views): refused`,
+          key,
+        );
+      }
+      data = materialize(value, key, source);
+      shared.set(viewId, data);
+    }
+    const tensor: NamedTensor = { shape: [...value.size], data };
+    stateDict.set(key, tensor);
+  }
+  return stateDict;
+}

@@ -17,3 +17,23 @@ export type { NamedTensor, StateDict } from './io/state-dict';
 export { snapshotDownload, hfHubDownload, resolvePipelineFiles, resolveModelPath, HubError, HubFileNotFoundError } from './io/hub';
 export type { HubDownloadOptions, HubProgress } from './io/hub';
 export { defaultHubCacheDir, looksLikeRepoId } from './io/hub-cache';
+
+export { DDIMScheduler, ddimStepCoefficients } from './schedulers/ddim';
+export type { DDIMStepOptions, DDIMStepOutput, DDIMStepCoefficients, DDIMTables } from './schedulers/ddim';
+export { DDPMScheduler } from './schedulers/ddpm';
+export type { DDPMStepOptions, DDPMStepOutput, DDPMStepCoefficients } from './schedulers/ddpm';
+export { betasForAlphaBar, rescaleZeroTerminalSnr, linspaceFloat32, spacedTimesteps } from './schedulers/schedule';
+export type { BetaSchedule, DDPMBetaSchedule, TimestepSpacing, AlphaTransformType } from './schedulers/schedule';
+export { DDIM_SCHEDULER_DEFAULTS, DDPM_SCHEDULER_DEFAULTS, parseSchedulerConfig } from './schedulers/config';
+export type {
+  DDIMSchedulerConfig,
+  DDPMSchedulerConfig,
+  PredictionType,
+  VarianceType,
+  FromConfigOptions,
+  WarningSink,
+  ParsedSchedulerConfig,
+} from './schedulers/config';
+export { thresholdSample, dynamicThresholds } from './schedulers/thresholding';
+export type { SampleLayout, VarianceNoiseOptions } from './schedulers/step-inputs';
+export type { Timesteps } from './schedulers/noising';

@@ -37,3 +37,21 @@ export type {
 export { thresholdSample, dynamicThresholds } from './schedulers/thresholding';
 export type { SampleLayout, VarianceNoiseOptions } from './schedulers/step-inputs';
 export type { Timesteps } from './schedulers/noising';
+
+export { UNet2DModel, UNET_METADATA_KEY } from './models/unet/unet-2d-model';
+export type { TimestepInput, UNet2DSaveOptions, UNet2DMetadata } from './models/unet/unet-2d-model';
+export { parseUNet2DConfig, readUNet2DConfig, unet2DConfigToJSON, UNET_2D_DEFAULTS } from './models/unet/config';
+export type { UNet2DConfig, DownBlockType, UpBlockType } from './models/unet/config';
+export { DDPM_CIFAR10_32_UNET_CONFIG, DDPM_CIFAR10_32_PARAMETERS } from './models/unet/ddpm-cifar10-32';
+export { convertCheckpoint } from './models/unet/convert';
+export type { ConvertOptions, ConvertSummary } from './models/unet/convert';
+export { StateDictMismatchError } from './models/unet/state-dict-mapping';
+export { fileSystemHandler } from './io/tfjs-format';
+// Importing these registers the custom layers, so that tf.loadLayersModel can read a converted model.
+export { GroupNorm } from './models/unet/layers/group-norm';
+export { Attention } from './models/unet/layers/attention';
+export { ResnetBlock2D } from './models/unet/layers/resnet-block-2d';
+export { Downsample2D } from './models/unet/layers/downsample-2d';
+export { Upsample2D } from './models/unet/layers/upsample-2d';
+export { Timesteps as TimestepsLayer } from './models/unet/layers/timesteps';
+export { TimestepEmbedding } from './models/unet/layers/timestep-embedding';

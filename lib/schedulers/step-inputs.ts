@@ -3,7 +3,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Generator } from '../random/generator';
-import { randnTensor, RandnTensorOptions } from '../random/randn-tensor';
+import { randnTensor } from '../random/randn-tensor';
 
 /** The memory layout of image tensors: PyTorch's NCHW (the default) or tfjs' usual NHWC. */
 export type SampleLayout = 'NCHW' | 'NHWC';
@@ -89,8 +89,7 @@ export function varianceNoiseFor(owner: string, modelOutput: tf.Tensor, options:
   if (layout === 'NHWC') {
     const [b, h, w, c] = modelOutput.shape;
     // randnTensor draws the values of the NCHW shape in torch's order and hands them back as NHWC.
-    const nhwcOptions = { generator, layout: 'NHWC' } as RandnTensorOptions;
-    return randnTensor([b, c, h, w], nhwcOptions);
+    return randnTensor([b, c, h, w], { generator, layout: 'NHWC' });
   }
   return randnTensor(modelOutput.shape, { generator });
 }

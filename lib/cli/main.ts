@@ -3,7 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { BACKEND_NAMES } from '../backends/set-backend';
 import { parseBackend, resolveGenerateOptions, RawGenerateOptions, UsageError } from './arguments';
 import { CliIO, processIO } from './cli-io';
-import { runConvert } from './convert';
+import { runConvertCommand } from './convert';
 import { EMBEDDED_MODEL_NOTE } from './embedded-model';
 import { runGenerate } from './generate';
 
@@ -54,7 +54,7 @@ function buildProgram(io: CliIO): Command {
     .argument('<out_dir>', 'the folder to create')
     .option('--force', 'replace out_dir if it exists')
     .action(async (src: string, out: string, raw: { force?: boolean }) => {
-      await runConvert(src, out, { force: Boolean(raw.force) }, io);
+      await runConvertCommand(src, out, { force: Boolean(raw.force) }, io);
     });
 
   program

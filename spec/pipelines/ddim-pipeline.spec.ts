@@ -180,12 +180,9 @@ describe('DDIMPipeline: options, outputs, cancellation (wasm)', () => {
     expect(fromDdim.scheduler.config.clipSample).toBe(false);
   });
 
-  test('without a generator it draws from its own, seeded like a fresh torch.Generator(), advancing per call', async () => {
-    const fresh = new DDIMPipeline({ unet: pipeline.unet, scheduler: pipelineFixture().scheduler_config });
-    const first = (await fresh.generate({ numInferenceSteps: 1, outputType: 'array' })).images.data;
-    const second = (await fresh.generate({ numInferenceSteps: 1, outputType: 'array' })).images.data;
-    const seeded = (await fresh.generate({ generator: new Generator(), numInferenceSteps: 1, outputType: 'array' })).images.data;
-    expect(Array.from(first)).toEqual(Array.from(seeded));
+  test('without a generator every run draws fresh noise (no hidden global generator)', async () => {
+    const first = (await pipeline.generate({ numInferenceSteps: 1, outputType: 'array' })).images.data;
+    const second = (await pipeline.generate({ numInferenceSteps: 1, outputType: 'array' })).images.data;
     expect(maxAbsDiff(first, second)).toBeGreaterThan(0.1);
   });
 

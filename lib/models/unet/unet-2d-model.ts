@@ -17,7 +17,7 @@ export interface UNet2DMetadata {
   _class_name: 'UNet2DModel';
   /** The diffusers config.json (snake_case). */
   config: Record<string, unknown>;
-  /** Where the weights came from, when known. */
+  /** The name of the folder the weights were converted from (no local path), when known. */
   source?: string;
 }
 
@@ -153,8 +153,7 @@ export class UNet2DModel {
     this.checkSample(sampleNHWC, 'predict');
     return tf.tidy(() => {
       const t = this.timestepTensor(timestep, sampleNHWC.shape[0], 'predict');
-      const x = sampleNHWC.dtype === 'float32' ? sampleNHWC : tf.cast(sampleNHWC, 'float32');
-      return this.model.execute([x, tf.reshape(t, [-1, 1])], this.model.outputs[0].name) as tf.Tensor4D;
+      return this.model.execute([sampleNHWC, tf.reshape(t, [-1, 1])], this.model.outputs[0].name) as tf.Tensor4D;
     });
   }
 

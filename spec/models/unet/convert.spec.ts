@@ -44,6 +44,7 @@ describeEachBackend('convertCheckpoint and the tfjs format', (backend) => {
     expect(modelJSON.format).toBe('layers-model');
     expect(modelJSON.userDefinedMetadata.diffusers._class_name).toBe('UNet2DModel');
     expect(modelJSON.userDefinedMetadata.diffusers.config.block_out_channels).toEqual([16, 32, 32, 32]);
+    expect(modelJSON.userDefinedMetadata.diffusers.source).toBe('tiny-unet'); // the folder's name, no local path
     expect(fs.readdirSync(work)).toEqual(['tiny-tfjs']); // no temporary folder left behind
   });
 

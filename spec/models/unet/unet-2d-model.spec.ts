@@ -181,6 +181,13 @@ describe('UNet2DModel.predict inputs', () => {
     tf.dispose([nchw, rank3, odd, ints, t2d]);
   });
 
+  test('other sizes divisible by 2^(blocks-1) run, non-square included', () => {
+    const x = tf.randomNormal([1, 16, 40, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+    const out = unet.predict(x, 3);
+    expect(out.shape).toEqual([1, 16, 40, 3]);
+    tf.dispose([x, out]);
+  });
+
   test('no tensor leaks from predict', () => {
     const before = tf.memory().numTensors;
     tf.dispose(unet.predict(sample, [1, 2]));

@@ -42,7 +42,7 @@ function buildProgram(io: CliIO): Command {
     .option('--out-dir <dir>', 'write each run\'s PNG to <dir>/seed<N>.png')
     .option('--json', 'print one JSON record per run (seed, steps, eta, backend, absSum, seconds, file) instead of abs-sum')
     .option('--force', 'overwrite existing output files')
-    .addHelpText('after', `\n${EMBEDDED_MODEL_NOTE}\n`)
+    .addHelpText('after', `\nWithout --out or --out-dir no file is written, only the abs-sum (or --json) lines.\n\n${EMBEDDED_MODEL_NOTE}\n`)
     .action(async (raw: RawGenerateOptions) => {
       await runGenerate(resolveGenerateOptions(raw), io);
     });

@@ -55,3 +55,15 @@ export { Downsample2D } from './models/unet/layers/downsample-2d';
 export { Upsample2D } from './models/unet/layers/upsample-2d';
 export { Timesteps as TimestepsLayer } from './models/unet/layers/timesteps';
 export { TimestepEmbedding } from './models/unet/layers/timestep-embedding';
+
+export { DDIMPipeline, PipelineCancelledError, DEFAULT_MAX_BATCH_PER_FORWARD } from './pipelines/ddim-pipeline';
+export type { GenerateOptions, GeneratedImages, OutputType, StepInfo, DDIMPipelineComponents } from './pipelines/ddim-pipeline';
+export type { DenoisingModel } from './pipelines/pipeline-components';
+export { convertPipelineFolder } from './pipelines/convert-pipeline';
+export type { ConvertPipelineSummary } from './pipelines/convert-pipeline';
+export { loadPipelineComponents, downloadAndConvert, convertedCacheDir } from './pipelines/load-pipeline';
+export type { LoadPipelineOptions, LoadedPipelineComponents } from './pipelines/load-pipeline';
+export { readPipelineFolder, DDPM_CIFAR10_SCHEDULER_CONFIG } from './pipelines/pipeline-folder';
+export { imageAbsSum } from './pipelines/image-abs-sum';
+export { encodePng, decodePng, floatToByte, gridLayout } from './io/png';
+export type { ImagesNHWC, DecodedPng } from './io/png';

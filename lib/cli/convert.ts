@@ -1,4 +1,9 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { convertCheckpoint, ConvertSummary } from '../models/unet/convert';
+import { convertPipelineFolder, ConvertPipelineSummary } from '../pipelines/convert-pipeline';
+import { UsageError } from './arguments';
+import type { CliIO } from './cli-io';
 
 export interface ConvertArgs {
   /** The diffusers model or pipeline folder. */
@@ -11,7 +16,7 @@ export interface ConvertArgs {
 }
 
 /** The one-line summary `convert` prints. */
-export function formatConvertSummary(summary: ConvertSummary, out: string): string {
+export function formatConvertSummary(summary: Pick<ConvertSummary, 'source' | 'parameters' | 'bytes' | 'files' | 'seconds'>, out: string): string {
   const mib = (summary.bytes / (1024 * 1024)).toFixed(1);
   return (
     `converted ${summary.source} → ${out}: ${summary.parameters.toLocaleString('en-US')} parameters, ` +
@@ -31,5 +36,27 @@ export function formatConvertSummary(summary: ConvertSummary, out: string): stri
 export async function runConvert(args: ConvertArgs): Promise<ConvertSummary> {
   const summary = await convertCheckpoint(args.src, args.out, { force: args.force });
   (args.print ?? console.log)(formatConvertSummary(summary, args.out));
+  return summary;
+}
+
+/**
+ * `tfjs-diffusers convert <diffusers_dir> <out_dir> [--force]` as the CLI runs it: converts a whole pipeline folder
+ * (the UNet to the tfjs format, the scheduler config and model_index.json alongside; see `convertPipelineFolder`),
+ * once and atomically, then prints the one-line summary on stdout. Bad paths are usage errors (exit code 2).
+ */
+export async function runConvertCommand(src: string, out: string, options: { force: boolean }, io: CliIO): Promise<ConvertPipelineSummary> {
+  const srcDir = path.resolve(io.cwd, src);
+  const outDir = path.resolve(io.cwd, out);
+  if (!fs.existsSync(srcDir) || !fs.statSync(srcDir).isDirectory()) {
+    throw new UsageError(`<diffusers_dir>: expected a folder, got "${src}" (no such folder)`);
+  }
+  if (path.relative(srcDir, outDir) === '') {
+    throw new UsageError(`<out_dir>: must differ from <diffusers_dir>, got "${out}" for both`);
+  }
+  if (!options.force && fs.existsSync(outDir)) {
+    throw new UsageError(`<out_dir>: "${out}" already exists; pass --force to replace it`);
+  }
+  const summary = await convertPipelineFolder(srcDir, outDir, { force: options.force });
+  io.stdout(`${formatConvertSummary(summary, out)}\n`);
   return summary;
 }

@@ -1,0 +1,90 @@
+/**
+ * randn throughput: values per second for torch-exact noise on the CPU (no tfjs involved).
+ *
+ *   npx tsc -p bench/tsconfig.json && node build/bench/randn.js [--numel N] [--runs R]
+ *
+ * Each row is the median of R timed runs after one warm-up run, each run a fresh generator drawing
+ * `numel` values in one call.
+ */
+import { Generator } from '../lib/random/generator';
+import { randn, RandnDtype, RandnVariant } from '../lib/random/randn';
+
+export interface RandnBenchRow {
+  case: string;
+  numel: number;
+  medianMs: number;
+  valuesPerSecond: number;
+}
+
+interface BenchCase {
+  name: string;
+  dtype: RandnDtype;
+  variant: RandnVariant;
+}
+
+const CASES: BenchCase[] = [
+  { name: "float32, variant 'avx2' (x86-64 torch)", dtype: 'float32', variant: 'avx2' },
+  { name: "float32, variant 'default' (ARM torch)", dtype: 'float32', variant: 'default' },
+  { name: 'float64', dtype: 'float64', variant: 'avx2' },
+];
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/** Times every case; returns one row per case. */
+export function benchRandn(numel = 1_000_000, runs = 7): RandnBenchRow[] {
+  return CASES.map(({ name, dtype, variant }) => {
+    const once = (): number => {
+      const generator = new Generator().manualSeed(0);
+      const t0 = process.hrtime.bigint();
+      const out = randn([numel], { generator, dtype, variant });
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      if (out.length !== numel) throw new Error('randn returned the wrong length');
+      return ms;
+    };
+    once(); // warm-up: lets the JIT compile the hot loops
+    const times = Array.from({ length: runs }, once);
+    const medianMs = median(times);
+    return { case: name, numel, medianMs, valuesPerSecond: numel / (medianMs / 1000) };
+  });
+}
+
+function formatTable(rows: RandnBenchRow[]): string {
+  const header = ['case', 'values', 'median ms', 'values/s'];
+  const body = rows.map((r) => [
+    r.case,
+    r.numel.toLocaleString('en-US'),
+    r.medianMs.toFixed(1),
+    `${(r.valuesPerSecond / 1e6).toFixed(1)} M`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
+  const line = (cells: string[]): string =>
+    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
+  const rule = `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
+  return [line(header), rule, ...body.map(line)].join('\n');
+}
+
+function argValue(args: string[], flag: string, fallback: number): number {
+  const i = args.indexOf(flag);
+  if (i < 0) return fallback;
+  const v = Number(args[i + 1]);
+  if (!Number.isInteger(v) || v <= 0) throw new Error(`bench/randn: ${flag}=${args[i + 1]} must be a positive integer`);
+  return v;
+}
+
+/** Runs the benchmark and prints a Markdown table. */
+export function main(args: string[] = process.argv.slice(2)): RandnBenchRow[] {
+  const numel = argValue(args, '--numel', 1_000_000);
+  const runs = argValue(args, '--runs', 7);
+  const rows = benchRandn(numel, runs);
+  console.log(`randn throughput (median of ${runs} runs, Node ${process.version}, ${process.arch})\n`);
+  console.log(formatTable(rows));
+  return rows;
+}
+
+if (require.main === module) {
+  main();
+}

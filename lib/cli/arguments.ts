@@ -1,0 +1,180 @@
+import * as path from 'path';
+import { BACKEND_NAMES, BackendName } from '../backends/set-backend';
+
+/** A bad command-line argument: the CLI prints the message and exits with code 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** The most runs one `--seeds` list may ask for. */
+export const MAX_SEEDS = 10000;
+
+/** torch's `manual_seed` range: [−2^63, 2^64 − 1]. */
+const SEED_MIN = -(2n ** 63n);
+const SEED_MAX = 2n ** 64n - 1n;
+
+function quoted(raw: string): string {
+  return JSON.stringify(raw);
+}
+
+/**
+ * `--steps 50` → 50; anything but a whole number ≥ 1 is a {@link UsageError} naming the flag and the value.
+ *
+ * ```ts
+ * parsePositiveInteger('--steps', 'abc'); // throws: --steps: expected a positive integer, got "abc"
+ * ```
+ */
+export function parsePositiveInteger(flag: string, raw: string): number {
+  const text = raw.trim();
+  if (!/^\+?\d+$/.test(text) || Number(text) < 1 || !Number.isSafeInteger(Number(text))) {
+    throw new UsageError(`${flag}: expected a positive integer, got ${quoted(raw)}`);
+  }
+  return Number(text);
+}
+
+/** `--eta 0.5` → 0.5; a finite number ≥ 0, else a {@link UsageError}. */
+export function parseNonNegativeNumber(flag: string, raw: string): number {
+  const text = raw.trim();
+  const value = Number(text);
+  if (text === '' || !Number.isFinite(value) || value < 0) {
+    throw new UsageError(`${flag}: expected a number >= 0, got ${quoted(raw)}`);
+  }
+  return value;
+}
+
+/** One seed in torch's `manual_seed` range [−2^63, 2^64 − 1], kept exact as a bigint. */
+export function parseSeed(flag: string, raw: string): bigint {
+  const text = raw.trim();
+  if (!/^[-+]?\d+$/.test(text)) {
+    throw new UsageError(`${flag}: expected an integer seed, got ${quoted(raw)}`);
+  }
+  const seed = BigInt(text);
+  if (seed < SEED_MIN || seed > SEED_MAX) {
+    throw new UsageError(`${flag}: seed ${quoted(raw)} is outside torch's manual_seed range [-2^63, 2^64-1]`);
+  }
+  return seed;
+}
+
+/**
+ * A seed list: comma-separated seeds and inclusive ranges, in the order given.
+ *
+ * ```ts
+ * parseSeedList('--seeds', '0-3,10'); // [0n, 1n, 2n, 3n, 10n]
+ * ```
+ */
+export function parseSeedList(flag: string, raw: string): bigint[] {
+  const seeds: bigint[] = [];
+  const parts = raw.split(',');
+  for (const part of parts) {
+    const text = part.trim();
+    const range = /^(\d+)\s*-\s*(\d+)$/.exec(text);
+    if (range) {
+      const from = parseSeed(flag, range[1]);
+      const to = parseSeed(flag, range[2]);
+      if (to < from) {
+        throw new UsageError(`${flag}: range ${quoted(text)} ends before it starts`);
+      }
+      if (to - from + 1n + BigInt(seeds.length) > BigInt(MAX_SEEDS)) {
+        throw new UsageError(`${flag}: ${quoted(raw)} asks for more than ${MAX_SEEDS} seeds`);
+      }
+      for (let s = from; s <= to; s++) seeds.push(s);
+    } else if (/^[-+]?\d+$/.test(text)) {
+      seeds.push(parseSeed(flag, text));
+      if (seeds.length > MAX_SEEDS) throw new UsageError(`${flag}: ${quoted(raw)} asks for more than ${MAX_SEEDS} seeds`);
+    } else {
+      throw new UsageError(`${flag}: expected seeds and ranges like "0-15" or "0,3,7-9", got ${quoted(raw)}`);
+    }
+  }
+  return seeds;
+}
+
+/** A backend name of {@link BACKEND_NAMES}, else a {@link UsageError} listing them. */
+export function parseBackend(flag: string, raw: string): BackendName {
+  if (!(BACKEND_NAMES as readonly string[]).includes(raw)) {
+    throw new UsageError(`${flag}: expected one of ${BACKEND_NAMES.join(', ')}, got ${quoted(raw)}`);
+  }
+  return raw as BackendName;
+}
+
+/** The options of `tfjs-diffusers generate` as commander hands them over: strings, unchecked. */
+export interface RawGenerateOptions {
+  model?: string;
+  seed?: string;
+  seeds?: string;
+  steps?: string;
+  eta?: string;
+  batch?: string;
+  backend?: string;
+  out?: string;
+  outDir?: string;
+  json?: boolean;
+  force?: boolean;
+}
+
+/** Checked options of one `generate` invocation. */
+export interface GenerateOptions {
+  /** A folder, a Hub id, or undefined for the embedded model. */
+  model?: string;
+  /** One run per seed, in order. */
+  seeds: bigint[];
+  steps: number;
+  eta: number;
+  batch: number;
+  /** undefined: the fastest backend installed. */
+  backend?: BackendName;
+  /** Where each run's PNG goes: one file, a folder (`seed<N>.png` inside), or nowhere. */
+  output: { kind: 'file'; file: string } | { kind: 'dir'; dir: string } | { kind: 'none' };
+  json: boolean;
+  force: boolean;
+}
+
+export const GENERATE_DEFAULTS = { seed: '0', steps: '50', eta: '0', batch: '1' } as const;
+
+/**
+ * Checks the `generate` options together (ranges, exclusive flags) and converts them.
+ * @throws {@link UsageError} naming the flag and the value.
+ */
+export function resolveGenerateOptions(raw: RawGenerateOptions): GenerateOptions {
+  if (raw.seed !== undefined && raw.seeds !== undefined) {
+    throw new UsageError(`--seed and --seeds: give one or the other, got --seed ${quoted(raw.seed)} and --seeds ${quoted(raw.seeds)}`);
+  }
+  if (raw.out !== undefined && raw.outDir !== undefined) {
+    throw new UsageError(`--out and --out-dir: give one or the other, got --out ${quoted(raw.out)} and --out-dir ${quoted(raw.outDir)}`);
+  }
+  const seeds =
+    raw.seeds !== undefined ? parseSeedList('--seeds', raw.seeds) : [parseSeed('--seed', raw.seed ?? GENERATE_DEFAULTS.seed)];
+  const steps = parsePositiveInteger('--steps', raw.steps ?? GENERATE_DEFAULTS.steps);
+  const eta = parseNonNegativeNumber('--eta', raw.eta ?? GENERATE_DEFAULTS.eta);
+  const batch = parsePositiveInteger('--batch', raw.batch ?? GENERATE_DEFAULTS.batch);
+  const backend = raw.backend === undefined ? undefined : parseBackend('--backend', raw.backend);
+  if (raw.model !== undefined && raw.model.trim() === '') {
+    throw new UsageError(`--model: expected a folder or a Hub id like google/ddpm-cifar10-32, got ${quoted(raw.model)}`);
+  }
+
+  let output: GenerateOptions['output'] = { kind: 'none' };
+  if (raw.out !== undefined) {
+    if (path.extname(raw.out).toLowerCase() !== '.png') {
+      throw new UsageError(`--out: expected a file name ending in .png, got ${quoted(raw.out)}`);
+    }
+    if (seeds.length > 1) {
+      throw new UsageError(`--out: names one file but --seeds ${quoted(raw.seeds ?? '')} gives ${seeds.length} runs; use --out-dir`);
+    }
+    output = { kind: 'file', file: raw.out };
+  } else if (raw.outDir !== undefined) {
+    if (raw.outDir.trim() === '') throw new UsageError(`--out-dir: expected a folder, got ${quoted(raw.outDir)}`);
+    output = { kind: 'dir', dir: raw.outDir };
+  }
+  return { model: raw.model, seeds, steps, eta, batch, backend, output, json: Boolean(raw.json), force: Boolean(raw.force) };
+}
+
+/** The file one run writes, or undefined when the options ask for no file. */
+export function outputFileForSeed(options: Pick<GenerateOptions, 'output'>, seed: bigint): string | undefined {
+  switch (options.output.kind) {
+    case 'file':
+      return options.output.file;
+    case 'dir':
+      return path.join(options.output.dir, `seed${seed}.png`);
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,129 @@
+import { PNG } from 'pngjs';
+
+/** Images as a flat row-major NHWC buffer plus its shape: what `DDIMPipeline.generate` returns as an array. */
+export interface ImagesNHWC {
+  /** `[batch, height, width, channels]`, channels 1 (grey), 3 (RGB) or 4 (RGBA). */
+  shape: [number, number, number, number];
+  /** Values in [0, 1] (diffusers' `output_type="np"`); anything outside is clamped. */
+  data: ArrayLike<number>;
+}
+
+/** A decoded 8-bit image, row-major HWC. */
+export interface DecodedPng {
+  width: number;
+  height: number;
+  /** 3 for RGB, 4 when the file has an alpha channel, 1 for grey. */
+  channels: number;
+  data: Uint8Array;
+}
+
+function checkImages(images: ImagesNHWC, where: string): void {
+  const { shape, data } = images;
+  if (!Array.isArray(shape) || shape.length !== 4 || !shape.every((d) => Number.isInteger(d) && d > 0)) {
+    throw new Error(`${where}: expected an NHWC shape [batch, height, width, channels] of positive integers, got ${JSON.stringify(shape)}`);
+  }
+  const [b, h, w, c] = shape;
+  if (![1, 3, 4].includes(c)) {
+    throw new Error(`${where}: expected 1, 3 or 4 channels (NHWC), got shape ${JSON.stringify(shape)} with channels=${c}`);
+  }
+  if (data.length !== b * h * w * c) {
+    throw new Error(`${where}: data holds ${data.length} values but shape ${JSON.stringify(shape)} needs ${b * h * w * c}`);
+  }
+}
+
+/** numpy's `rint`: round half to even, like `np.round`. */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * One float in [0, 1] to a byte exactly as diffusers' `numpy_to_pil` does on a float32 image:
+ * `(image * 255).round().astype("uint8")`, the product rounded to float32 first, then half to even.
+ * Values outside [0, 1] are clamped (the pipeline already clamps), NaN becomes 0.
+ *
+ * ```ts
+ * floatToByte(0.5);   // 128 (127.5 rounds half to even)
+ * ```
+ */
+export function floatToByte(value: number): number {
+  if (Number.isNaN(value)) return 0;
+  const clamped = Math.min(1, Math.max(0, value));
+  return roundHalfEven(Math.fround(Math.fround(clamped) * 255));
+}
+
+/**
+ * The layout of a grid for `count` images: as square as possible, filled row by row
+ * (`cols = ceil(sqrt(count))`, `rows = ceil(count / cols)`).
+ */
+export function gridLayout(count: number): { rows: number; cols: number } {
+  if (!Number.isInteger(count) || count < 1) throw new Error(`gridLayout: count must be a positive integer, got ${count}`);
+  const cols = Math.ceil(Math.sqrt(count));
+  return { rows: Math.ceil(count / cols), cols };
+}
+
+/**
+ * Encodes NHWC float images in [0, 1] as one PNG: the image itself for a batch of one, a grid (row by row,
+ * no padding, black where the grid has no image) for a batch. Bytes follow diffusers' `numpy_to_pil`.
+ *
+ * ```ts
+ * const { images } = await pipeline.generate({ generator, outputType: 'array' });
+ * fs.writeFileSync('image.png', encodePng(images));
+ * ```
+ */
+export function encodePng(images: ImagesNHWC, options: { cols?: number } = {}): Uint8Array {
+  checkImages(images, 'encodePng');
+  const [batch, height, width, channels] = images.shape;
+  let { rows, cols } = gridLayout(batch);
+  if (options.cols !== undefined) {
+    if (!Number.isInteger(options.cols) || options.cols < 1) {
+      throw new Error(`encodePng: cols must be a positive integer, got ${options.cols}`);
+    }
+    cols = Math.min(options.cols, batch);
+    rows = Math.ceil(batch / cols);
+  }
+  const png = new PNG({ width: width * cols, height: height * rows });
+  // Opaque black where the grid has no image (a transparent pixel would be blended to white by the RGB writer).
+  png.data.fill(0);
+  for (let i = 3; i < png.data.length; i += 4) png.data[i] = 255;
+  const gridWidth = width * cols;
+  for (let n = 0; n < batch; n++) {
+    const x0 = (n % cols) * width;
+    const y0 = Math.floor(n / cols) * height;
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const src = ((n * height + y) * width + x) * channels;
+        const dst = ((y0 + y) * gridWidth + (x0 + x)) * 4;
+        if (channels === 1) {
+          const v = floatToByte(images.data[src]);
+          png.data[dst] = png.data[dst + 1] = png.data[dst + 2] = v;
+          png.data[dst + 3] = 255;
+        } else {
+          png.data[dst] = floatToByte(images.data[src]);
+          png.data[dst + 1] = floatToByte(images.data[src + 1]);
+          png.data[dst + 2] = floatToByte(images.data[src + 2]);
+          png.data[dst + 3] = channels === 4 ? floatToByte(images.data[src + 3]) : 255;
+        }
+      }
+    }
+  }
+  // colorType 2 = RGB without alpha, 6 = RGBA, 0 = grey; the input buffer is always RGBA.
+  const colorType = channels === 4 ? 6 : channels === 1 ? 0 : 2;
+  return new Uint8Array(PNG.sync.write(png, { colorType, inputColorType: 6, inputHasAlpha: true }));
+}
+
+/**
+ * Decodes a PNG to 8-bit HWC bytes (for tests and tools): RGB for a colour file without alpha, RGBA with it,
+ * one channel for grey.
+ */
+export function decodePng(bytes: Uint8Array): DecodedPng {
+  const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  const { width, height } = png;
+  const colorType = (png as unknown as { colorType?: number }).colorType;
+  const channels = colorType === 0 ? 1 : colorType === 6 || colorType === 4 ? 4 : 3;
+  const data = new Uint8Array(width * height * channels);
+  for (let i = 0; i < width * height; i++) {
+    for (let c = 0; c < channels; c++) data[i * channels + c] = png.data[i * 4 + c];
+  }
+  return { width, height, channels, data };
+}

@@ -1,0 +1,83 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { writeDirAtomic } from '../io/atomic-write';
+import { convertCheckpoint } from '../models/unet/convert';
+import { DDIMScheduler } from '../schedulers/ddim';
+import { readPipelineFolder } from './pipeline-folder';
+
+/** What {@link convertPipelineFolder} reports. */
+export interface ConvertPipelineSummary {
+  /** UNet parameters written. */
+  parameters: number;
+  /** Bytes written in all (weights, model.json, configs). */
+  bytes: number;
+  /** Wall time of the conversion, seconds. */
+  seconds: number;
+  /** The UNet folder that was read. */
+  source: string;
+  /** The files written, relative to the output folder, '/'-separated. */
+  files: string[];
+  /** Where the scheduler config came from, or null when the cifar10 default was written. */
+  schedulerConfigFile: string | null;
+}
+
+function listFiles(dir: string, prefix = ''): string[] {
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? listFiles(path.join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`]))
+    .sort();
+}
+
+/**
+ * Converts a diffusers folder (pipeline, flat or bare UNet layout, see `readPipelineFolder`) into a pipeline folder
+ * that {@link DDIMPipeline.fromPretrained} loads without reading PyTorch files again:
+ *
+ * ```
+ * <out>/model_index.json                  the source's, or a DDIMPipeline one; plus "_tfjs_diffusers": { converted_from }
+ * <out>/unet/model.json + weight shards   convertCheckpoint's tfjs LayersModel format
+ * <out>/scheduler/scheduler_config.json   the source's scheduler config (the cifar10 DDPM one for a bare UNet)
+ * ```
+ * Written atomically: a temporary folder renamed into place; an existing `out` is replaced only with `force`.
+ *
+ * ```ts
+ * const { parameters, bytes, seconds } = await convertPipelineFolder('ddpm-cifar10-32', 'ddpm-cifar10-32-tfjs');
+ * ```
+ */
+export async function convertPipelineFolder(src: string, out: string, options: { force?: boolean } = {}): Promise<ConvertPipelineSummary> {
+  const started = performance.now();
+  const folder = readPipelineFolder(src);
+  if (folder.unetConverted) {
+    throw new Error(`${folder.unetDir} is already converted (it holds model.json); convert reads diffusers folders`);
+  }
+  // Fail before the long part if DDIMPipeline could not use the scheduler config.
+  DDIMScheduler.fromConfig(folder.schedulerConfig, { onWarning: () => {} });
+  let parameters = 0;
+  await writeDirAtomic(
+    out,
+    async (tmp) => {
+      ({ parameters } = await convertCheckpoint(folder.unetDir, path.join(tmp, 'unet')));
+      fs.mkdirSync(path.join(tmp, 'scheduler'));
+      fs.writeFileSync(path.join(tmp, 'scheduler', 'scheduler_config.json'), `${JSON.stringify(folder.schedulerConfig, null, 2)}\n`);
+      const modelIndex = {
+        ...(folder.modelIndex ?? {
+          _class_name: 'DDIMPipeline',
+          scheduler: ['diffusers', String(folder.schedulerConfig._class_name ?? 'DDPMScheduler')],
+          unet: ['diffusers', 'UNet2DModel'],
+        }),
+        _tfjs_diffusers: { format: 'tfjs-layers', converted_from: path.resolve(src) },
+      };
+      fs.writeFileSync(path.join(tmp, 'model_index.json'), `${JSON.stringify(modelIndex, null, 2)}\n`);
+    },
+    { force: options.force },
+  );
+  const files = listFiles(out);
+  const bytes = files.reduce((sum, f) => sum + fs.statSync(path.join(out, ...f.split('/'))).size, 0);
+  return {
+    parameters,
+    bytes,
+    seconds: (performance.now() - started) / 1000,
+    source: folder.unetDir,
+    files,
+    schedulerConfigFile: folder.schedulerConfigFile,
+  };
+}

@@ -94,7 +94,7 @@ function configurations(o: Options): Array<Omit<ForwardOptions, 'runs'>> {
   return out;
 }
 
-function runForward(config: Omit<ForwardOptions, 'runs'>, runs: number): ForwardResult {
+function runForward(config: Omit<ForwardOptions, 'runs'>, runs: number, withPipeline: boolean): ForwardResult {
   const args = [
     path.join(__dirname, 'unet-forward.js'),
     '--backend', config.backend,
@@ -102,6 +102,7 @@ function runForward(config: Omit<ForwardOptions, 'runs'>, runs: number): Forward
     '--native', config.native ? 'on' : 'off',
     '--batches', config.batches.join(','),
     '--runs', String(config.backend === 'cpu' ? 1 : runs),
+    ...(withPipeline && config.backend !== 'cpu' ? ['--pipeline', String(DDIM_STEPS)] : []),
     '--json',
   ]; // prettier-ignore
   const child = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
@@ -207,11 +208,12 @@ function forwardTable(results: ForwardResult[], torch: TorchResult | string): st
 function pipelineTable(results: ForwardResult[]): string {
   const rows: string[][] = [];
   for (const r of results) {
+    if (r.pipeline) rows.push([r.label, '1', 'measured', r.pipeline.seconds.toFixed(2), r.pipeline.seconds.toFixed(2)]);
     for (const b of r.batches) {
-      rows.push([r.label, String(b.batch), ((DDIM_STEPS * b.msPerSample) / 1000).toFixed(2), ((DDIM_STEPS * b.medianMs) / 1000).toFixed(2)]);
+      rows.push([r.label, String(b.batch), 'estimate', ((DDIM_STEPS * b.msPerSample) / 1000).toFixed(2), ((DDIM_STEPS * b.medianMs) / 1000).toFixed(2)]);
     }
   }
-  return table(['configuration', 'batch', 's / image', 's / batch'], rows);
+  return table(['configuration', 'batch', 'how', 's / image', 's / batch'], rows);
 }
 
 interface RandnRow {
@@ -257,7 +259,7 @@ async function main(): Promise<void> {
     const results: ForwardResult[] = [];
     for (const config of configurations(o)) {
       process.stderr.write(`bench: ${configLabel(config)}, batch ${config.batches.join(', ')} (load ${loadString()}) ...\n`);
-      results.push(runForward(config, o.runs));
+      results.push(runForward(config, o.runs, o.only !== 'unet'));
     }
     const torch = o.torch ? runTorch(o.batches, o.runs) : 'PyTorch comparison skipped (--no-torch)';
     if (typeof torch !== 'string') {
@@ -271,8 +273,8 @@ async function main(): Promise<void> {
       if (typeof torch === 'string') sections.push(`(${torch}.)`);
     }
     sections.push(
-      `### DDIM pipeline, ${DDIM_STEPS} steps (estimate: ${DDIM_STEPS} × the forward above; the scheduler step and ` +
-        `the PNG encoding add < 1 %)\n\n${pipelineTable(results)}`,
+      `### DDIM pipeline, ${DDIM_STEPS} steps\n\nMeasured: one \`DDIMPipeline.generate\` at batch 1 (noise, ${DDIM_STEPS} ` +
+        `UNet steps, images as arrays). Estimate: ${DDIM_STEPS} × the median forward above.\n\n${pipelineTable(results)}`,
     );
     const natives = results.filter((r) => r.native);
     for (const r of natives) {

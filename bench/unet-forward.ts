@@ -4,7 +4,7 @@
  * thread count and the native kernels are per process) and reads the JSON it prints last.
  *
  *   npx tsc -p bench/tsconfig.json && node build/bench/unet-forward.js --backend wasm --threads 2 --native on \
- *       --batches 1,8,16 [--runs 5] [--json]
+ *       --batches 1,8,16 [--runs 5] [--pipeline 50] [--profile] [--json]
  */
 import * as os from 'os';
 import * as tf from '@tensorflow/tfjs-core';
@@ -14,6 +14,9 @@ import type { NativeKernelUsage } from '../lib/backends/native';
 import { wasmBackendInfo } from '../lib/backends/wasm-threads';
 import { DDPM_CIFAR10_32_UNET_CONFIG } from '../lib/models/unet/ddpm-cifar10-32';
 import { UNet2DModel } from '../lib/models/unet/unet-2d-model';
+import { DDIMPipeline } from '../lib/pipelines/ddim-pipeline';
+import { DDPM_CIFAR10_SCHEDULER_CONFIG } from '../lib/pipelines/pipeline-folder';
+import { Generator } from '../lib/random/generator';
 import { syntheticStateDict } from './synthetic-checkpoint';
 
 /**
@@ -33,6 +36,8 @@ export interface ForwardOptions {
   native: boolean;
   /** Threads of the native kernels (default: the logical cores). */
   nativeThreads?: number;
+  /** Also time one DDIMPipeline.generate of this many steps at batch 1 (0: none). */
+  pipelineSteps?: number;
   batches: number[];
   runs: number;
 }
@@ -63,6 +68,8 @@ export interface ForwardResult {
   wasmHeapMiB: number | null;
   usage?: NativeKernelUsage;
   loadAverage: number[];
+  /** One DDIMPipeline.generate at batch 1 (noise, steps, images as arrays), when asked for. */
+  pipeline?: { steps: number; seconds: number };
 }
 
 function median(xs: number[]): number {
@@ -142,6 +149,13 @@ export async function benchUNetForward(opts: ForwardOptions): Promise<ForwardRes
     });
   }
   const usage = opts.backend === 'wasm' ? nativeKernelUsage() : undefined;
+  let pipeline: ForwardResult['pipeline'];
+  if (opts.pipelineSteps) {
+    const ddim = new DDIMPipeline({ unet, scheduler: DDPM_CIFAR10_SCHEDULER_CONFIG });
+    const start = process.hrtime.bigint();
+    await ddim.generate({ batchSize: 1, generator: new Generator().manualSeed(0), numInferenceSteps: opts.pipelineSteps, outputType: 'array' });
+    pipeline = { steps: opts.pipelineSteps, seconds: Number(process.hrtime.bigint() - start) / 1e9 };
+  }
   unet.dispose();
   const status = nativeKernelsStatus();
   const wasm = opts.backend === 'wasm' ? wasmBackendInfo() : null;
@@ -157,6 +171,7 @@ export async function benchUNetForward(opts: ForwardOptions): Promise<ForwardRes
     wasmHeapMiB: wasmHeapMiB(),
     usage,
     loadAverage: os.loadavg(),
+    pipeline,
   };
 }
 
@@ -177,6 +192,7 @@ function parseArgs(argv: string[]): ForwardOptions & { json: boolean } {
     else if (a === '--runs') o.runs = Number(value());
     else if (a === '--json') o.json = true;
     else if (a === '--profile') o.profile = true;
+    else if (a === '--pipeline') o.pipelineSteps = Number(value());
     else throw new Error(`unet-forward: unknown argument ${a}`);
   }
   for (const b of o.batches) if (!Number.isSafeInteger(b) || b < 1) throw new Error(`unet-forward: bad batch ${b}`);
@@ -202,6 +218,7 @@ if (require.main === module) {
         );
       }
       console.log(`peak RSS ${r.peakRssMiB.toFixed(0)} MiB, wasm heap ${r.wasmHeapMiB?.toFixed(0) ?? '-'} MiB, load ${r.loadAverage.map((l) => l.toFixed(2)).join(' ')}`);
+      if (r.pipeline) console.log(`DDIM pipeline, ${r.pipeline.steps} steps, batch 1: ${r.pipeline.seconds.toFixed(2)} s`);
       if (r.usage) console.log(`native calls ${JSON.stringify(r.usage.native)}, fallbacks ${JSON.stringify(r.usage.fallback)}`);
     })
     .catch((err) => {

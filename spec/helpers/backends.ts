@@ -21,16 +21,22 @@ export async function useTestBackend(backend: TestBackend): Promise<void> {
   else await setBackend(backend);
 }
 
+/** The tfjs backend a test backend runs on (`tf.getBackend()` during its tests). */
+export function tfjsBackendOf(backend: TestBackend): BackendName {
+  return backend === 'wasm+native' ? 'wasm' : backend;
+}
+
 /**
- * Runs the same assertions on every test backend, like tfjs-core's `describeWithFlags(..., ALL_ENVS)`.
+ * Runs the same assertions on every test backend, like tfjs-core's `describeWithFlags(..., ALL_ENVS)`. `body` gets
+ * the tfjs backend name (what `tf.getBackend()` returns: 'wasm' for 'wasm+native' too) and the test backend's label.
  */
-export function describeEachBackend(title: string, body: (backend: TestBackend) => void): void {
-  for (const backend of TEST_BACKENDS) {
-    describe(`${title} [${backend}]`, () => {
+export function describeEachBackend(title: string, body: (backend: BackendName, label: TestBackend) => void): void {
+  for (const label of TEST_BACKENDS) {
+    describe(`${title} [${label}]`, () => {
       beforeAll(async () => {
-        await useTestBackend(backend);
+        await useTestBackend(label);
       });
-      body(backend);
+      body(tfjsBackendOf(label), label);
     });
   }
 }

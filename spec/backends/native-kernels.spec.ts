@@ -214,6 +214,17 @@ function describeNative(): void {
     expect(addon.info().cachedWeights).toBe(before);
   });
 
+  test('removing the wasm backend empties the native caches', async () => {
+    const addon = loadNativeAddon().addon!;
+    await bothPaths(conv([1, 8, 8, 16], [3, 3, 16, 16]));
+    expect(addon.info().convPrimitives).toBeGreaterThan(0);
+    await setBackend('wasm', { threads: 2, native: true }); // another thread count: the backend is re-created
+    expect(addon.info()).toMatchObject({ convPrimitives: 0, matmulPrimitives: 0, cachedWeights: 0 });
+    const { relative } = await bothPaths(conv([1, 8, 8, 16], [3, 3, 16, 16]));
+    expect(relative).toBeLessThan(RELATIVE_TOLERANCE);
+    await setBackend('wasm', { threads: 1, native: true });
+  });
+
   test('no tensors or wasm allocations leak', async () => {
     await bothPaths(conv([1, 8, 8, 16], [3, 3, 16, 16]));
     const before = tf.memory().numTensors;

@@ -3,7 +3,6 @@ import { backend_util, util } from '@tensorflow/tfjs-core';
 import type { NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { WasmBackendInternals, wasmBackendInternals, wasmHeapBytes, wasmTensorData } from '../wasm-internals';
 import type { NativeAddon } from './addon';
-
 import { GROUP_NORM_KERNEL, NativeKernelName, ReplacedKernel } from './kernel-names';
 
 export { GROUP_NORM_KERNEL, REPLACED_KERNELS } from './kernel-names';
@@ -56,8 +55,9 @@ interface EvictionHook {
 
 /**
  * The addon caches reordered filters under the backend's data id of the filter. Wrapping the module's
- * `disposeData(id)` (called exactly when a tensor's memory is freed) evicts them. A backend seen for the first time
- * (a new wasm backend reuses ids from 1) starts with empty caches.
+ * `disposeData(id)` (called exactly when a tensor's memory is freed) evicts them, and wrapping its `dispose()`
+ * (the backend going away) empties the caches. A backend seen for the first time (a new wasm backend reuses ids
+ * from 1) starts with empty caches.
  */
 function evictionHook(addon: NativeAddon, backend: WasmBackendInternals): EvictionHook {
   const tfjs = backend.wasm.tfjs as WasmBackendInternals['wasm']['tfjs'] & { [EVICTION_HOOK]?: EvictionHook };
@@ -70,6 +70,14 @@ function evictionHook(addon: NativeAddon, backend: WasmBackendInternals): Evicti
     disposeData(id);
     if (hook.cachedIds.delete(id)) addon.evictWeights(id);
   };
+  const dispose = tfjs.dispose as (() => void) | undefined;
+  if (typeof dispose === 'function') {
+    tfjs.dispose = () => {
+      dispose();
+      hook.cachedIds.clear();
+      addon.clearCaches();
+    };
+  }
   tfjs[EVICTION_HOOK] = hook;
   return hook;
 }

@@ -1,6 +1,17 @@
 // Public exports only.
 export { setBackend, getBackendName, defaultBackendName, isBackendAvailable, BACKEND_NAMES } from './backends/set-backend';
-export type { BackendName } from './backends/set-backend';
+export type { BackendName, SetBackendOptions } from './backends/set-backend';
+export { wasmBackendInfo, MAX_WASM_THREADS } from './backends/wasm-threads';
+export type { WasmThreadsSetting, WasmBackendInfo } from './backends/wasm-threads';
+export {
+  enableNativeKernels,
+  disableNativeKernels,
+  nativeKernelsEnabled,
+  nativeKernelsStatus,
+  nativeKernelUsage,
+  resetNativeKernelUsage,
+} from './backends/native';
+export type { NativeKernelsStatus, NativeKernelUsage } from './backends/native';
 
 export { Generator, DEFAULT_SEED } from './random/generator';
 export type { GeneratorState } from './random/generator';

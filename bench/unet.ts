@@ -48,12 +48,15 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-async function forwardSeconds(unet: UNet2DModel, sample: tf.Tensor4D, t: number): Promise<number> {
+/** Wall and CPU seconds of one forward (CPU time: user + system of this process, robust to a busy machine). */
+async function forwardSeconds(unet: UNet2DModel, sample: tf.Tensor4D, t: number): Promise<{ wall: number; cpu: number }> {
   const start = process.hrtime.bigint();
+  const cpuStart = process.cpuUsage();
   const out = unet.predict(sample, t);
   await out.data(); // wait for the backend
   out.dispose();
-  return seconds(start);
+  const cpu = process.cpuUsage(cpuStart);
+  return { wall: seconds(start), cpu: (cpu.user + cpu.system) / 1e6 };
 }
 
 async function profileForward(unet: UNet2DModel, sample: tf.Tensor4D): Promise<void> {
@@ -108,11 +111,15 @@ async function main(): Promise<void> {
       const sample = tf.randomNormal([batch, 32, 32, 3], 0, 1, 'float32', 0) as tf.Tensor4D;
       const first = await forwardSeconds(unet, sample, 999);
       await forwardSeconds(unet, sample, 998); // warm-up
-      const times: number[] = [];
-      for (let i = 0; i < opts.runs; i++) times.push(await forwardSeconds(unet, sample, 500 + i));
-      const med = median(times);
-      rows.push([`forward batch ${batch}: first call`, `${first.toFixed(3)} s`]);
-      rows.push([`forward batch ${batch}: median of ${opts.runs} after warm-up`, `${med.toFixed(3)} s (${(med / batch).toFixed(3)} s/sample)`]);
+      const runs: { wall: number; cpu: number }[] = [];
+      for (let i = 0; i < opts.runs; i++) runs.push(await forwardSeconds(unet, sample, 500 + i));
+      const wall = median(runs.map((r) => r.wall));
+      const cpu = median(runs.map((r) => r.cpu));
+      rows.push([`forward batch ${batch}: first call`, `${first.wall.toFixed(3)} s (cpu ${first.cpu.toFixed(3)} s)`]);
+      rows.push([
+        `forward batch ${batch}: median of ${opts.runs} after warm-up`,
+        `${wall.toFixed(3)} s (cpu ${cpu.toFixed(3)} s; ${(wall / batch).toFixed(3)} s/sample)`,
+      ]);
       if (opts.profile) await profileForward(unet, sample);
       sample.dispose();
     }
@@ -122,7 +129,7 @@ async function main(): Promise<void> {
   }
   const width = Math.max(...rows.map(([k]) => k.length));
   console.log(`\nUNet2DModel (google/ddpm-cifar10-32 size, synthetic weights) on ${tf.getBackend()}, node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'}`);
-  console.log(`${'step'.padEnd(width)}  time`);
+  console.log(`${'step'.padEnd(width)}  time (wall; cpu = process CPU time, unaffected by other processes)`);
   for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
 }
 

@@ -1,3 +1,80 @@
 // Public exports only.
 export { setBackend, getBackendName, defaultBackendName, isBackendAvailable, BACKEND_NAMES } from './backends/set-backend';
-export type { BackendName } from './backends/set-backend';
+export type { BackendName, SetBackendOptions } from './backends/set-backend';
+export { wasmBackendInfo, MAX_WASM_THREADS } from './backends/wasm-threads';
+export type { WasmThreadsSetting, WasmBackendInfo } from './backends/wasm-threads';
+export {
+  enableNativeKernels,
+  disableNativeKernels,
+  nativeKernelsEnabled,
+  nativeKernelsStatus,
+  nativeKernelUsage,
+  resetNativeKernelUsage,
+} from './backends/native';
+export type { NativeKernelsStatus, NativeKernelUsage } from './backends/native';
+
+export { Generator, DEFAULT_SEED } from './random/generator';
+export type { GeneratorState } from './random/generator';
+export { randn } from './random/randn';
+export type { RandnOptions, RandnDtype, RandnVariant } from './random/randn';
+export { randnTensor } from './random/randn-tensor';
+export type { RandnTensorOptions, RandnTensorLayout } from './random/randn-tensor';
+
+export { readSafetensors, parseSafetensorsHeader } from './io/safetensors';
+export { readTorchCheckpoint } from './io/torch-pickle';
+export { readStateDict, readWeightFile, findWeightFile, WEIGHT_FILE_NAMES } from './io/read-state-dict';
+export { CheckpointError } from './io/checkpoint-error';
+export type { NamedTensor, StateDict } from './io/state-dict';
+export { snapshotDownload, hfHubDownload, resolvePipelineFiles, resolveModelPath, HubError, HubFileNotFoundError } from './io/hub';
+export type { HubDownloadOptions, HubProgress } from './io/hub';
+export { defaultHubCacheDir, looksLikeRepoId } from './io/hub-cache';
+
+export { DDIMScheduler, ddimStepCoefficients } from './schedulers/ddim';
+export type { DDIMStepOptions, DDIMStepOutput, DDIMStepCoefficients, DDIMTables } from './schedulers/ddim';
+export { DDPMScheduler } from './schedulers/ddpm';
+export type { DDPMStepOptions, DDPMStepOutput, DDPMStepCoefficients } from './schedulers/ddpm';
+export { betasForAlphaBar, rescaleZeroTerminalSnr, linspaceFloat32, spacedTimesteps } from './schedulers/schedule';
+export type { BetaSchedule, DDPMBetaSchedule, TimestepSpacing, AlphaTransformType } from './schedulers/schedule';
+export { DDIM_SCHEDULER_DEFAULTS, DDPM_SCHEDULER_DEFAULTS, parseSchedulerConfig } from './schedulers/config';
+export type {
+  DDIMSchedulerConfig,
+  DDPMSchedulerConfig,
+  PredictionType,
+  VarianceType,
+  FromConfigOptions,
+  WarningSink,
+  ParsedSchedulerConfig,
+} from './schedulers/config';
+export { thresholdSample, dynamicThresholds } from './schedulers/thresholding';
+export type { SampleLayout, VarianceNoiseOptions } from './schedulers/step-inputs';
+export type { Timesteps } from './schedulers/noising';
+
+export { UNet2DModel, UNET_METADATA_KEY } from './models/unet/unet-2d-model';
+export type { TimestepInput, UNet2DSaveOptions, UNet2DMetadata } from './models/unet/unet-2d-model';
+export { parseUNet2DConfig, readUNet2DConfig, unet2DConfigToJSON, UNET_2D_DEFAULTS } from './models/unet/config';
+export type { UNet2DConfig, DownBlockType, UpBlockType } from './models/unet/config';
+export { DDPM_CIFAR10_32_UNET_CONFIG, DDPM_CIFAR10_32_PARAMETERS } from './models/unet/ddpm-cifar10-32';
+export { convertCheckpoint } from './models/unet/convert';
+export type { ConvertOptions, ConvertSummary } from './models/unet/convert';
+export { StateDictMismatchError } from './models/unet/state-dict-mapping';
+export { fileSystemHandler } from './io/tfjs-format';
+// Importing these registers the custom layers, so that tf.loadLayersModel can read a converted model.
+export { GroupNorm } from './models/unet/layers/group-norm';
+export { Attention } from './models/unet/layers/attention';
+export { ResnetBlock2D } from './models/unet/layers/resnet-block-2d';
+export { Downsample2D } from './models/unet/layers/downsample-2d';
+export { Upsample2D } from './models/unet/layers/upsample-2d';
+export { Timesteps as TimestepsLayer } from './models/unet/layers/timesteps';
+export { TimestepEmbedding } from './models/unet/layers/timestep-embedding';
+
+export { DDIMPipeline, PipelineCancelledError, DEFAULT_MAX_BATCH_PER_FORWARD } from './pipelines/ddim-pipeline';
+export type { GenerateOptions, GeneratedImages, OutputType, StepInfo, DDIMPipelineComponents } from './pipelines/ddim-pipeline';
+export type { DenoisingModel } from './pipelines/pipeline-components';
+export { convertPipelineFolder } from './pipelines/convert-pipeline';
+export type { ConvertPipelineSummary } from './pipelines/convert-pipeline';
+export { loadPipelineComponents, downloadAndConvert, convertedCacheDir } from './pipelines/load-pipeline';
+export type { LoadPipelineOptions, LoadedPipelineComponents } from './pipelines/load-pipeline';
+export { readPipelineFolder, DDPM_CIFAR10_SCHEDULER_CONFIG } from './pipelines/pipeline-folder';
+export { imageAbsSum } from './pipelines/image-abs-sum';
+export { encodePng, decodePng, floatToByte, gridLayout } from './io/png';
+export type { ImagesNHWC, DecodedPng } from './io/png';

@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { disableNativeKernels, enableNativeKernels, nativeKernelsStatus } from './native/register';
+import { useWasmThreads, WasmThreadsSetting } from './wasm-threads';
 
 /** The tfjs backends this library knows how to load, by the name users pass to {@link setBackend}. */
 export type BackendName = 'cpu' | 'wasm' | 'webgl' | 'webgpu' | 'tfjs-node' | 'tfjs-node-gpu';
@@ -77,23 +79,54 @@ export function getBackendName(): string {
   return active;
 }
 
+/** Options of {@link setBackend}; they concern the wasm backend in Node and are ignored elsewhere. */
+export interface SetBackendOptions {
+  /**
+   * Threads of the wasm backend (XNNPACK's pool, run by `worker_threads`): a count up to 8, or 'auto' (default):
+   * every logical core, except with the native kernels on, where 1 (oneDNN then runs the convolutions and matmuls
+   * on every core, and XNNPACK's pool threads, which spin for a while after each op, would compete with it for the
+   * cores while doing little). 1 = tfjs' own single-threaded backend. Changing it re-creates a running wasm backend
+   * (its tensors are lost).
+   */
+  threads?: WasmThreadsSetting;
+  /**
+   * The native oneDNN kernels (the optional addon in native/): 'auto' (default) uses them when the addon is built
+   * and says in one line why not otherwise; true requires them (throws if unavailable); false turns them off.
+   */
+  native?: 'auto' | boolean;
+}
+
 /**
  * Loads the backend's package on demand and makes it the active tfjs backend.
  *
  * ```ts
  * await setBackend('wasm');   // or 'cpu', 'webgl', 'webgpu', 'tfjs-node', 'tfjs-node-gpu'
  * await setBackend();         // the fastest backend installed
+ * await setBackend('wasm', { threads: 2, native: false }); // plain wasm on 2 threads
  * ```
  * Noise never depends on this choice: it is drawn on the CPU (see `randnTensor`).
  *
  * @throws naming the package to install when it is missing, or why the backend could not start.
  */
-export async function setBackend(name?: BackendName): Promise<BackendName> {
+export async function setBackend(name?: BackendName, options: SetBackendOptions = {}): Promise<BackendName> {
   const chosen: string = name ?? defaultBackendName();
   if (!isBackendName(chosen)) {
     throw new Error(`setBackend: unknown backend '${chosen}'; expected one of ${BACKEND_NAMES.join(', ')}`);
   }
+  const native = options.native ?? 'auto';
+  if (native !== 'auto' && typeof native !== 'boolean') {
+    throw new Error(`setBackend('${chosen}'): native=${String(native)} must be 'auto', true or false`);
+  }
+  if (native === true && chosen !== 'wasm') {
+    throw new Error(`setBackend('${chosen}', { native: true }): the native kernels exist for the wasm backend only`);
+  }
   requireBackendModule(chosen);
+  const wasmInNode = chosen === 'wasm' && tf.env().getBool('IS_NODE');
+  if (wasmInNode) {
+    const withNative = native !== false && nativeKernelsStatus().available;
+    const threads = options.threads ?? 'auto';
+    useWasmThreads(threads === 'auto' && withNative ? 1 : threads);
+  }
   const { registryName } = BACKEND_MODULES[chosen];
   if (tf.findBackendFactory(registryName) === null) {
     throw new Error(
@@ -116,7 +149,24 @@ export async function setBackend(name?: BackendName): Promise<BackendName> {
     );
   }
   silenceNodeHint();
+  if (wasmInNode) applyNativeOption(native);
   return chosen;
+}
+
+let reportedNativeUnavailable = false;
+
+function applyNativeOption(native: 'auto' | boolean): void {
+  if (native === false) {
+    disableNativeKernels();
+    return;
+  }
+  if (enableNativeKernels()) return;
+  const reason = nativeKernelsStatus().reason ?? 'unknown reason';
+  if (native === true) throw new Error(`setBackend('wasm', { native: true }): the native kernels are not available: ${reason}`);
+  if (!reportedNativeUnavailable) {
+    reportedNativeUnavailable = true;
+    console.warn(`tfjs-diffusers: native oneDNN kernels ${reason}; running plain wasm.`);
+  }
 }
 
 /**

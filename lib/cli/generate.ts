@@ -9,7 +9,7 @@ import { imageAbsSum } from '../pipelines/image-abs-sum';
 import { GenerateOptions, outputFileForSeed, UsageError } from './arguments';
 import type { CliIO } from './cli-io';
 import { EMBEDDED_MODEL_DIR } from './embedded-model';
-import { createProgressDisplay } from './progress';
+import { createDownloadDisplay, createProgressDisplay } from './progress';
 
 /** One line of `--json` output: a run of one seed. */
 export interface RunRecord {
@@ -65,7 +65,21 @@ export async function runGenerate(options: GenerateOptions, io: CliIO, extra: { 
   const backend = await setBackend(options.backend);
   const modelArg = options.model ?? EMBEDDED_MODEL_DIR;
   const model = fs.existsSync(path.resolve(io.cwd, modelArg)) ? path.resolve(io.cwd, modelArg) : modelArg;
-  const pipeline = await DDIMPipeline.fromPretrained(model, { env: io.env });
+  const download = createDownloadDisplay(io.stderr);
+  let pipeline: DDIMPipeline;
+  try {
+    pipeline = await DDIMPipeline.fromPretrained(model, {
+      env: io.env,
+      onProgress: download.onProgress,
+      onStatus: (message) => {
+        download.stop();
+        io.stderr.write(`${message}\n`);
+      },
+      onWarning: (message) => void io.stderr.write(`warning: ${message}\n`),
+    });
+  } finally {
+    download.stop();
+  }
   const records: RunRecord[] = [];
   try {
     const trainSteps = pipeline.scheduler.config.numTrainTimesteps;

@@ -61,3 +61,49 @@ export function createProgressDisplay(stream: ProgressStream): ProgressDisplay {
     },
   };
 }
+
+/** What a Hub download reports (the `onProgress` of `snapshotDownload`). */
+export interface DownloadProgress {
+  file: string;
+  loaded: number;
+  total: number | undefined;
+  cached: boolean;
+}
+
+/**
+ * A byte progress bar per downloaded file on `stream` when it is a terminal; nothing otherwise (files already in the
+ * cache are not shown). Returns the `onProgress` callback to hand to the download, and `stop` to end the last bar.
+ *
+ * ```ts
+ * const download = createDownloadDisplay(process.stderr);
+ * await DDIMPipeline.fromPretrained('google/ddpm-cifar10-32', { onProgress: download.onProgress });
+ * download.stop();
+ * ```
+ */
+export function createDownloadDisplay(stream: ProgressStream): { onProgress: (p: DownloadProgress) => void; stop: () => void } {
+  if (!stream.isTTY) return { onProgress: () => {}, stop: () => {} };
+  let bar: cliProgress.SingleBar | null = null;
+  let current = '';
+  const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
+  const stop = () => {
+    bar?.stop();
+    bar = null;
+    current = '';
+  };
+  return {
+    onProgress(p) {
+      if (p.cached) return;
+      if (p.file !== current) {
+        stop();
+        current = p.file;
+        bar = new cliProgress.SingleBar(
+          { stream: stream as unknown as NodeJS.WritableStream, format: '{file} |{bar}| {loadedMb}/{totalMb} MB | ETA {eta_formatted}', hideCursor: true },
+          cliProgress.Presets.shades_classic,
+        );
+        bar.start(p.total ?? p.loaded, p.loaded, { file: p.file, loadedMb: mb(p.loaded), totalMb: p.total === undefined ? '?' : mb(p.total) });
+      }
+      bar?.update(p.loaded, { loadedMb: mb(p.loaded) });
+    },
+    stop,
+  };
+}

@@ -7,6 +7,7 @@ import {
   HubEnv,
   defaultHubCacheDir,
   isHubOfflineEnv,
+  looksLikeRepoId,
   validateRepoFilePath,
   validateRepoId,
   validateRevision,
@@ -516,4 +517,21 @@ export async function snapshotDownload(repoId: string, options: HubDownloadOptio
   }
   if (session.commit === undefined) throw new HubError(`${repoId}: no files requested, so no commit was resolved`);
   return session.snapshotDir();
+}
+
+/**
+ * A local folder for `model`: an existing path as is, else a Hub repository id downloaded with
+ * {@link snapshotDownload} (the pipeline files). What the CLI's `--model <dir|hub-id>` needs.
+ *
+ * ```ts
+ * await resolveModelPath('./my-model');             // './my-model'
+ * await resolveModelPath('google/ddpm-cifar10-32'); // '~/.cache/huggingface/hub/models--google--ddpm-cifar10-32/snapshots/<commit>'
+ * ```
+ */
+export async function resolveModelPath(model: string, options: HubDownloadOptions = {}): Promise<string> {
+  if (fs.existsSync(model)) return model;
+  if (!looksLikeRepoId(model)) {
+    throw new HubError(`model ${JSON.stringify(model)} is neither an existing folder nor a Hugging Face Hub repository id (org/name)`);
+  }
+  return snapshotDownload(model, options);
 }

@@ -8,7 +8,8 @@
  * Why hand-written: the npm pickle readers we found are either unmaintained or are general unpicklers meant for
  * trusted data (they build arbitrary objects and leave "what may this file call" to the user). A PyTorch checkpoint
  * downloaded from the internet is untrusted input, and what `torch.save` writes is a small, fixed subset of
- * pickle protocol 2, so a ~300-line reader that knows only that subset is both the safer and the smaller option.
+ * pickle protocol 2, so a reader of a few hundred lines that knows only that subset is both the safer and the
+ * smaller option.
  *
  * Resource bounds: every length read from the file is checked against the bytes left before anything is
  * allocated, the machine runs one step per byte at most (so it ends), and the memo and stack only hold what the
@@ -171,8 +172,8 @@ export function unpickle(bytes: Uint8Array, hooks: PickleHooks): unknown {
   };
 
   for (;;) {
-    if (pos >= bytes.length) fail('the pickle ends without STOP: truncated pickle');
     opStart = pos;
+    if (pos >= bytes.length) fail('the pickle ends without STOP: truncated pickle');
     const op = bytes[pos++];
     switch (op) {
       case 0x80: {
@@ -236,7 +237,8 @@ export function unpickle(bytes: Uint8Array, hooks: PickleHooks): unknown {
       }
       case 0x65: {
         const items = popMark();
-        asList(top()).push(...items);
+        const list = asList(top());
+        for (const item of items) list.push(item); // not push(...items): a huge batch would overflow the call stack
         break;
       }
       case 0x73: {

@@ -44,7 +44,7 @@ export function findWeightFile(dir: string): string {
  *
  * ```ts
  * const stateDict = readStateDict('ddpm-cifar10-32/unet');
- * stateDict.size; // 276 tensors
+ * stateDict.size; // 328 tensors
  * ```
  */
 export function readStateDict(dir: string): StateDict {

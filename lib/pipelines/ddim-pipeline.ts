@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Generator } from '../random/generator';
+import type { Generator } from '../random/generator';
 import { randnTensor } from '../random/randn-tensor';
 import { DDIMScheduler } from '../schedulers/ddim';
 import { encodePng, ImagesNHWC } from '../io/png';
@@ -42,8 +42,8 @@ export interface GenerateOptions<T extends OutputType = OutputType> {
   batchSize?: number;
   /**
    * The source of all noise: one generator for the whole batch (torch fills the batch as one stream), or one per
-   * image (length must equal `batchSize`). Default: a generator owned by this pipeline, seeded like a fresh
-   * `torch.Generator()` (67280421310721), which advances from call to call as torch's default generator does.
+   * image (length must equal `batchSize`). Without one the run is not reproducible: the noise comes from freshly,
+   * randomly seeded generators (there is no hidden global generator; see docs/reproducibility.md).
    */
   generator?: Generator | Generator[];
   /** DDIM's η (default 0: deterministic DDIM; 1: DDPM-like). With η > 0 every step draws noise from `generator`. */
@@ -119,7 +119,6 @@ function checkPositiveInteger(name: string, value: unknown): number {
 export class DDIMPipeline {
   readonly unet: DenoisingModel;
   readonly scheduler: DDIMScheduler;
-  private defaultGenerator: Generator | null = null;
 
   constructor({ unet, scheduler, onWarning }: DDIMPipelineComponents) {
     if (!unet || typeof unet.predict !== 'function' || !unet.config) {
@@ -201,7 +200,7 @@ export class DDIMPipeline {
         `DDIMPipeline.generate: numInferenceSteps=${numInferenceSteps} exceeds the scheduler's num_train_timesteps=${trainSteps}`,
       );
     }
-    const generator = options.generator ?? (this.defaultGenerator ??= new Generator());
+    const generator = options.generator;
     if (Array.isArray(generator) && generator.length !== batchSize) {
       throw new Error(
         `DDIMPipeline.generate: you have passed a list of generators of length ${generator.length}, but requested a batch ` +

@@ -8,8 +8,7 @@ import { convertPipelineFolder } from './convert-pipeline';
 import { readPipelineFolder } from './pipeline-folder';
 
 /** Options of `DDIMPipeline.fromPretrained`: the Hub download's (used for a Hub id only), plus status messages. */
-export interface LoadPipelineOptions
-  extends Pick<HubDownloadOptions, 'revision' | 'endpoint' | 'cacheDir' | 'token' | 'offline' | 'env' | 'onProgress'> {
+export interface LoadPipelineOptions extends HubDownloadOptions {
   /** Told, in one line, about slow work: a download, a one-time conversion. Default: silent. */
   onStatus?: (message: string) => void;
   /** Receives the scheduler's warning about config keys it ignores. Default `console.warn`. */
@@ -41,15 +40,8 @@ export async function downloadAndConvert(repoId: string, options: LoadPipelineOp
   const env = options.env ?? process.env;
   const cacheDir = options.cacheDir ?? defaultHubCacheDir(env);
   options.onStatus?.(`fetching ${repoId} (Hugging Face Hub cache: ${cacheDir})`);
-  const snapshot = await snapshotDownload(repoId, {
-    revision: options.revision,
-    endpoint: options.endpoint,
-    cacheDir,
-    token: options.token,
-    offline: options.offline,
-    env,
-    onProgress: options.onProgress,
-  });
+  const { onStatus: _onStatus, onWarning: _onWarning, ...hubOptions } = options;
+  const snapshot = await snapshotDownload(repoId, { ...hubOptions, cacheDir, env });
   const converted = convertedCacheDir(cacheDir, repoId, path.basename(snapshot));
   if (!fs.existsSync(path.join(converted, 'unet', MODEL_JSON))) {
     options.onStatus?.(`converting ${repoId} to the tfjs format, once: ${converted}`);

@@ -3,7 +3,7 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { HubEnv, defaultHubCacheDir, isHubOfflineEnv, looksLikeRepoId, validateRepoId } from '../../lib/io/hub-cache';
-import { HubDownloadOptions, HubError, HubFileNotFoundError, HubProgress, hfHubDownload, resolvePipelineFiles, snapshotDownload } from '../../lib/io/hub';
+import { HubDownloadOptions, HubError, HubFileNotFoundError, HubProgress, hfHubDownload, resolveModelPath, resolvePipelineFiles, snapshotDownload } from '../../lib/io/hub';
 import { readStateDict } from '../../lib/io/read-state-dict';
 import { fixturePath, loadFixture } from '../helpers/fixtures';
 import { FakeHub, HubRequest, gitBlobSha1, sha256Hex } from './hub-server';
@@ -263,6 +263,14 @@ describe('snapshotDownload against a fake Hub on 127.0.0.1', () => {
     const dir = await snapshotDownload(REPO, { ...options(), offline: true, fetchImpl: noNetwork });
     expect(dir).toBe(path.join(root, 'snapshots', commit));
     expect(stateDictSha256(readStateDict(path.join(dir, 'unet')))).toBe(unetTiny.weights_sha256);
+  });
+
+  test('resolveModelPath: a local folder as is, a repository id downloaded, anything else a clear error', async () => {
+    expect(await resolveModelPath(tmp, { ...options(), fetchImpl: noNetwork })).toBe(tmp);
+    expect(await resolveModelPath(REPO, options())).toBe(path.join(cacheDir, 'models--google--ddpm-tiny-test', 'snapshots', hub.repos.get(REPO)!.commit));
+    await expect(resolveModelPath('./no/such/folder', options())).rejects.toThrow(
+      'model "./no/such/folder" is neither an existing folder nor a Hugging Face Hub repository id (org/name)',
+    );
   });
 
   test('errors: unknown repository, revision or file; bad ids and paths never touch the network', async () => {

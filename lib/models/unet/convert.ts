@@ -43,7 +43,7 @@ export async function convertCheckpoint(srcDir: string, outDir: string, options:
   const unet = await UNet2DModel.fromPretrained(source);
   try {
     const parameters = unet.countParams();
-    await unet.save(outDir, { force: options.force, source: path.resolve(source) });
+    await unet.save(outDir, { force: options.force, source: path.basename(path.resolve(srcDir)) });
     const files = fs.readdirSync(outDir).sort();
     const bytes = files.reduce((sum, f) => sum + fs.statSync(path.join(outDir, f)).size, 0);
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;

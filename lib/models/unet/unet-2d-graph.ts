@@ -8,7 +8,10 @@ import { TimestepEmbedding } from './layers/timestep-embedding';
 import { Timesteps } from './layers/timesteps';
 import { Upsample2D } from './layers/upsample-2d';
 
-/** Names of the two model inputs: the NHWC sample and the `[N]` float32 timesteps. */
+/**
+ * Names of the two model inputs: the NHWC sample and the float32 timesteps, shaped `[N, 1]` (a rank-1 input would
+ * be expanded to `[N, 1]` by `LayersModel.predict`, as Keras does, so the input is declared `[N, 1]`).
+ */
 export const SAMPLE_INPUT_NAME = 'sample';
 export const TIMESTEP_INPUT_NAME = 'timestep';
 
@@ -50,7 +53,7 @@ export function traceLayerNames(config: UNet2DConfig): Map<string, string> {
 
 /**
  * Assembles diffusers' `UNet2DModel` as a functional tfjs `LayersModel` with zero weights (load them with
- * `loadStateDict`). Inputs: `sample` `[N, H, W, inChannels]` (NHWC) and `timestep` `[N]` float32; output
+ * `loadStateDict`). Inputs: `sample` `[N, H, W, inChannels]` (NHWC) and `timestep` `[N, 1]` float32; output
  * `[N, H, W, outChannels]`. Every layer is named after its diffusers module (`down_blocks.1.attentions.0`, …), so
  * a weight's diffusers key is its layer name, a dot, and its name inside the layer.
  *
@@ -66,7 +69,7 @@ export function buildUNet2DLayersModel(config: UNet2DConfig): tfl.LayersModel {
   const eps = config.normEps;
 
   const sample = tfl.input({ shape: [null, null, config.inChannels], name: SAMPLE_INPUT_NAME, dtype: 'float32' });
-  const timestep = tfl.input({ shape: [], name: TIMESTEP_INPUT_NAME, dtype: 'float32' });
+  const timestep = tfl.input({ shape: [1], name: TIMESTEP_INPUT_NAME, dtype: 'float32' });
 
   // 1. time
   const timeProj = new Timesteps({

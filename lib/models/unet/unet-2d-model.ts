@@ -17,11 +17,11 @@ export interface UNet2DMetadata {
   _class_name: 'UNet2DModel';
   /** The diffusers config.json (snake_case). */
   config: Record<string, unknown>;
-  /** Where the weights came from, when known. */
+  /** The name of the folder the weights were converted from (no local path), when known. */
   source?: string;
 }
 
-export interface SaveOptions {
+export interface UNet2DSaveOptions {
   /** Replace an existing folder. Default false. */
   force?: boolean;
   /** Recorded in the metadata (e.g. the checkpoint folder it was converted from). */
@@ -49,7 +49,7 @@ function isTypedConfig(config: UNet2DConfig | Record<string, unknown>): config i
 export class UNet2DModel {
   /** The parsed config (camelCase diffusers keys, defaults filled). */
   readonly config: UNet2DConfig;
-  /** The underlying LayersModel: inputs `sample` `[N, H, W, C]` and `timestep` `[N]`, one output. */
+  /** The underlying LayersModel: inputs `sample` `[N, H, W, C]` and `timestep` `[N, 1]` (float32), one output. */
   readonly model: tfl.LayersModel;
   private disposed = false;
 
@@ -153,8 +153,7 @@ export class UNet2DModel {
     this.checkSample(sampleNHWC, 'predict');
     return tf.tidy(() => {
       const t = this.timestepTensor(timestep, sampleNHWC.shape[0], 'predict');
-      const x = sampleNHWC.dtype === 'float32' ? sampleNHWC : tf.cast(sampleNHWC, 'float32');
-      return this.model.execute([x, t], this.model.outputs[0].name) as tf.Tensor4D;
+      return this.model.execute([sampleNHWC, tf.reshape(t, [-1, 1])], this.model.outputs[0].name) as tf.Tensor4D;
     });
   }
 
@@ -166,12 +165,17 @@ export class UNet2DModel {
     this.assertNotDisposed('trace');
     this.checkSample(sampleNHWC, 'trace');
     const names = traceLayerNames(this.config);
-    const outputNames = [...names.values()].map((layer) => this.model.getLayer(layer).output as tfl.SymbolicTensor);
-    const outputs = tf.tidy(() => {
+    // A point can be the output of the same layer as another (a block without a downsampler ends at its last
+    // resnet): run each layer output once, then hand out clones.
+    const layers = [...new Set(names.values())];
+    const tensorNames = layers.map((layer) => (this.model.getLayer(layer).output as tfl.SymbolicTensor).name);
+    const points = [...names.keys()];
+    const values = tf.tidy(() => {
       const t = this.timestepTensor(timestep, sampleNHWC.shape[0], 'trace');
-      return this.model.execute([sampleNHWC, t], outputNames.map((o) => o.name)) as tf.Tensor[];
+      const outputs = this.model.execute([sampleNHWC, tf.reshape(t, [-1, 1])], tensorNames) as tf.Tensor[];
+      return points.map((point) => outputs[layers.indexOf(names.get(point)!)].clone());
     });
-    return new Map([...names.keys()].map((name, i) => [name, outputs[i]]));
+    return new Map(points.map((point, i) => [point, values[i]]));
   }
 
   /**
@@ -179,7 +183,7 @@ export class UNet2DModel {
    * `userDefinedMetadata.diffusers`), atomically; an existing folder is replaced only with `force`.
    * {@link fromPretrained} and `tf.loadLayersModel(fileSystemHandler(dir))` read it back.
    */
-  async save(dir: string, options: SaveOptions = {}): Promise<tf.io.SaveResult> {
+  async save(dir: string, options: UNet2DSaveOptions = {}): Promise<tf.io.SaveResult> {
     this.assertNotDisposed('save');
     const metadata: UNet2DMetadata = { _class_name: 'UNet2DModel', config: unet2DConfigToJSON(this.config) };
     if (options.source !== undefined) metadata.source = options.source;

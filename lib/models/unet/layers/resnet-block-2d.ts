@@ -3,6 +3,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
 import type { Shape, LayerVariable } from '@tensorflow/tfjs-layers';
 import { silu } from './activations';
+import { isCpuBackend } from './backend-traits';
 import { groupNormNHWC } from './group-norm';
 import { channelsOf, conv2dNHWC } from './layer-utils';
 
@@ -21,7 +22,7 @@ export interface ResnetBlock2DArgs extends LayerArgs {
  * `[x: [N, H, W, Cin], temb: [N, T]]`, output `[N, H, W, outChannels]`:
  *
  * ```
- * h = conv1(silu(norm1(x))) + time_emb_proj(silu(temb))[:, None, None, :]
+ * h = conv1(silu(norm1(x))) + time_emb_proj(silu(temb))[:, None, None, :]   (cpu, batch 1: folded into conv1's bias)
  * h = conv2(silu(norm2(h)))
  * y = ((Cin == outChannels ? x : conv_shortcut(x)) + h) / outputScaleFactor
  * ```
@@ -102,9 +103,15 @@ export class ResnetBlock2D extends tfl.layers.Layer {
       const temb = inputs[1] as tf.Tensor2D;
       const r = (name: string) => this.read(name);
       let h = silu(groupNormNHWC(x, r('norm1.weight') as tf.Tensor1D, r('norm1.bias') as tf.Tensor1D, this.groups, this.eps));
-      h = conv2dNHWC(h, r('conv1.weight') as tf.Tensor4D, r('conv1.bias') as tf.Tensor1D, 1, 'same');
       const t = tf.fused.matMul({ a: silu(temb), b: r('time_emb_proj.weight') as tf.Tensor2D, bias: r('time_emb_proj.bias') });
-      h = tf.add(h, tf.reshape(t, [t.shape[0], 1, 1, this.outChannels]));
+      if (x.shape[0] === 1 && isCpuBackend()) {
+        // cpu, one sample: the time embedding is a per-channel constant, added through the conv's fused bias instead
+        // of a (slow on cpu) broadcasting add. Not on wasm: a per-call bias tensor would re-pack the conv's weights.
+        h = conv2dNHWC(h, r('conv1.weight') as tf.Tensor4D, tf.add(r('conv1.bias'), tf.reshape(t, [this.outChannels])), 1, 'same');
+      } else {
+        h = conv2dNHWC(h, r('conv1.weight') as tf.Tensor4D, r('conv1.bias') as tf.Tensor1D, 1, 'same');
+        h = tf.add(h, tf.reshape(t, [t.shape[0], 1, 1, this.outChannels]));
+      }
       h = silu(groupNormNHWC(h, r('norm2.weight') as tf.Tensor1D, r('norm2.bias') as tf.Tensor1D, this.groups, this.eps));
       h = conv2dNHWC(h, r('conv2.weight') as tf.Tensor4D, r('conv2.bias') as tf.Tensor1D, 1, 'same');
       const shortcut = this.w['conv_shortcut.weight']

@@ -37,7 +37,7 @@ export interface TimestepsArgs extends LayerArgs {
 }
 
 /**
- * diffusers' sinusoidal `Timesteps` projection as a tfjs layer without weights: `[N]` float32 timesteps (fractional
+ * diffusers' sinusoidal `Timesteps` projection as a tfjs layer without weights: `[N]` (or `[N, 1]`) timesteps (fractional
  * allowed) to `[N, numChannels]`, `[sin(t·f), cos(t·f)]` (or `[cos, sin]` with `flipSinToCos`), zero-padded when
  * `numChannels` is odd. The angles are float32 products `t · f` as in PyTorch.
  *
@@ -67,14 +67,18 @@ export class Timesteps extends tfl.layers.Layer {
 
   override computeOutputShape(inputShape: Shape | Shape[]): Shape {
     const shape = singleShape(inputShape, this.name);
-    if (shape.length !== 1) throw new Error(`${this.name}: expects timesteps of shape [N], got [${shape.join(', ')}]`);
+    if (!(shape.length === 1 || (shape.length === 2 && shape[1] === 1))) {
+      throw new Error(`${this.name}: expects timesteps of shape [N] or [N, 1], got [${shape.join(', ')}]`);
+    }
     return [shape[0], this.numChannels];
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const t = singleInput(inputs, this.name);
-      if (t.rank !== 1) throw new Error(`${this.name}: expects timesteps of shape [N], got [${t.shape.join(', ')}]`);
+      if (!(t.rank === 1 || (t.rank === 2 && t.shape[1] === 1))) {
+        throw new Error(`${this.name}: expects timesteps of shape [N] or [N, 1], got [${t.shape.join(', ')}]`);
+      }
       const half = this.freqs.length;
       let angles = tf.mul(tf.reshape(tf.cast(t, 'float32'), [-1, 1]), tf.tensor2d(this.freqs, [1, half]));
       if (this.scale !== 1) angles = tf.mul(angles, this.scale);

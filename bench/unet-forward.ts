@@ -1,0 +1,228 @@
+/**
+ * One full-size google/ddpm-cifar10-32 UNet forward per run (35.7 M parameters, synthetic weights), on one backend
+ * configuration, at one or more batch sizes. bench/run.ts starts one process of this per configuration (the wasm
+ * thread count and the native kernels are per process) and reads the JSON it prints last.
+ *
+ *   npx tsc -p bench/tsconfig.json && node build/bench/unet-forward.js --backend wasm --threads 2 --native on \
+ *       --batches 1,8,16 [--runs 5] [--pipeline 50] [--profile] [--json]
+ */
+import * as os from 'os';
+import * as tf from '@tensorflow/tfjs-core';
+import { setBackend, BackendName } from '../lib/backends/set-backend';
+import { nativeKernelsStatus, nativeKernelUsage, resetNativeKernelUsage, setNativeThreads } from '../lib/backends/native';
+import type { NativeKernelUsage } from '../lib/backends/native';
+import { wasmBackendInfo } from '../lib/backends/wasm-threads';
+import { DDPM_CIFAR10_32_UNET_CONFIG } from '../lib/models/unet/ddpm-cifar10-32';
+import { UNet2DModel } from '../lib/models/unet/unet-2d-model';
+import { DDIMPipeline } from '../lib/pipelines/ddim-pipeline';
+import { DDPM_CIFAR10_SCHEDULER_CONFIG } from '../lib/pipelines/pipeline-folder';
+import { Generator } from '../lib/random/generator';
+import { syntheticStateDict } from './synthetic-checkpoint';
+
+/**
+ * Floating-point work of one forward at batch 1, in GFLOP, as issue 6 counts it (its PyTorch and peak figures use
+ * it). bench/torch_unet.py counts 2 per multiply-add on the same network: 11.42 in the convolutions, 0.69 in the
+ * linears, 0.34 in the attention products, 12.44 in all; GFLOP/s here are ~4 % below that count's.
+ */
+export const GFLOP_PER_SAMPLE = 11.95;
+
+export interface ForwardOptions {
+  backend: BackendName;
+  /** Print a per-kernel time table of one forward per batch (tf.profile). */
+  profile?: boolean;
+  /** wasm only: threads of the wasm backend. */
+  threads: number;
+  /** wasm only: the native oneDNN kernels. */
+  native: boolean;
+  /** Threads of the native kernels (default: the logical cores). */
+  nativeThreads?: number;
+  /** Also time one DDIMPipeline.generate of this many steps at batch 1 (0: none). */
+  pipelineSteps?: number;
+  batches: number[];
+  runs: number;
+}
+
+export interface BatchResult {
+  batch: number;
+  /** The first forward at this batch (kernel set-up, primitive creation, weight reorders). */
+  firstMs: number;
+  /** Median of `runs` forwards after one warm-up. */
+  medianMs: number;
+  minMs: number;
+  runs: number;
+  msPerSample: number;
+  gflops: number;
+}
+
+export interface ForwardResult {
+  label: string;
+  backend: string;
+  threads: number | null;
+  native: boolean;
+  nativeInfo?: { dnnlVersion: string; threads: number; cpuRuntime: string };
+  wasmBinary?: string;
+  batches: BatchResult[];
+  /** Peak resident set of the process, MiB. */
+  peakRssMiB: number;
+  /** Size of the wasm heap (WebAssembly.Memory) at the end, MiB. */
+  wasmHeapMiB: number | null;
+  usage?: NativeKernelUsage;
+  loadAverage: number[];
+  /** One DDIMPipeline.generate at batch 1 (noise, steps, images as arrays), when asked for. */
+  pipeline?: { steps: number; seconds: number };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+async function forwardMs(unet: UNet2DModel, sample: tf.Tensor4D, t: number): Promise<number> {
+  const start = process.hrtime.bigint();
+  const out = unet.predict(sample, t);
+  await out.data();
+  out.dispose();
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+function wasmHeapMiB(): number | null {
+  const backend = tf.engine().registry['wasm'] as unknown as { wasm?: { wasmMemory?: WebAssembly.Memory; HEAPU8?: Uint8Array } } | undefined;
+  const bytes = backend?.wasm?.wasmMemory?.buffer.byteLength ?? backend?.wasm?.HEAPU8?.buffer.byteLength;
+  return bytes === undefined ? null : bytes / 2 ** 20;
+}
+
+export function configLabel(o: Pick<ForwardOptions, 'backend' | 'threads' | 'native' | 'nativeThreads'>): string {
+  if (o.backend !== 'wasm') return o.backend;
+  const native = o.native ? ` + native${o.nativeThreads !== undefined ? ` (${o.nativeThreads} thread${o.nativeThreads === 1 ? '' : 's'})` : ''}` : '';
+  return `wasm ${o.threads} thread${o.threads === 1 ? '' : 's'}${native}`;
+}
+
+/** Kernel time per kernel name over one forward (the kernels' wall time, as tf.profile measures on wasm). */
+async function printKernelProfile(unet: UNet2DModel, sample: tf.Tensor4D): Promise<void> {
+  const info = await tf.profile(async () => {
+    const out = unet.predict(sample, 500);
+    await out.data();
+    out.dispose();
+  });
+  const byKernel = new Map<string, { ms: number; calls: number }>();
+  for (const k of info.kernels) {
+    if (k.name.endsWith('__op')) continue;
+    const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
+    e.ms += (await k.kernelTimeMs) as number;
+    e.calls++;
+    byKernel.set(k.name, e);
+  }
+  const rows = [...byKernel.entries()].sort((a, b) => b[1].ms - a[1].ms);
+  const total = rows.reduce((s, [, e]) => s + e.ms, 0);
+  console.error(`kernel profile, batch ${sample.shape[0]}: ${total.toFixed(1)} ms of kernel time`);
+  for (const [name, e] of rows.slice(0, 14)) {
+    console.error(`  ${name.padEnd(24)}${String(e.calls).padStart(6)}${e.ms.toFixed(2).padStart(10)} ms${((100 * e.ms) / total).toFixed(1).padStart(7)} %`);
+  }
+}
+
+/** Runs the forwards and returns the timings. */
+export async function benchUNetForward(opts: ForwardOptions): Promise<ForwardResult> {
+  await setBackend(opts.backend, opts.backend === 'wasm' ? { threads: opts.threads, native: opts.native } : {});
+  if (opts.native && opts.nativeThreads !== undefined) setNativeThreads(opts.nativeThreads);
+  const unet = UNet2DModel.fromConfig({ ...DDPM_CIFAR10_32_UNET_CONFIG });
+  unet.loadStateDict(syntheticStateDict({ ...DDPM_CIFAR10_32_UNET_CONFIG }), 'synthetic weights');
+  resetNativeKernelUsage();
+  const batches: BatchResult[] = [];
+  for (const batch of opts.batches) {
+    const sample = tf.randomNormal([batch, 32, 32, 3], 0, 1, 'float32', 0) as tf.Tensor4D;
+    const firstMs = await forwardMs(unet, sample, 999);
+    await forwardMs(unet, sample, 998); // warm-up
+    const times: number[] = [];
+    for (let i = 0; i < opts.runs; i++) times.push(await forwardMs(unet, sample, 500 + i));
+    if (opts.profile) await printKernelProfile(unet, sample);
+    sample.dispose();
+    const medianMs = median(times);
+    batches.push({
+      batch,
+      firstMs,
+      medianMs,
+      minMs: Math.min(...times),
+      runs: opts.runs,
+      msPerSample: medianMs / batch,
+      gflops: (GFLOP_PER_SAMPLE * batch) / (medianMs / 1000),
+    });
+  }
+  const usage = opts.backend === 'wasm' ? nativeKernelUsage() : undefined;
+  let pipeline: ForwardResult['pipeline'];
+  if (opts.pipelineSteps) {
+    const ddim = new DDIMPipeline({ unet, scheduler: DDPM_CIFAR10_SCHEDULER_CONFIG });
+    const start = process.hrtime.bigint();
+    await ddim.generate({ batchSize: 1, generator: new Generator().manualSeed(0), numInferenceSteps: opts.pipelineSteps, outputType: 'array' });
+    pipeline = { steps: opts.pipelineSteps, seconds: Number(process.hrtime.bigint() - start) / 1e9 };
+  }
+  unet.dispose();
+  const status = nativeKernelsStatus();
+  const wasm = opts.backend === 'wasm' ? wasmBackendInfo() : null;
+  return {
+    label: configLabel(opts),
+    backend: tf.getBackend(),
+    threads: wasm ? wasm.threads : null,
+    native: opts.backend === 'wasm' && status.enabled,
+    nativeInfo: status.enabled && status.info ? { dnnlVersion: status.info.dnnlVersion, threads: status.info.threads, cpuRuntime: status.info.cpuRuntime } : undefined,
+    wasmBinary: wasm?.binary,
+    batches,
+    peakRssMiB: process.resourceUsage().maxRSS / 1024,
+    wasmHeapMiB: wasmHeapMiB(),
+    usage,
+    loadAverage: os.loadavg(),
+    pipeline,
+  };
+}
+
+function parseArgs(argv: string[]): ForwardOptions & { json: boolean } {
+  const o: ForwardOptions & { json: boolean } = { backend: 'wasm', threads: 1, native: false, batches: [1], runs: 5, json: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`unet-forward: ${a} needs a value`);
+      return v;
+    };
+    if (a === '--backend') o.backend = value() as BackendName;
+    else if (a === '--threads') o.threads = Number(value());
+    else if (a === '--native') o.native = ['on', 'true', '1'].includes(value());
+    else if (a === '--native-threads') o.nativeThreads = Number(value());
+    else if (a === '--batches' || a === '--batch') o.batches = value().split(',').map(Number);
+    else if (a === '--runs') o.runs = Number(value());
+    else if (a === '--json') o.json = true;
+    else if (a === '--profile') o.profile = true;
+    else if (a === '--pipeline') o.pipelineSteps = Number(value());
+    else throw new Error(`unet-forward: unknown argument ${a}`);
+  }
+  for (const b of o.batches) if (!Number.isSafeInteger(b) || b < 1) throw new Error(`unet-forward: bad batch ${b}`);
+  return o;
+}
+
+/** Marks the JSON line bench/run.ts reads. */
+export const RESULT_PREFIX = 'UNET_FORWARD_RESULT ';
+
+if (require.main === module) {
+  const opts = parseArgs(process.argv.slice(2));
+  benchUNetForward(opts)
+    .then((r) => {
+      if (opts.json) {
+        console.log(RESULT_PREFIX + JSON.stringify(r));
+        return;
+      }
+      console.log(`${r.label} (${r.backend}${r.nativeInfo ? `, oneDNN ${r.nativeInfo.dnnlVersion}` : ''})`);
+      for (const b of r.batches) {
+        console.log(
+          `batch ${String(b.batch).padStart(2)}: first ${b.firstMs.toFixed(0)} ms, median ${b.medianMs.toFixed(1)} ms ` +
+            `(${b.msPerSample.toFixed(1)} ms/sample, ${b.gflops.toFixed(1)} GFLOP/s, min ${b.minMs.toFixed(1)})`,
+        );
+      }
+      console.log(`peak RSS ${r.peakRssMiB.toFixed(0)} MiB, wasm heap ${r.wasmHeapMiB?.toFixed(0) ?? '-'} MiB, load ${r.loadAverage.map((l) => l.toFixed(2)).join(' ')}`);
+      if (r.pipeline) console.log(`DDIM pipeline, ${r.pipeline.steps} steps, batch 1: ${r.pipeline.seconds.toFixed(2)} s`);
+      if (r.usage) console.log(`native calls ${JSON.stringify(r.usage.native)}, fallbacks ${JSON.stringify(r.usage.fallback)}`);
+    })
+    .catch((err) => {
+      console.error(err);
+      process.exitCode = 1;
+    });
+}

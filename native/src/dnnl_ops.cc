@@ -1,0 +1,365 @@
+// oneDNN convolution and matmul for the tfjs wasm heap. Sources and destinations are used in place (plain NHWC /
+// row-major memory at the caller's pointers); only filters are reordered, into the blocked layout the convolution
+// implementation asks for, and that copy is cached per weight tensor.
+//
+// oneDNN 2.x builds primitive descriptors from operation descriptors (`convolution_forward::desc`); 3.x takes the
+// engine and arguments directly, and post-op eltwise lost its scale argument. DNNL_VERSION_MAJOR picks the form.
+#include "dnnl_ops.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <list>
+#include <memory>
+#include <sstream>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <omp.h>
+
+#include "oneapi/dnnl/dnnl.hpp"
+
+#ifndef DNNL_VERSION_MAJOR
+#error "oneDNN headers without DNNL_VERSION_MAJOR (need oneDNN 2.x or 3.x)"
+#endif
+#if DNNL_VERSION_MAJOR < 2
+#error "oneDNN 1.x is not supported (need 2.x or 3.x)"
+#endif
+
+namespace tfjs_diffusers {
+namespace {
+
+using dnnl::memory;
+using tag = dnnl::memory::format_tag;
+using dt = dnnl::memory::data_type;
+
+dnnl::engine& cpu_engine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+dnnl::stream& cpu_stream() {
+  static dnnl::stream stream(cpu_engine());
+  return stream;
+}
+
+// One scratchpad shared by every primitive (they run one at a time on the JS thread), grown on demand.
+class Scratchpad {
+ public:
+  void* get(size_t bytes) {
+    if (bytes > size_) {
+      std::free(data_);
+      size_t rounded = (bytes + 4095) & ~size_t(4095);
+      data_ = std::aligned_alloc(64, rounded);
+      if (data_ == nullptr) throw std::bad_alloc();
+      size_ = rounded;
+    }
+    return data_;
+  }
+  ~Scratchpad() { std::free(data_); }
+
+ private:
+  void* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+Scratchpad& scratchpad() {
+  static Scratchpad s;
+  return s;
+}
+
+// A bounded map from a shape signature to a primitive: oldest entries go first once `capacity` is reached.
+template <typename Value>
+class PrimitiveCache {
+ public:
+  explicit PrimitiveCache(size_t capacity) : capacity_(capacity) {}
+  Value* find(const std::string& key) {
+    auto it = map_.find(key);
+    return it == map_.end() ? nullptr : &it->second;
+  }
+  Value& insert(const std::string& key, Value value) {
+    if (map_.size() >= capacity_) {
+      map_.erase(order_.front());
+      order_.pop_front();
+    }
+    order_.push_back(key);
+    return map_.emplace(key, std::move(value)).first->second;
+  }
+  size_t size() const { return map_.size(); }
+  void clear() {
+    map_.clear();
+    order_.clear();
+  }
+
+ private:
+  size_t capacity_;
+  std::unordered_map<std::string, Value> map_;
+  std::list<std::string> order_;
+};
+
+struct ConvEntry {
+  dnnl::convolution_forward::primitive_desc pd;
+  dnnl::convolution_forward prim;
+  memory::desc user_weights_md;
+  bool needs_reorder;
+};
+
+struct MatMulEntry {
+  dnnl::matmul::primitive_desc pd;
+  dnnl::matmul prim;
+};
+
+// Enough for every distinct layer shape of a UNet at a few batch sizes.
+PrimitiveCache<ConvEntry>& conv_cache() {
+  static PrimitiveCache<ConvEntry> cache(512);
+  return cache;
+}
+
+PrimitiveCache<MatMulEntry>& matmul_cache() {
+  static PrimitiveCache<MatMulEntry> cache(512);
+  return cache;
+}
+
+// Reordered filters per weight tensor key; a tensor can have several layouts (one per convolution shape).
+struct CachedWeights {
+  memory::desc md;
+  memory mem;
+};
+std::unordered_map<int64_t, std::vector<CachedWeights>>& weight_cache() {
+  static std::unordered_map<int64_t, std::vector<CachedWeights>> cache;
+  return cache;
+}
+
+// Below this many floating-point operations a primitive runs on the calling thread alone: waking the other OpenMP
+// threads (futex, passive wait policy) costs more than it saves, and much more when the cores are busy.
+constexpr double kSerialFlops = 4e6;
+
+int configured_threads_value = 0;  // 0: OpenMP's default
+
+int team_size(double flops) { return flops < kSerialFlops ? 1 : configured_threads(); }
+
+// Sets the calling thread's OpenMP team size for one primitive's creation and execution. oneDNN sizes its work
+// split from it when the primitive is created and opens its parallel regions with it when it runs.
+class TeamScope {
+ public:
+  explicit TeamScope(int threads) : saved_(omp_get_max_threads()) {
+    if (threads != saved_) omp_set_num_threads(threads);
+  }
+  ~TeamScope() {
+    if (omp_get_max_threads() != saved_) omp_set_num_threads(saved_);
+  }
+
+ private:
+  int saved_;
+};
+
+dnnl::post_ops activation_post_ops(Activation act, float alpha) {
+  dnnl::post_ops ops;
+  dnnl::algorithm alg;
+  float a = 0.f, b = 0.f;
+  switch (act) {
+    case Activation::kLinear:
+      return ops;
+    case Activation::kRelu:
+      alg = dnnl::algorithm::eltwise_relu;
+      break;
+    case Activation::kLeakyRelu:
+      alg = dnnl::algorithm::eltwise_relu;
+      a = alpha;
+      break;
+    case Activation::kRelu6:
+      alg = dnnl::algorithm::eltwise_clip;
+      a = 0.f;
+      b = 6.f;
+      break;
+    case Activation::kSigmoid:
+      alg = dnnl::algorithm::eltwise_logistic;
+      break;
+    case Activation::kElu:
+      alg = dnnl::algorithm::eltwise_elu;
+      a = 1.f;
+      break;
+    default:
+      throw std::invalid_argument("unknown activation code " + std::to_string(static_cast<int>(act)));
+  }
+#if DNNL_VERSION_MAJOR >= 3
+  ops.append_eltwise(alg, a, b);
+#else
+  ops.append_eltwise(1.f, alg, a, b);
+#endif
+  return ops;
+}
+
+dnnl::primitive_attr make_attr(Activation act, float alpha) {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  dnnl::post_ops ops = activation_post_ops(act, alpha);
+  if (ops.len() > 0) attr.set_post_ops(ops);
+  return attr;
+}
+
+std::string conv_key(const ConvParams& p, int threads) {
+  std::ostringstream s;
+  s << threads << '|' << p.n << ',' << p.in_h << ',' << p.in_w << ',' << p.in_c << '|' << p.filter_h << ',' << p.filter_w << ',' << p.out_c
+    << '|' << p.stride_h << ',' << p.stride_w << '|' << p.dilation_h << ',' << p.dilation_w << '|' << p.pad_top << ','
+    << p.pad_bottom << ',' << p.pad_left << ',' << p.pad_right << '|' << p.out_h << ',' << p.out_w << '|' << p.has_bias
+    << '|' << static_cast<int>(p.activation) << ',' << p.alpha;
+  return s.str();
+}
+
+ConvEntry make_conv(const ConvParams& p) {
+  memory::desc src_md({p.n, p.in_c, p.in_h, p.in_w}, dt::f32, tag::nhwc);
+  memory::desc dst_md({p.n, p.out_c, p.out_h, p.out_w}, dt::f32, tag::nhwc);
+  memory::desc weights_any({p.out_c, p.in_c, p.filter_h, p.filter_w}, dt::f32, tag::any);
+  memory::desc user_weights_md({p.out_c, p.in_c, p.filter_h, p.filter_w}, dt::f32, tag::hwio);
+  memory::desc bias_md = p.has_bias ? memory::desc({p.out_c}, dt::f32, tag::a) : memory::desc();
+  memory::dims strides = {p.stride_h, p.stride_w};
+  memory::dims dilates = {p.dilation_h - 1, p.dilation_w - 1};  // oneDNN counts the gaps
+  memory::dims pad_l = {p.pad_top, p.pad_left};
+  memory::dims pad_r = {p.pad_bottom, p.pad_right};
+  dnnl::primitive_attr attr = make_attr(p.activation, p.alpha);
+#if DNNL_VERSION_MAJOR >= 3
+  dnnl::convolution_forward::primitive_desc pd(cpu_engine(), dnnl::prop_kind::forward_inference,
+                                               dnnl::algorithm::convolution_direct, src_md, weights_any, bias_md, dst_md,
+                                               strides, dilates, pad_l, pad_r, attr);
+#else
+  dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md,
+                                       weights_any, bias_md, dst_md, strides, dilates, pad_l, pad_r);
+  dnnl::convolution_forward::primitive_desc pd(desc, attr, cpu_engine());
+#endif
+  bool needs_reorder = pd.weights_desc() != user_weights_md;
+  return ConvEntry{pd, dnnl::convolution_forward(pd), user_weights_md, needs_reorder};
+}
+
+// The filter in the layout the primitive wants: the caller's bytes when they already are, else a reordered copy
+// (cached under `key` when key >= 0).
+memory weights_for(const ConvEntry& e, const float* filter, int64_t key) {
+  memory user(e.user_weights_md, cpu_engine(), const_cast<float*>(filter));
+  if (!e.needs_reorder) return user;
+  const memory::desc want = e.pd.weights_desc();
+  if (key >= 0) {
+    auto& entries = weight_cache()[key];
+    for (auto& c : entries) {
+      if (c.md == want) return c.mem;
+    }
+  }
+  memory reordered(want, cpu_engine());
+  dnnl::reorder(user, reordered).execute(cpu_stream(), user, reordered);
+  if (key >= 0) weight_cache()[key].push_back(CachedWeights{want, reordered});
+  return reordered;
+}
+
+memory scratch_memory(const memory::desc& md) {
+  return memory(md, cpu_engine(), scratchpad().get(md.get_size() == 0 ? 1 : md.get_size()));
+}
+
+std::string matmul_key(const MatMulParams& p, int threads) {
+  std::ostringstream s;
+  s << threads << '|' << p.batch_a << ',' << p.batch_b << '|' << p.m << ',' << p.k << ',' << p.n << '|' << p.transpose_a << ','
+    << p.transpose_b << '|' << p.has_bias << '|' << static_cast<int>(p.activation) << ',' << p.alpha;
+  return s.str();
+}
+
+MatMulEntry make_matmul(const MatMulParams& p) {
+  // 3-D with explicit strides: a transposed operand is the same bytes read with swapped strides.
+  const int64_t batch = std::max(p.batch_a, p.batch_b);
+  memory::desc a_md({p.batch_a, p.m, p.k}, dt::f32,
+                    p.transpose_a ? memory::dims{p.m * p.k, 1, p.m} : memory::dims{p.m * p.k, p.k, 1});
+  memory::desc b_md({p.batch_b, p.k, p.n}, dt::f32,
+                    p.transpose_b ? memory::dims{p.k * p.n, 1, p.k} : memory::dims{p.k * p.n, p.n, 1});
+  memory::desc out_md({batch, p.m, p.n}, dt::f32, memory::dims{p.m * p.n, p.n, 1});
+  memory::desc bias_md = p.has_bias ? memory::desc({1, 1, p.n}, dt::f32, memory::dims{p.n, p.n, 1}) : memory::desc();
+  dnnl::primitive_attr attr = make_attr(p.activation, p.alpha);
+#if DNNL_VERSION_MAJOR >= 3
+  dnnl::matmul::primitive_desc pd(cpu_engine(), a_md, b_md, bias_md, out_md, attr);
+#else
+  dnnl::matmul::desc desc(a_md, b_md, bias_md, out_md);
+  dnnl::matmul::primitive_desc pd(desc, attr, cpu_engine());
+#endif
+  return MatMulEntry{pd, dnnl::matmul(pd)};
+}
+
+}  // namespace
+
+void conv2d(const ConvParams& p, const float* x, const float* filter, const float* bias, float* out, int64_t weights_key) {
+  const double flops = 2.0 * p.n * p.out_h * p.out_w * p.out_c * p.filter_h * p.filter_w * p.in_c;
+  const int threads = team_size(flops);
+  TeamScope team(threads);
+  const std::string key = conv_key(p, threads);
+  ConvEntry* e = conv_cache().find(key);
+  if (e == nullptr) e = &conv_cache().insert(key, make_conv(p));
+  memory src(e->pd.src_desc(), cpu_engine(), const_cast<float*>(x));
+  memory dst(e->pd.dst_desc(), cpu_engine(), out);
+  memory weights = weights_for(*e, filter, weights_key);
+  std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src},
+                                          {DNNL_ARG_WEIGHTS, weights},
+                                          {DNNL_ARG_DST, dst},
+                                          {DNNL_ARG_SCRATCHPAD, scratch_memory(e->pd.scratchpad_desc())}};
+  if (p.has_bias) args.emplace(DNNL_ARG_BIAS, memory(e->pd.bias_desc(), cpu_engine(), const_cast<float*>(bias)));
+  e->prim.execute(cpu_stream(), args);
+  cpu_stream().wait();
+}
+
+void matmul(const MatMulParams& p, const float* a, const float* b, const float* bias, float* out) {
+  const double flops = 2.0 * std::max(p.batch_a, p.batch_b) * p.m * p.n * p.k;
+  const int threads = team_size(flops);
+  TeamScope team(threads);
+  const std::string key = matmul_key(p, threads);
+  MatMulEntry* e = matmul_cache().find(key);
+  if (e == nullptr) e = &matmul_cache().insert(key, make_matmul(p));
+  std::unordered_map<int, memory> args = {
+      {DNNL_ARG_SRC, memory(e->pd.src_desc(), cpu_engine(), const_cast<float*>(a))},
+      {DNNL_ARG_WEIGHTS, memory(e->pd.weights_desc(), cpu_engine(), const_cast<float*>(b))},
+      {DNNL_ARG_DST, memory(e->pd.dst_desc(), cpu_engine(), out)},
+      {DNNL_ARG_SCRATCHPAD, scratch_memory(e->pd.scratchpad_desc())}};
+  if (p.has_bias) args.emplace(DNNL_ARG_BIAS, memory(e->pd.bias_desc(), cpu_engine(), const_cast<float*>(bias)));
+  e->prim.execute(cpu_stream(), args);
+  cpu_stream().wait();
+}
+
+void set_threads(int threads) { configured_threads_value = threads; }
+
+int configured_threads() { return configured_threads_value > 0 ? configured_threads_value : omp_get_max_threads(); }
+
+void evict_weights(int64_t weights_key) { weight_cache().erase(weights_key); }
+
+void clear_caches() {
+  conv_cache().clear();
+  matmul_cache().clear();
+  weight_cache().clear();
+}
+
+CacheStats cache_stats() {
+  CacheStats s{conv_cache().size(), matmul_cache().size(), 0, 0};
+  for (auto& kv : weight_cache()) {
+    for (auto& c : kv.second) {
+      s.cached_weights += 1;
+      s.cached_weight_bytes += c.md.get_size();
+    }
+  }
+  return s;
+}
+
+std::string dnnl_version_string() {
+  const dnnl_version_t* v = dnnl_version();
+  std::ostringstream s;
+  s << v->major << '.' << v->minor << '.' << v->patch;
+  return s.str();
+}
+
+std::string dnnl_cpu_runtime() {
+#if DNNL_CPU_RUNTIME == DNNL_RUNTIME_OMP
+  return "omp";
+#elif DNNL_CPU_RUNTIME == DNNL_RUNTIME_TBB
+  return "tbb";
+#elif DNNL_CPU_RUNTIME == DNNL_RUNTIME_SEQ
+  return "sequential";
+#elif defined(DNNL_RUNTIME_THREADPOOL) && DNNL_CPU_RUNTIME == DNNL_RUNTIME_THREADPOOL
+  return "threadpool";
+#else
+  return "unknown";
+#endif
+}
+
+}  // namespace tfjs_diffusers

@@ -1,0 +1,50 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { loadNativeAddon } from '../../lib/backends/native';
+import { wasmBackendInternals, wasmHeapBytes } from '../../lib/backends/wasm-internals';
+import { UNet2DModel } from '../../lib/models/unet/unet-2d-model';
+import { fixturePath } from '../helpers/fixtures';
+import { TEST_BACKENDS, useTestBackend } from '../helpers/backends';
+
+// Many denoising steps must not grow anything: tfjs tensors, wasm allocations, the wasm heap, or the native
+// caches (primitives per shape, reordered filters per weight tensor).
+const STEPS = 300;
+const WARM_UP = 5;
+
+afterAll(() => {
+  tf.removeBackend('wasm');
+});
+
+for (const backend of TEST_BACKENDS.filter((b) => b !== 'cpu')) {
+  test(`[${backend}] ${STEPS} UNet steps leave memory and caches flat`, async () => {
+    await useTestBackend(backend);
+    const unet = await UNet2DModel.fromPretrained(fixturePath('tiny-unet'));
+    let x = tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
+    const step = (i: number): void => {
+      const eps = unet.predict(x, 999 - (i % 1000));
+      const next = tf.tidy(() => tf.sub(x, tf.mul(eps, 0.001))) as tf.Tensor4D;
+      tf.dispose([x, eps]);
+      x = next;
+    };
+    const snapshot = () => {
+      const internals = wasmBackendInternals(tf.backend());
+      const info = backend === 'wasm+native' ? loadNativeAddon().addon!.info() : undefined;
+      return {
+        tensors: tf.memory().numTensors,
+        bytes: tf.memory().numBytes,
+        dataIds: (tf.backend() as unknown as { numDataIds(): number }).numDataIds(),
+        heapBytes: wasmHeapBytes(internals).length,
+        convPrimitives: info?.convPrimitives,
+        matmulPrimitives: info?.matmulPrimitives,
+        cachedWeights: info?.cachedWeights,
+      };
+    };
+    for (let i = 0; i < WARM_UP; i++) step(i);
+    await x.data();
+    const before = snapshot();
+    for (let i = WARM_UP; i < STEPS; i++) step(i);
+    await x.data();
+    expect(snapshot()).toEqual(before);
+    x.dispose();
+    unet.dispose();
+  });
+}

@@ -1,0 +1,320 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { setBackend } from '../../lib/backends/set-backend';
+import {
+  disableNativeKernels,
+  enableNativeKernels,
+  groupNormNative,
+  loadNativeAddon,
+  nativeKernelsEnabled,
+  nativeKernelsStatus,
+  nativeKernelUsage,
+  resetNativeKernelUsage,
+} from '../../lib/backends/native';
+import type { NativeKernelUsage } from '../../lib/backends/native';
+import { wasmBackendInternals, wasmHeapBytes } from '../../lib/backends/wasm-internals';
+import { autoWasmThreads, wasmBackendInfo } from '../../lib/backends/wasm-threads';
+import { groupNormNHWC } from '../../lib/models/unet/layers/group-norm';
+import { silu } from '../../lib/models/unet/layers/activations';
+import { maxAbs, maxAbsDiff } from '../helpers/fixtures';
+
+// Native (oneDNN) against tfjs' own wasm (XNNPACK) kernels. Both sum float32 products, in different orders and
+// blockings: for sums of K = 27 ... 2304 products the rounding differences stay near sqrt(K) * 2^-24 relative to the
+// output's scale (measured worst below: ~1e-6). Bound: 1e-5 of the largest |output|.
+const RELATIVE_TOLERANCE = 1e-5;
+// GroupNorm: the native kernel accumulates its statistics in double, tfjs' `moments` in float32 (two passes); the
+// difference is float32 rounding of the mean and variance, ~1e-6 relative.
+const GROUP_NORM_TOLERANCE = 1e-5;
+
+const status = nativeKernelsStatus();
+
+type Op = () => tf.Tensor;
+
+interface PathResults {
+  plain: Float32Array;
+  native: Float32Array;
+  usage: NativeKernelUsage;
+  relative: number;
+}
+
+/** Runs `op` with the original wasm kernels, then with the native ones; the usage counters of the native run. */
+async function bothPaths(op: Op): Promise<PathResults> {
+  disableNativeKernels();
+  const plainOut = tf.tidy(op);
+  const plain = (await plainOut.data()) as Float32Array;
+  plainOut.dispose();
+  expect(enableNativeKernels()).toBe(true);
+  resetNativeKernelUsage();
+  const nativeOut = tf.tidy(op);
+  const native = (await nativeOut.data()) as Float32Array;
+  nativeOut.dispose();
+  return { plain, native, usage: nativeKernelUsage(), relative: maxAbsDiff(plain, native) / Math.max(maxAbs(plain), 1e-30) };
+}
+
+const rand = (shape: number[], seed: number, scale = 1): tf.Tensor => tf.randomNormal(shape, 0, scale, 'float32', seed);
+
+/** A fused conv on NHWC input with an HWIO filter scaled like the UNet's (1/sqrt(fan_in)). */
+function conv(
+  inShape: [number, number, number, number],
+  filter: [number, number, number, number],
+  opts: { strides?: 1 | 2; pad?: 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]]; bias?: boolean; activation?: tf.fused.Activation; dilations?: number } = {},
+): Op {
+  return () =>
+    tf.fused.conv2d({
+      x: rand(inShape, 1) as tf.Tensor4D,
+      filter: rand(filter, 2, 1 / Math.sqrt(filter[0] * filter[1] * filter[2])) as tf.Tensor4D,
+      bias: opts.bias === false ? undefined : rand([filter[3]], 3, 0.1),
+      strides: opts.strides ?? 1,
+      pad: opts.pad ?? 'same',
+      activation: opts.activation ?? 'linear',
+      leakyreluAlpha: 0.2,
+      dilations: opts.dilations ?? 1,
+    });
+}
+
+function describeNative(): void {
+  const worst: Record<string, number> = {};
+  beforeAll(async () => {
+    await setBackend('wasm', { native: true });
+  });
+  afterAll(() => {
+    // eslint-disable-next-line no-console
+    console.log('native vs wasm kernels, worst |diff| / max |out|:', worst);
+    tf.removeBackend('wasm');
+  });
+
+  test('an output allocation that grows the wasm heap is written through a fresh view', async () => {
+    // 64 MiB of output from a fresh backend: makeOutput must grow the heap before the addon takes its view.
+    const heapBytes = (): number => wasmHeapBytes(wasmBackendInternals(tf.backend())).length;
+    const before = heapBytes();
+    expect(before).toBeLessThan(64 * 2 ** 20);
+    const a = tf.keep(rand([65536, 16], 5));
+    const b = tf.keep(rand([16, 256], 6));
+    resetNativeKernelUsage();
+    const native = tf.keep(tf.matMul(a, b));
+    expect(heapBytes()).toBeGreaterThan(before);
+    expect(nativeKernelUsage().native.BatchMatMul).toBe(1);
+    disableNativeKernels();
+    const plain = tf.keep(tf.matMul(a, b));
+    enableNativeKernels();
+    // Compared on the backend: 16 M elements are slow to loop over in the test's JS.
+    const [diff, scale] = tf.tidy(() => [tf.max(tf.abs(tf.sub(native, plain))), tf.max(tf.abs(plain))]);
+    const relative = ((await diff.data())[0] as number) / ((await scale.data())[0] as number);
+    tf.dispose([a, b, native, plain, diff, scale]);
+    expect(relative).toBeLessThan(RELATIVE_TOLERANCE);
+  });
+
+  const convCases: Array<[string, Op]> = [
+    ['3x3 32x32 128->128 (down_blocks.0)', conv([1, 32, 32, 128], [3, 3, 128, 128])],
+    ['3x3 16x16 128->256, batch 2 (down_blocks.1)', conv([2, 16, 16, 128], [3, 3, 128, 256])],
+    ['3x3 8x8 256->256 (down_blocks.2)', conv([1, 8, 8, 256], [3, 3, 256, 256])],
+    ['3x3 4x4 512->256 (up_blocks.0)', conv([1, 4, 4, 512], [3, 3, 512, 256])],
+    ['1x1 16x16 384->256 (conv_shortcut)', conv([2, 16, 16, 384], [1, 1, 384, 256], { pad: 'valid' })],
+    ['3x3 stride 2, padding (0,1) (Downsample2D)', conv([1, 32, 32, 128], [3, 3, 128, 128], { strides: 2, pad: [[0, 0], [0, 1], [0, 1], [0, 0]] })],
+    ['conv_in 3->128', conv([2, 32, 32, 3], [3, 3, 3, 128])],
+    ['conv_out 128->3', conv([1, 32, 32, 128], [3, 3, 128, 3])],
+    ['no bias, valid, stride 2', conv([1, 17, 15, 32], [3, 3, 32, 48], { bias: false, pad: 'valid', strides: 2 })],
+    ['plain Conv2D (tf.conv2d)', () => tf.conv2d(rand([1, 8, 8, 64], 1) as tf.Tensor4D, rand([3, 3, 64, 32], 2, 0.05) as tf.Tensor4D, 1, 'same')],
+  ];
+  for (const activation of ['relu', 'relu6', 'sigmoid', 'elu', 'leakyrelu'] as const) {
+    convCases.push([`fused ${activation}`, conv([1, 8, 8, 64], [3, 3, 64, 64], { activation })]);
+  }
+
+  for (const [name, op] of convCases) {
+    test(`conv ${name}: native within ${RELATIVE_TOLERANCE} of wasm`, async () => {
+      const { relative, usage } = await bothPaths(op);
+      worst[name] = relative;
+      expect(usage.native.FusedConv2D + usage.native.Conv2D).toBe(1);
+      expect(usage.fallback.FusedConv2D + usage.fallback.Conv2D).toBe(0);
+      expect(relative).toBeLessThan(RELATIVE_TOLERANCE);
+    });
+  }
+
+  const matMulCases: Array<[string, Op]> = [
+    ['projection [256,256]x[256,256] + bias', () => tf.fused.matMul({ a: rand([256, 256], 1), b: rand([256, 256], 2, 1 / 16), bias: rand([256], 3, 0.1) })],
+    ['time embedding [2,128]x[128,512] + bias, relu', () => tf.fused.matMul({ a: rand([2, 128], 1), b: rand([128, 512], 2, 0.09), bias: rand([512], 3), activation: 'relu' })],
+    ['attention q kT [256,256]x[256,256]T', () => tf.matMul(rand([256, 256], 1), rand([256, 256], 2), false, true)],
+    ['batched [3,64,32]x[3,32,48]', () => tf.matMul(rand([3, 64, 32], 1), rand([3, 32, 48], 2))],
+    ['batched, both transposed', () => tf.matMul(rand([3, 32, 64], 1), rand([3, 48, 32], 2), true, true)],
+    ['batched, a transposed', () => tf.matMul(rand([2, 5, 32, 64], 1), rand([2, 5, 32, 48], 2), true, false)],
+    ['broadcast a [1,64,32] against b [4,32,16]', () => tf.matMul(rand([1, 64, 32], 1), rand([4, 32, 16], 2))],
+    ['rank 3 x rank 2', () => tf.matMul(rand([4, 64, 32], 1), rand([32, 16], 2))],
+    ['fused sigmoid', () => tf.fused.matMul({ a: rand([8, 40], 1), b: rand([40, 24], 2), bias: rand([24], 3), activation: 'sigmoid' })],
+    ['fused leakyrelu, transposeB', () => tf.fused.matMul({ a: rand([8, 40], 1), b: rand([24, 40], 2), transposeB: true, activation: 'leakyrelu', leakyreluAlpha: 0.3 })],
+  ];
+  for (const [name, op] of matMulCases) {
+    test(`matmul ${name}: native within ${RELATIVE_TOLERANCE} of wasm`, async () => {
+      const { relative, usage } = await bothPaths(op);
+      worst[name] = relative;
+      expect(usage.native.BatchMatMul + usage.native._FusedMatMul).toBe(1);
+      expect(usage.fallback.BatchMatMul + usage.fallback._FusedMatMul).toBe(0);
+      expect(relative).toBeLessThan(RELATIVE_TOLERANCE);
+    });
+  }
+
+  const fallbackCases: Array<[string, Op, keyof NativeKernelUsage['fallback']]> = [
+    ['dilated conv', conv([1, 12, 12, 16], [3, 3, 16, 8], { dilations: 2 }), 'FusedConv2D'],
+    [
+      'prelu activation',
+      () =>
+        tf.fused.conv2d({
+          x: rand([1, 6, 6, 8], 1) as tf.Tensor4D,
+          filter: rand([3, 3, 8, 4], 2) as tf.Tensor4D,
+          strides: 1,
+          pad: 'same',
+          activation: 'prelu',
+          preluActivationWeights: rand([4], 3),
+        }),
+      'FusedConv2D',
+    ],
+    [
+      'prelu matmul',
+      () => tf.fused.matMul({ a: rand([6, 5], 1), b: rand([5, 4], 2), activation: 'prelu', preluActivationWeights: rand([4], 3) }),
+      '_FusedMatMul',
+    ],
+    ['batch broadcast [2,3] against [3]', () => tf.matMul(rand([2, 3, 4, 5], 1), rand([3, 5, 6], 2)), 'BatchMatMul'],
+  ];
+  for (const [name, op, kernel] of fallbackCases) {
+    test(`${name}: falls back to the wasm kernel, same result`, async () => {
+      const { plain, native, usage } = await bothPaths(op);
+      expect(usage.fallback[kernel]).toBe(1);
+      expect(usage.native[kernel]).toBe(0);
+      expect(maxAbsDiff(plain, native)).toBe(0); // the same wasm kernel ran both times
+    });
+  }
+
+  test('the usage counters count native calls per kernel', () => {
+    resetNativeKernelUsage();
+    tf.tidy(() => {
+      conv([1, 4, 4, 8], [3, 3, 8, 8])();
+      conv([1, 4, 4, 8], [3, 3, 8, 8])();
+      tf.matMul(rand([4, 4], 1), rand([4, 4], 2));
+    });
+    const usage = nativeKernelUsage();
+    expect(usage.native.FusedConv2D).toBe(2);
+    expect(usage.native.BatchMatMul).toBe(1);
+    expect(usage.native._FusedMatMul).toBe(0);
+  });
+
+  test('reordered filters are cached per weight tensor and evicted when it is disposed', async () => {
+    const addon = loadNativeAddon().addon!;
+    const filter = tf.keep(rand([3, 3, 64, 64], 7, 0.05)) as tf.Tensor4D;
+    const before = addon.info().cachedWeights;
+    const run = async (): Promise<Float32Array> => {
+      const y = tf.tidy(() => tf.conv2d(rand([1, 8, 8, 64], 1) as tf.Tensor4D, filter, 1, 'same'));
+      const v = (await y.data()) as Float32Array;
+      y.dispose();
+      return v;
+    };
+    const first = await run();
+    expect(addon.info().cachedWeights).toBe(before + 1);
+    const second = await run(); // served from the cache
+    expect(addon.info().cachedWeights).toBe(before + 1);
+    expect(maxAbsDiff(first, second)).toBe(0);
+    filter.dispose();
+    expect(addon.info().cachedWeights).toBe(before);
+  });
+
+  test('removing the wasm backend empties the native caches', async () => {
+    const addon = loadNativeAddon().addon!;
+    await bothPaths(conv([1, 8, 8, 16], [3, 3, 16, 16]));
+    expect(addon.info().convPrimitives).toBeGreaterThan(0);
+    await setBackend('wasm', { threads: 2, native: true }); // another thread count: the backend is re-created
+    expect(addon.info()).toMatchObject({ convPrimitives: 0, matmulPrimitives: 0, cachedWeights: 0 });
+    const { relative } = await bothPaths(conv([1, 8, 8, 16], [3, 3, 16, 16]));
+    expect(relative).toBeLessThan(RELATIVE_TOLERANCE);
+    await setBackend('wasm', { threads: 1, native: true });
+  });
+
+  test('no tensors or wasm allocations leak', async () => {
+    await bothPaths(conv([1, 8, 8, 16], [3, 3, 16, 16]));
+    const before = tf.memory().numTensors;
+    const dataIds = (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
+    await bothPaths(conv([1, 8, 8, 16], [3, 3, 16, 16]));
+    await bothPaths(() => tf.matMul(rand([8, 8], 1), rand([8, 8], 2)));
+    expect(tf.memory().numTensors).toBe(before);
+    expect((tf.backend() as unknown as { numDataIds(): number }).numDataIds()).toBe(dataIds);
+  });
+
+  test("threads 'auto' means one wasm thread when the native kernels are on, every core when they are off", async () => {
+    await setBackend('wasm');
+    expect(nativeKernelsEnabled()).toBe(true);
+    expect(wasmBackendInfo()?.threads).toBe(1);
+    await setBackend('wasm', { native: false });
+    expect(nativeKernelsEnabled()).toBe(false);
+    expect(wasmBackendInfo()?.threads).toBe(autoWasmThreads());
+  });
+
+  test('the native kernels also run beside the threaded wasm backend', async () => {
+    await setBackend('wasm', { threads: 2, native: true });
+    expect(wasmBackendInfo()).toEqual({ binary: 'threaded-simd', threads: 2, workers: 1 });
+    const { relative, usage } = await bothPaths(conv([2, 16, 16, 128], [3, 3, 128, 256]));
+    expect(usage.native.FusedConv2D).toBe(1);
+    expect(relative).toBeLessThan(RELATIVE_TOLERANCE);
+  });
+
+  describe('groupNormNative', () => {
+    const cases: Array<[number[], number, boolean]> = [
+      [[1, 32, 32, 128], 32, true],
+      [[2, 16, 16, 256], 32, false],
+      [[2, 8, 8, 256], 32, true],
+      [[1, 4, 4, 512], 32, true],
+      [[3, 5, 7, 12], 4, false],
+    ];
+    for (const [shape, groups, withSilu] of cases) {
+      test(`[${shape.join(',')}] groups ${groups}${withSilu ? ' + SiLU' : ''}: within ${GROUP_NORM_TOLERANCE} of the tfjs ops`, async () => {
+        const c = shape[3];
+        // Activations with an offset, as in the UNet, make the variance's cancellation visible.
+        const x = tf.keep(tf.add(rand(shape, 11, 2), 0.5)) as tf.Tensor4D;
+        const gamma = tf.keep(tf.add(rand([c], 12, 0.1), 1)) as tf.Tensor1D;
+        const beta = tf.keep(rand([c], 13, 0.1)) as tf.Tensor1D;
+        resetNativeKernelUsage();
+        const native = groupNormNative(x, gamma, beta, groups, 1e-6, withSilu);
+        expect(native).not.toBeNull();
+        expect(nativeKernelUsage().native.TfjsDiffusersGroupNorm).toBe(1);
+        const ops = tf.tidy(() => {
+          const y = groupNormNHWC(x, gamma, beta, groups, 1e-6);
+          return withSilu ? silu(y) : y;
+        });
+        const a = (await ops.data()) as Float32Array;
+        const b = (await native!.data()) as Float32Array;
+        const relative = maxAbsDiff(a, b) / maxAbs(a);
+        worst[`groupNorm [${shape.join(',')}]${withSilu ? ' silu' : ''}`] = relative;
+        expect(native!.shape).toEqual(shape);
+        tf.dispose([x, gamma, beta, ops, native!]);
+        expect(relative).toBeLessThan(GROUP_NORM_TOLERANCE);
+      });
+    }
+
+    test('checks its arguments', () => {
+      const x = tf.zeros([1, 2, 2, 6]);
+      expect(() => groupNormNative(x, tf.ones([6]), tf.zeros([6]), 4, 1e-6, false)).toThrow(
+        'groupNormNative: groups=4 does not divide the 6 channels of x [1, 2, 2, 6]',
+      );
+      expect(() => groupNormNative(x, tf.ones([5]), tf.zeros([6]), 3, 1e-6, false)).toThrow(
+        'groupNormNative: gamma has shape [5], expected [6]',
+      );
+    });
+
+    test('is null when the native kernels are off or the backend is not wasm', async () => {
+      const x = tf.ones([1, 2, 2, 4]);
+      disableNativeKernels();
+      expect(groupNormNative(x, tf.ones([4]), tf.zeros([4]), 2, 1e-6, true)).toBeNull();
+      enableNativeKernels();
+      await setBackend('cpu');
+      const y = tf.ones([1, 2, 2, 4]);
+      expect(groupNormNative(y, tf.ones([4]), tf.zeros([4]), 2, 1e-6, true)).toBeNull();
+      await setBackend('wasm', { native: true });
+      expect(nativeKernelsEnabled()).toBe(true);
+    });
+  });
+}
+
+if (status.available) {
+  describe(`native kernels (oneDNN ${status.info?.dnnlVersion}, ${status.info?.cpuRuntime})`, describeNative);
+} else {
+  // Without the addon the other spec files still cover the fallback (native-fallback.spec.ts); this one can only
+  // check that the reason is one a user can act on.
+  test('the native addon is not built here, and says why', () => {
+    expect(status.reason).toMatch(/not built \(no native\/build\/Release\/tfjs_diffusers_native\.node; install libdnnl-dev|failed to load|disabled by/);
+  });
+}

@@ -1,0 +1,63 @@
+import { Generator } from '../../lib/random/generator';
+import { FixtureArray, loadFixture } from '../helpers/fixtures';
+
+/** One `cases[]` entry of spec/fixtures/pipeline.json. */
+export interface PipelineCase {
+  id: string;
+  generator_seed?: number;
+  generator_seeds?: number[];
+  num_inference_steps: number;
+  eta: number;
+  batch_size: number;
+  timesteps: number[];
+  image_abs_sum: number;
+  /** float64 sum of the float32 images (they are ≥ 0, so also the float64 abs-sum). */
+  image_sum: number;
+  images: FixtureArray & { shape: [number, number, number, number] };
+  conditioning: {
+    max_abs_diff_vs_float64_evaluation: number;
+    mean_abs_diff_vs_float64_evaluation: number;
+    ill_conditioned: boolean;
+  };
+  trace?: { t: number; model_output: FixtureArray; pred_original_sample: FixtureArray; prev_sample: FixtureArray }[];
+}
+
+export interface PipelineFixture {
+  scheduler_config: Record<string, unknown>;
+  cases: PipelineCase[];
+}
+
+export const pipelineFixture = (): PipelineFixture => loadFixture<PipelineFixture>('pipeline.json');
+
+export const pipelineCase = (id: string): PipelineCase => {
+  const found = pipelineFixture().cases.find((c) => c.id === id);
+  if (!found) throw new Error(`pipeline.json has no case ${id}`);
+  return found;
+};
+
+/**
+ * The tolerance of the acceptance criteria: max(1e-4, 20 × the case's float32-vs-float64 gap). The gap is how far
+ * torch's own float32 result lies from exact arithmetic on the same inputs; a correct float32 port with other
+ * rounding (tfjs kernels, other summation orders) lands within a small multiple of it, and 1e-4 is the floor for
+ * cases where the gap is tiny.
+ */
+export function caseTolerance(c: PipelineCase): number {
+  return Math.max(1e-4, 20 * c.conditioning.max_abs_diff_vs_float64_evaluation);
+}
+
+/** The case's generator(s), freshly seeded: one for the batch, or a list. */
+export function caseGenerator(c: PipelineCase): Generator | Generator[] {
+  if (c.generator_seeds !== undefined) return c.generator_seeds.map((s) => new Generator().manualSeed(s));
+  return new Generator().manualSeed(c.generator_seed ?? 0);
+}
+
+/** An NCHW fixture array's values in NHWC order (for comparing with the pipeline's NHWC tensors). */
+export function nchwToNhwcValues(a: FixtureArray): Float32Array {
+  const [n, c, h, w] = a.shape;
+  const out = new Float32Array(a.data.length);
+  for (let b = 0; b < n; b++)
+    for (let ch = 0; ch < c; ch++)
+      for (let y = 0; y < h; y++)
+        for (let x = 0; x < w; x++) out[((b * h + y) * w + x) * c + ch] = a.data[((b * c + ch) * h + y) * w + x];
+  return out;
+}

@@ -14,7 +14,9 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Page } from 'playwright-core';
 import type * as BrowserLib from '../lib/browser';
-import { BackendName, isBackendAvailable, setBackend } from '../lib/backends/set-backend';
+import { BackendName, isBackendAvailable, setBackend, SetBackendOptions } from '../lib/backends/set-backend';
+import { nativeKernelsStatus } from '../lib/backends/native';
+import { wasmBackendInfo } from '../lib/backends/wasm-threads';
 import { DDPM_CIFAR10_32_UNET_CONFIG } from '../lib/models/unet/ddpm-cifar10-32';
 import { UNet2DModel } from '../lib/models/unet/unet-2d-model';
 import { DDIMPipeline } from '../lib/pipelines/ddim-pipeline';
@@ -93,12 +95,12 @@ function log(message: string): void {
   process.stderr.write(`${message}\n`);
 }
 
-async function runNode(backend: BackendName, cases: Case[]): Promise<Runs> {
-  await setBackend(backend);
+async function runNode(backend: BackendName, cases: Case[], options: SetBackendOptions = {}): Promise<Runs> {
+  await setBackend(backend, options);
   const pipeline = await DDIMPipeline.fromPretrained(EMBEDDED_MODEL);
   const runs: Runs = new Map();
   for (const c of cases) {
-    log(`node ${backend}: ${caseId(c)}`);
+    log(`node ${backend} ${JSON.stringify(options)}: ${caseId(c)}`);
     const started = performance.now();
     const { images } = await pipeline.generate({
       generator: new Generator().manualSeed(c.seed),
@@ -194,10 +196,16 @@ async function runBrowser(page: Page, spec: BrowserBackendSpec, cases: Case[], m
  * ms per step at google/ddpm-cifar10-32's size (synthetic weights), batch 1: a 1-step warm-up (shader compilation,
  * weight upload), then a timed 3-step generate with its images read back, divided by 3.
  */
-async function fullSizeStepMs(page: Page | null, backend: string, modelUrl: string, nodeBackend?: BackendName): Promise<number | string> {
+async function fullSizeStepMs(
+  page: Page | null,
+  backend: string,
+  modelUrl: string,
+  nodeBackend?: BackendName,
+  nodeOptions: SetBackendOptions = {},
+): Promise<number | string> {
   const steps = 3;
   if (nodeBackend) {
-    await setBackend(nodeBackend);
+    await setBackend(nodeBackend, nodeOptions);
     const unet = await UNet2DModel.fromPretrained(modelUrl);
     const pipeline = new DDIMPipeline({ unet, scheduler: { ...DDPM_CIFAR10_SCHEDULER_CONFIG } });
     await pipeline.generate({ generator: new Generator().manualSeed(0), numInferenceSteps: 1, outputType: 'array' });
@@ -276,11 +284,18 @@ async function main(): Promise<void> {
 
   results.set('PyTorch 1.13.1 cpu', pytorchRuns(cases));
   results.set('Node cpu', await runNode('cpu', cases));
-  results.set('Node wasm', await runNode('wasm', cases));
+  // Plain tfjs wasm, as in the browser; the native oneDNN kernels (Node only) get their own row when built.
+  results.set('Node wasm', await runNode('wasm', cases, { native: false }));
+  const wasmInfo = wasmBackendInfo();
   const nodeWasmInfo = {
     simd: Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')),
-    threads: Boolean(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')),
+    threads: wasmInfo?.threads ?? 1,
   };
+  if (nativeKernelsStatus().available) {
+    results.set('Node wasm + native', await runNode('wasm', cases, { native: true }));
+  } else {
+    notes.push('wasm + native (oneDNN) kernels: the addon is not built here, so no row (see the section above).');
+  }
   if (isBackendAvailable('tfjs-node')) results.set('Node tfjs-node', await runNode('tfjs-node', cases));
   else notes.push('tfjs-node: not installed here (its install downloads libtensorflow), so no column.');
 
@@ -303,7 +318,10 @@ async function main(): Promise<void> {
   try {
     if (opts.fullSize) {
       log('full size: node wasm');
-      speedFull.set('Node wasm', await fullSizeStepMs(null, 'wasm', path.join(tmp, 'full-size'), 'wasm'));
+      speedFull.set('Node wasm', await fullSizeStepMs(null, 'wasm', path.join(tmp, 'full-size'), 'wasm', { native: false }));
+      if (nativeKernelsStatus().available) {
+        speedFull.set('Node wasm + native', await fullSizeStepMs(null, 'wasm', path.join(tmp, 'full-size'), 'wasm', { native: true }));
+      }
     }
     const chromium = await launchChromium();
     try {
@@ -399,7 +417,7 @@ function renderMarkdown(
   notes: string[],
   info: BrowserInfo | null,
   webgpuInfo: BrowserInfo | null,
-  nodeWasm: { simd: boolean; threads: boolean },
+  nodeWasm: { simd: boolean; threads: number },
 ): string {
   const labels = [...results.keys()];
   const lines: string[] = [];
@@ -411,8 +429,9 @@ function renderMarkdown(
   lines.push(`- Chromium webgl renders on: ${info?.webglRenderer ?? 'unknown'}.`);
   lines.push(`- Chromium webgpu (a second Chromium with \`--enable-unsafe-webgpu\` added): adapter ${webgpuInfo?.webgpuAdapter ?? 'none'}; ` +
     `with the test flags alone (\`--disable-gpu\`) Chromium has navigator.gpu but no adapter: ${info?.webgpuAdapter ?? 'none'}.`);
-  lines.push(`- wasm: Node SIMD ${nodeWasm.simd}, threads ${nodeWasm.threads}; Chromium SIMD ${info?.wasm?.simd}, threads ` +
-    `${info?.wasm?.threads} (the page is served without cross-origin isolation, so no SharedArrayBuffer).`);
+  lines.push(`- wasm: Node SIMD ${nodeWasm.simd}, ${nodeWasm.threads} thread(s) (setBackend's 'auto'); Chromium SIMD ` +
+    `${info?.wasm?.simd}, multithreading ${info?.wasm?.threads} (the page is served without cross-origin isolation, so ` +
+    `no SharedArrayBuffer: one thread).`);
   for (const note of notes) lines.push(`- ${note}`);
   lines.push('');
   lines.push('### Max abs difference of the images, every pair of backends');

@@ -279,7 +279,6 @@ describe('the demo page in Chromium', () => {
           absSum: result.absSum,
           absSumPyTorch: golden.image_abs_sum,
           absSumNodeCpu: nodeAbsSum,
-          firstStepMs: Math.round(result.stepMs[0]),
           totalMs: Math.round(result.totalMs),
         };
         expect(vsNodeCpu).toBeLessThan(IMAGE_TOLERANCE[backend]);

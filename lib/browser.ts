@@ -10,6 +10,8 @@
  * ```
  */
 export * as tf from '@tensorflow/tfjs-core';
+/** tfjs-layers, with this library's custom layers registered: `tfl.loadLayersModel(url)` reads a converted UNet. */
+export * as tfl from '@tensorflow/tfjs-layers';
 export {
   setBackend,
   getBackendName,
@@ -26,7 +28,11 @@ export { randnTensor, randnTensorValues } from './random/randn-tensor';
 export type { RandnTensorOptions, RandnTensorLayout } from './random/randn-tensor';
 export { DDIMScheduler } from './schedulers/ddim';
 export { DDPMScheduler } from './schedulers/ddpm';
-export { UNet2DModel } from './models/unet/unet-2d-model';
+export { UNet2DModel, UNET_METADATA_KEY } from './models/unet/unet-2d-model';
+export { parseUNet2DConfig, unet2DConfigToJSON } from './models/unet/config';
+export type { UNet2DConfig } from './models/unet/config';
+export { DDPM_CIFAR10_32_UNET_CONFIG } from './models/unet/ddpm-cifar10-32';
+export { DDPM_CIFAR10_SCHEDULER_CONFIG } from './pipelines/pipeline-folder';
 export { loadUNetFromUrl } from './models/unet/load-from-url';
 export type { LoadUNetFromUrlOptions } from './models/unet/load-from-url';
 export { DDIMPipeline, PipelineCancelledError } from './pipelines/ddim-pipeline';

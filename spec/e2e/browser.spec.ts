@@ -228,6 +228,19 @@ describe('UNet2DModel in Chromium', () => {
   const TORCH_TOLERANCE = 1e-4;
   const cases = tinyFixture().cases;
 
+  it("is a standard tfjs LayersModel: the bundle's tfl.loadLayersModel reads it (custom layers registered)", async () => {
+    const loaded = await page.evaluate(async () => {
+      const lib = (window as unknown as DemoWindow).tfjsDiffusers;
+      await lib.setBackend('wasm');
+      const model = await lib.tfl.loadLayersModel('/models/tiny-random/unet/model.json');
+      const summary = { params: model.countParams(), inputs: model.inputs.map((i) => i.name), outputs: model.outputs.length };
+      model.dispose();
+      return summary;
+    });
+    // Inputs in the order UNet2DModel.predict feeds them: [sampleNHWC, timestep].
+    expect(loaded).toEqual({ params: tinyFixture().num_parameters, inputs: ['sample', 'timestep'], outputs: 1 });
+  });
+
   for (const backend of ['webgl', 'wasm'] as const) {
     it(`[${backend}] predicts the fixture cases within ${TORCH_TOLERANCE} of PyTorch`, async () => {
       const outputs = await page.evaluate(

@@ -78,3 +78,8 @@ export { readPipelineFolder, DDPM_CIFAR10_SCHEDULER_CONFIG } from './pipelines/p
 export { imageAbsSum } from './pipelines/image-abs-sum';
 export { encodePng, decodePng, floatToByte, gridLayout } from './io/png';
 export type { ImagesNHWC, DecodedPng } from './io/png';
+
+export { loadUNetFromUrl } from './models/unet/load-from-url';
+export type { LoadUNetFromUrlOptions } from './models/unet/load-from-url';
+export { loadPipelineFromUrl, resolvePipelineUrls } from './pipelines/load-pipeline-from-url';
+export type { LoadPipelineFromUrlOptions, PipelineUrls } from './pipelines/load-pipeline-from-url';

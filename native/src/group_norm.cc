@@ -95,11 +95,11 @@ void group_norm_nhwc(const float* x, const float* gamma, const float* beta, floa
   const int64_t per_group = c / groups;
   // A sample's pixels are split into `chunks` ranges that accumulate their own partial sums. The split depends on
   // the sample's size alone, never on the batch: a sample's statistics, summed in the same order, are the same bits
-  // alone and inside a batch. Below ~128 K elements a sample is one chunk (a pass takes tens of microseconds there,
-  // less than waking other threads).
+  // alone and inside a batch. Below 256 K elements (1 MiB) a sample is one chunk: a pass over it takes tens of
+  // microseconds, less than waking other threads (and far less than waiting for one that another process holds).
   const int threads = std::max(1, configured_threads());
-  const int64_t chunks = hw * c >= (int64_t(1) << 17) ? std::min<int64_t>(hw, threads) : 1;
-  const bool parallel = n * chunks > 1 && n * hw * c >= (int64_t(1) << 17);
+  const int64_t chunks = hw * c >= (int64_t(1) << 18) ? std::min<int64_t>(hw, threads) : 1;
+  const bool parallel = n * chunks > 1 && n * hw * c >= (int64_t(1) << 18);
   std::vector<double> partial(static_cast<size_t>(2 * n * chunks * c), 0.0);
   auto chunk_begin = [&](int64_t chunk) { return hw * chunk / chunks; };
 

@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { loadNativeAddon } from '../../lib/backends/native';
+import { loadNativeAddon, nativeKernelUsage, resetNativeKernelUsage } from '../../lib/backends/native';
 import { wasmBackendInternals, wasmHeapBytes } from '../../lib/backends/wasm-internals';
 import { UNet2DModel } from '../../lib/models/unet/unet-2d-model';
 import { fixturePath } from '../helpers/fixtures';
 import { TEST_BACKENDS, useTestBackend } from '../helpers/backends';
 
 // Many denoising steps must not grow anything: tfjs tensors, wasm allocations, the wasm heap, or the native
-// caches (primitives per shape, reordered filters per weight tensor).
+// caches (primitives per shape, reordered filters per weight tensor). On wasm+native the UNet must actually run
+// natively (usage counters).
 const STEPS = 300;
 const WARM_UP = 5;
 
@@ -38,8 +39,18 @@ for (const backend of TEST_BACKENDS.filter((b) => b !== 'cpu')) {
         cachedWeights: info?.cachedWeights,
       };
     };
+    resetNativeKernelUsage();
     for (let i = 0; i < WARM_UP; i++) step(i);
     await x.data();
+    const usage = nativeKernelUsage();
+    if (backend === 'wasm+native') {
+      // The UNet's convolutions and matmuls ran natively, none handed back.
+      expect(usage.native.FusedConv2D).toBeGreaterThan(0);
+      expect(usage.native._FusedMatMul).toBeGreaterThan(0);
+      expect(Object.values(usage.fallback).every((n) => n === 0)).toBe(true);
+    } else {
+      expect(Object.values(usage.native).every((n) => n === 0)).toBe(true);
+    }
     const before = snapshot();
     for (let i = WARM_UP; i < STEPS; i++) step(i);
     await x.data();

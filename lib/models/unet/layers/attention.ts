@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
 import type { Shape, LayerVariable } from '@tensorflow/tfjs-layers';
-import { groupNormNHWC } from './group-norm';
+import { nativeKernelsActive } from '../../../backends/native/group-norm';
+import { groupNormSiluNHWC } from './group-norm';
 import { channelsOf, singleInput, singleShape } from './layer-utils';
 
 export interface AttentionArgs extends LayerArgs {
@@ -80,6 +81,27 @@ export class Attention extends tfl.layers.Layer {
     return tf.fused.matMul({ a: x2d, b: this.w[`${name}.weight`].read() as tf.Tensor2D, bias: this.w[`${name}.bias`].read() }) as tf.Tensor2D;
   }
 
+  /**
+   * softmax(q kᵀ · scale) v per sample and head, on [H*W, d] blocks: wasm's BatchMatMul is fast only for batch 1
+   * without transposes, so the products run as 2D matmuls.
+   */
+  private attendPerSample(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, n: number, hw: number, headDim: number, scale: number): tf.Tensor2D {
+    // Per-sample, per-head [H*W, d] blocks of a [N*H*W, C] matrix (no copy when there is only one).
+    const block = (m: tf.Tensor2D, sample: number, head: number): tf.Tensor2D =>
+      n === 1 && this.heads === 1 ? m : (tf.slice(m, [sample * hw, head * headDim], [hw, headDim]) as tf.Tensor2D);
+    const samples: tf.Tensor2D[] = [];
+    for (let i = 0; i < n; i++) {
+      const heads: tf.Tensor2D[] = [];
+      for (let j = 0; j < this.heads; j++) {
+        const kT = tf.transpose(block(k, i, j));
+        const scores = tf.mul(tf.matMul(block(q, i, j), kT), scale);
+        heads.push(tf.matMul(tf.softmax(scores), block(v, i, j)));
+      }
+      samples.push(heads.length === 1 ? heads[0] : tf.concat(heads, 1));
+    }
+    return samples.length === 1 ? samples[0] : tf.concat(samples, 0);
+  }
+
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const x = singleInput(inputs, this.name) as tf.Tensor4D;
@@ -88,27 +110,17 @@ export class Attention extends tfl.layers.Layer {
       const normed =
         this.normNumGroups === null
           ? x
-          : groupNormNHWC(x, this.w['group_norm.weight'].read() as tf.Tensor1D, this.w['group_norm.bias'].read() as tf.Tensor1D, this.normNumGroups, this.eps);
+          : groupNormSiluNHWC(x, this.w['group_norm.weight'].read() as tf.Tensor1D, this.w['group_norm.bias'].read() as tf.Tensor1D, this.normNumGroups, this.eps, false);
       const s = tf.reshape(normed, [n * hw, c]) as tf.Tensor2D;
       const q = this.project(s, 'to_q');
       const k = this.project(s, 'to_k');
       const v = this.project(s, 'to_v');
       const headDim = c / this.heads;
       const scale = 1 / Math.sqrt(headDim); // diffusers: dim_head ** -0.5
-      // Per-sample, per-head [H*W, d] blocks of a [N*H*W, C] matrix (no copy when there is only one).
-      const block = (m: tf.Tensor2D, sample: number, head: number): tf.Tensor2D =>
-        n === 1 && this.heads === 1 ? m : (tf.slice(m, [sample * hw, head * headDim], [hw, headDim]) as tf.Tensor2D);
-      const samples: tf.Tensor2D[] = [];
-      for (let i = 0; i < n; i++) {
-        const heads: tf.Tensor2D[] = [];
-        for (let j = 0; j < this.heads; j++) {
-          const kT = tf.transpose(block(k, i, j));
-          const scores = tf.mul(tf.matMul(block(q, i, j), kT), scale);
-          heads.push(tf.matMul(tf.softmax(scores), block(v, i, j)));
-        }
-        samples.push(heads.length === 1 ? heads[0] : tf.concat(heads, 1));
-      }
-      const attended = samples.length === 1 ? samples[0] : tf.concat(samples, 0);
+      const attended =
+        this.heads === 1 && nativeKernelsActive()
+          ? attendBatched(q, k, v, n, hw, c, scale)
+          : this.attendPerSample(q, k, v, n, hw, headDim, scale);
       const out = tf.reshape(this.project(attended, 'to_out.0'), [n, h, w, c]);
       const y = tf.add(out, x);
       return this.rescaleOutputFactor === 1 ? y : tf.div(y, this.rescaleOutputFactor);
@@ -126,3 +138,12 @@ export class Attention extends tfl.layers.Layer {
   }
 }
 tf.serialization.registerClass(Attention);
+
+/**
+ * One head's attention for the whole batch in two batched products: the native BatchMatMul kernel runs batched,
+ * transposed products in one call, so no per-sample slices or transposes are needed.
+ */
+function attendBatched(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, n: number, hw: number, c: number, scale: number): tf.Tensor2D {
+  const scores = tf.mul(tf.matMul(tf.reshape(q, [n, hw, c]), tf.reshape(k, [n, hw, c]), false, true), scale);
+  return tf.reshape(tf.matMul(tf.softmax(scores), tf.reshape(v, [n, hw, c])), [n * hw, c]) as tf.Tensor2D;
+}

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
 import type { Shape, LayerVariable } from '@tensorflow/tfjs-layers';
-import { silu } from './activations';
+import { groupNormNative } from '../../../backends/native/group-norm';
+import { silu as siluOp } from './activations';
 import { isCpuBackend } from './backend-traits';
 import { channelsOf, singleInput, singleShape } from './layer-utils';
 
@@ -36,6 +37,30 @@ function groupMeans(grouped: tf.Tensor4D): tf.Tensor4D {
   const rowSums = tf.sum(grouped, 3); // [N, pixels, groups]: the last axis, no transpose
   const sums = tf.sum(tf.transpose(rowSums, [0, 2, 1]), 2); // [N, groups]: a transpose 1/perGroup the size
   return tf.reshape(tf.div(sums, pixels * perGroup), [n, 1, groups, 1]);
+}
+
+/**
+ * {@link groupNormNHWC}, then SiLU when `silu`: one fused native kernel when the wasm backend runs the native
+ * kernels (`groupNormNative`, statistics in double), else the tfjs ops.
+ *
+ * ```ts
+ * const h = groupNormSiluNHWC(x, gamma, beta, 32, 1e-6, true);
+ * ```
+ */
+export function groupNormSiluNHWC(
+  x: tf.Tensor4D,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  groups: number,
+  epsilon: number,
+  silu: boolean,
+): tf.Tensor4D {
+  const fused = groupNormNative(x, gamma, beta, groups, epsilon, silu);
+  if (fused !== null) return fused as tf.Tensor4D;
+  return tf.tidy(() => {
+    const y = groupNormNHWC(x, gamma, beta, groups, epsilon);
+    return silu ? siluOp(y) : y;
+  });
 }
 
 /** {@link groupNormNHWC} with broadcasting element-wise ops, the whole batch at once. */
@@ -117,8 +142,7 @@ export class GroupNorm extends tfl.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const x = singleInput(inputs, this.name) as tf.Tensor4D;
-      const y = groupNormNHWC(x, this.gamma.read() as tf.Tensor1D, this.beta.read() as tf.Tensor1D, this.groups, this.epsilon);
-      return this.silu ? silu(y) : y;
+      return groupNormSiluNHWC(x, this.gamma.read() as tf.Tensor1D, this.beta.read() as tf.Tensor1D, this.groups, this.epsilon, this.silu);
     });
   }
 

@@ -4,7 +4,7 @@ import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
 import type { Shape, LayerVariable } from '@tensorflow/tfjs-layers';
 import { silu } from './activations';
 import { isCpuBackend } from './backend-traits';
-import { groupNormNHWC } from './group-norm';
+import { groupNormSiluNHWC } from './group-norm';
 import { channelsOf, conv2dNHWC } from './layer-utils';
 
 export interface ResnetBlock2DArgs extends LayerArgs {
@@ -102,7 +102,7 @@ export class ResnetBlock2D extends tfl.layers.Layer {
       const x = inputs[0] as tf.Tensor4D;
       const temb = inputs[1] as tf.Tensor2D;
       const r = (name: string) => this.read(name);
-      let h = silu(groupNormNHWC(x, r('norm1.weight') as tf.Tensor1D, r('norm1.bias') as tf.Tensor1D, this.groups, this.eps));
+      let h = groupNormSiluNHWC(x, r('norm1.weight') as tf.Tensor1D, r('norm1.bias') as tf.Tensor1D, this.groups, this.eps, true);
       const t = tf.fused.matMul({ a: silu(temb), b: r('time_emb_proj.weight') as tf.Tensor2D, bias: r('time_emb_proj.bias') });
       if (x.shape[0] === 1 && isCpuBackend()) {
         // cpu, one sample: the time embedding is a per-channel constant, added through the conv's fused bias instead
@@ -112,7 +112,7 @@ export class ResnetBlock2D extends tfl.layers.Layer {
         h = conv2dNHWC(h, r('conv1.weight') as tf.Tensor4D, r('conv1.bias') as tf.Tensor1D, 1, 'same');
         h = tf.add(h, tf.reshape(t, [t.shape[0], 1, 1, this.outChannels]));
       }
-      h = silu(groupNormNHWC(h, r('norm2.weight') as tf.Tensor1D, r('norm2.bias') as tf.Tensor1D, this.groups, this.eps));
+      h = groupNormSiluNHWC(h, r('norm2.weight') as tf.Tensor1D, r('norm2.bias') as tf.Tensor1D, this.groups, this.eps, true);
       h = conv2dNHWC(h, r('conv2.weight') as tf.Tensor4D, r('conv2.bias') as tf.Tensor1D, 1, 'same');
       const shortcut = this.w['conv_shortcut.weight']
         ? conv2dNHWC(x, r('conv_shortcut.weight') as tf.Tensor4D, r('conv_shortcut.bias') as tf.Tensor1D, 1, 'valid')

@@ -26,6 +26,7 @@ import { Generator } from '../lib/random/generator';
 import { CHROMIUM_FLAGS, launchChromium } from '../spec/e2e/chromium';
 import { startStaticServer } from '../spec/helpers/static-server';
 import { syntheticStateDict } from './synthetic-checkpoint';
+import { median } from './stats';
 
 const ROOT = path.join(__dirname, '..', '..');
 const EMBEDDED_MODEL = path.join(ROOT, 'models', 'tiny-random');
@@ -235,11 +236,6 @@ async function fullSizeStepMs(
   );
 }
 
-function median(values: number[]): number {
-  // Timings on a shared machine are noisy: the median of several runs, never one run.
-  const s = [...values].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   let m = 0;

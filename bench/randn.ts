@@ -8,6 +8,7 @@
  */
 import { Generator } from '../lib/random/generator';
 import { randn, RandnDtype, RandnVariant } from '../lib/random/randn';
+import { median } from './stats';
 
 export interface RandnBenchRow {
   case: string;
@@ -28,11 +29,6 @@ const CASES: BenchCase[] = [
   { name: 'float64', dtype: 'float64', variant: 'avx2' },
 ];
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
 
 /** Times every case; returns one row per case. */
 export function benchRandn(numel = 1_000_000, runs = 7): RandnBenchRow[] {

@@ -14,6 +14,7 @@ import { BackendName, setBackend } from '../lib/backends/set-backend';
 import { Generator } from '../lib/random/generator';
 import { DDIMScheduler } from '../lib/schedulers/ddim';
 import { DDPMScheduler } from '../lib/schedulers/ddpm';
+import { median } from './stats';
 
 interface FixtureArray {
   shape: number[];
@@ -60,11 +61,6 @@ function relativeError(actual: ArrayLike<number>, expected: number[]): number {
   return diff / scale;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
 
 /** Worst errors against the golden cases on the active backend. */
 export async function schedulerParity(backend: string): Promise<ParityRow[]> {

@@ -18,6 +18,7 @@ import { DDIMPipeline } from '../lib/pipelines/ddim-pipeline';
 import { DDPM_CIFAR10_SCHEDULER_CONFIG } from '../lib/pipelines/pipeline-folder';
 import { Generator } from '../lib/random/generator';
 import { syntheticStateDict } from './synthetic-checkpoint';
+import { median } from './stats';
 
 /**
  * Floating-point work of one forward at batch 1, in GFLOP, as issue 6 counts it (its PyTorch and peak figures use
@@ -72,11 +73,6 @@ export interface ForwardResult {
   pipeline?: { steps: number; seconds: number };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 async function forwardMs(unet: UNet2DModel, sample: tf.Tensor4D, t: number): Promise<number> {
   const start = process.hrtime.bigint();

@@ -11,6 +11,7 @@ import { convertCheckpoint } from '../lib/models/unet/convert';
 import { DDPM_CIFAR10_32_UNET_CONFIG } from '../lib/models/unet/ddpm-cifar10-32';
 import { UNet2DModel } from '../lib/models/unet/unet-2d-model';
 import { writeSyntheticModelFolder } from './synthetic-checkpoint';
+import { median } from './stats';
 
 interface Options {
   backend: BackendName;
@@ -42,11 +43,6 @@ async function timed<T>(fn: () => Promise<T> | T): Promise<[T, number]> {
   return [value, seconds(start)];
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 /** Wall and CPU seconds of one forward (CPU time: user + system of this process, robust to a busy machine). */
 async function forwardSeconds(unet: UNet2DModel, sample: tf.Tensor4D, t: number): Promise<{ wall: number; cpu: number }> {

@@ -1,6 +1,5 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import type { CliIO } from '../../lib/cli/cli-io';
@@ -10,17 +9,10 @@ import { RunRecord } from '../../lib/cli/generate';
 import { fixturePath } from '../helpers/fixtures';
 import { FakeHub } from '../io/hub-server';
 import { pipelineCase } from '../pipelines/pipeline-fixture';
+import { closedPort } from '../helpers/ports';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
-/** A port on 127.0.0.1 with nothing listening. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** A captured run of the CLI, in-process. */
 interface CliRun {

@@ -1,5 +1,4 @@
 import * as fs from 'fs';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { HubEnv, defaultHubCacheDir, isHubOfflineEnv, looksLikeRepoId, validateRepoId } from '../../lib/io/hub-cache';
@@ -8,6 +7,7 @@ import { readStateDict } from '../../lib/io/read-state-dict';
 import { fixturePath, loadFixture } from '../helpers/fixtures';
 import { FakeHub, HubRequest, gitBlobSha1, sha256Hex } from './hub-server';
 import { stateDictSha256 } from './state-dict-hash';
+import { closedPort } from '../helpers/ports';
 
 const REPO = 'google/ddpm-tiny-test';
 const SAFETENSORS = 'unet/diffusion_pytorch_model.safetensors';
@@ -35,14 +35,6 @@ const noNetwork = (() => {
   throw new Error('the network was used');
 }) as unknown as typeof fetch;
 
-/** A port on 127.0.0.1 with nothing listening. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** Two GETs: the first without Range, the second resuming from what arrived (at most `sent` bytes). */
 function expectResumed(gets: HubRequest[], sent: number): void {

@@ -12,9 +12,9 @@
  */
 import { spawnSync } from 'child_process';
 import * as tf from '@tensorflow/tfjs-core';
-import { setBackend } from '../lib/backends/set-backend';
-import { nativeKernelsStatus } from '../lib/backends/native';
-import { autoWasmThreads } from '../lib/backends/wasm-threads';
+import { setBackend } from '../lib/node/backends/set-backend';
+import { nativeKernelsStatus } from '../lib/node/backends/native';
+import { autoWasmThreads } from '../lib/node/backends/wasm-threads';
 import { DDPM_CIFAR10_32_UNET_CONFIG } from '../lib/models/unet/ddpm-cifar10-32';
 import { UNet2DModel } from '../lib/models/unet/unet-2d-model';
 import { syntheticStateDict } from './synthetic-checkpoint';

@@ -6,11 +6,11 @@
 //                                   [--chunks 16] [--models tiny,cifar10]
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
-import { BackendName, setBackend } from '../lib/backends/set-backend';
+import { BackendName, setBackend } from '../lib/node/backends/set-backend';
 import { DDPM_CIFAR10_32_UNET_CONFIG } from '../lib/models/unet/ddpm-cifar10-32';
 import { UNet2DModel } from '../lib/models/unet/unet-2d-model';
 import { DDIMPipeline } from '../lib/pipelines/ddim-pipeline';
-import { DDPM_CIFAR10_SCHEDULER_CONFIG } from '../lib/pipelines/pipeline-folder';
+import { DDPM_CIFAR10_SCHEDULER_CONFIG } from '../lib/node/fs/pipeline-folder';
 import { Generator } from '../lib/random/generator';
 
 interface Options {

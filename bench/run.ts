@@ -13,10 +13,10 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { isBackendAvailable } from '../lib/backends/set-backend';
-import { nativeKernelsStatus } from '../lib/backends/native';
-import { autoWasmThreads } from '../lib/backends/wasm-threads';
-import { writeFileAtomic } from '../lib/io/atomic-write';
+import { isBackendAvailable } from '../lib/node/backends/set-backend';
+import { nativeKernelsStatus } from '../lib/node/backends/native';
+import { autoWasmThreads } from '../lib/node/backends/wasm-threads';
+import { writeFileAtomic } from '../lib/node/fs/atomic-write';
 import { configLabel, ForwardOptions, ForwardResult, GFLOP_PER_SAMPLE, RESULT_PREFIX } from './unet-forward';
 
 /** Denoising steps of the DDIM pipeline the per-image estimate is for. */

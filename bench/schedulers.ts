@@ -10,7 +10,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
-import { BackendName, setBackend } from '../lib/backends/set-backend';
+import { BackendName, setBackend } from '../lib/node/backends/set-backend';
 import { Generator } from '../lib/random/generator';
 import { DDIMScheduler } from '../lib/schedulers/ddim';
 import { DDPMScheduler } from '../lib/schedulers/ddpm';

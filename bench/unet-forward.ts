@@ -8,14 +8,14 @@
  */
 import * as os from 'os';
 import * as tf from '@tensorflow/tfjs-core';
-import { setBackend, BackendName } from '../lib/backends/set-backend';
-import { nativeKernelsStatus, nativeKernelUsage, resetNativeKernelUsage, setNativeThreads } from '../lib/backends/native';
-import type { NativeKernelUsage } from '../lib/backends/native';
-import { wasmBackendInfo } from '../lib/backends/wasm-threads';
+import { setBackend, BackendName } from '../lib/node/backends/set-backend';
+import { nativeKernelsStatus, nativeKernelUsage, resetNativeKernelUsage, setNativeThreads } from '../lib/node/backends/native';
+import type { NativeKernelUsage } from '../lib/node/backends/native';
+import { wasmBackendInfo } from '../lib/node/backends/wasm-threads';
 import { DDPM_CIFAR10_32_UNET_CONFIG } from '../lib/models/unet/ddpm-cifar10-32';
 import { UNet2DModel } from '../lib/models/unet/unet-2d-model';
 import { DDIMPipeline } from '../lib/pipelines/ddim-pipeline';
-import { DDPM_CIFAR10_SCHEDULER_CONFIG } from '../lib/pipelines/pipeline-folder';
+import { DDPM_CIFAR10_SCHEDULER_CONFIG } from '../lib/node/fs/pipeline-folder';
 import { Generator } from '../lib/random/generator';
 import { syntheticStateDict } from './synthetic-checkpoint';
 import { median } from './stats';

@@ -1,8 +1,10 @@
-// Public exports only.
-export { setBackend, getBackendName, defaultBackendName, isBackendAvailable, BACKEND_NAMES } from './backends/set-backend';
-export type { BackendName, SetBackendOptions } from './backends/set-backend';
-export { wasmBackendInfo, MAX_WASM_THREADS } from './backends/wasm-threads';
-export type { WasmThreadsSetting, WasmBackendInfo } from './backends/wasm-threads';
+// The Node entry: public exports only. Importing it plugs the Node file, Hub and PNG services into the core.
+import './node/register-node-loaders';
+
+export { setBackend, getBackendName, defaultBackendName, isBackendAvailable, BACKEND_NAMES } from './node/backends/set-backend';
+export type { BackendName, SetBackendOptions } from './node/backends/set-backend';
+export { wasmBackendInfo, MAX_WASM_THREADS } from './node/backends/wasm-threads';
+export type { WasmThreadsSetting, WasmBackendInfo } from './node/backends/wasm-threads';
 export {
   enableNativeKernels,
   disableNativeKernels,
@@ -10,8 +12,8 @@ export {
   nativeKernelsStatus,
   nativeKernelUsage,
   resetNativeKernelUsage,
-} from './backends/native';
-export type { NativeKernelsStatus, NativeKernelUsage } from './backends/native';
+} from './node/backends/native';
+export type { NativeKernelsStatus, NativeKernelUsage } from './node/backends/native';
 
 export { Generator, DEFAULT_SEED } from './random/generator';
 export type { GeneratorState } from './random/generator';
@@ -22,12 +24,12 @@ export type { RandnTensorOptions, RandnTensorLayout } from './random/randn-tenso
 
 export { readSafetensors, parseSafetensorsHeader } from './io/safetensors';
 export { readTorchCheckpoint } from './io/torch-pickle';
-export { readStateDict, readWeightFile, findWeightFile, WEIGHT_FILE_NAMES } from './io/read-state-dict';
+export { readStateDict, readWeightFile, findWeightFile, WEIGHT_FILE_NAMES } from './node/fs/read-state-dict';
 export { CheckpointError } from './io/checkpoint-error';
 export type { NamedTensor, StateDict } from './io/state-dict';
-export { snapshotDownload, hfHubDownload, resolvePipelineFiles, resolveModelPath, HubError, HubFileNotFoundError } from './io/hub';
-export type { HubDownloadOptions, HubProgress } from './io/hub';
-export { defaultHubCacheDir, looksLikeRepoId } from './io/hub-cache';
+export { snapshotDownload, hfHubDownload, resolvePipelineFiles, resolveModelPath, HubError, HubFileNotFoundError } from './node/hub/hub';
+export type { HubDownloadOptions, HubProgress } from './node/hub/hub';
+export { defaultHubCacheDir, looksLikeRepoId } from './node/hub/hub-cache';
 
 export { DDIMScheduler, ddimStepCoefficients } from './schedulers/ddim';
 export type { DDIMStepOptions, DDIMStepOutput, DDIMStepCoefficients, DDIMTables } from './schedulers/ddim';
@@ -51,13 +53,14 @@ export type { Timesteps } from './schedulers/noising';
 
 export { UNet2DModel, UNET_METADATA_KEY } from './models/unet/unet-2d-model';
 export type { TimestepInput, UNet2DSaveOptions, UNet2DMetadata } from './models/unet/unet-2d-model';
-export { parseUNet2DConfig, readUNet2DConfig, unet2DConfigToJSON, UNET_2D_DEFAULTS } from './models/unet/config';
+export { parseUNet2DConfig, unet2DConfigToJSON, UNET_2D_DEFAULTS } from './models/unet/config';
+export { readUNet2DConfig } from './node/fs/read-unet-config';
 export type { UNet2DConfig, DownBlockType, UpBlockType } from './models/unet/config';
 export { DDPM_CIFAR10_32_UNET_CONFIG, DDPM_CIFAR10_32_PARAMETERS } from './models/unet/ddpm-cifar10-32';
-export { convertCheckpoint } from './models/unet/convert';
-export type { ConvertOptions, ConvertSummary } from './models/unet/convert';
+export { convertCheckpoint } from './node/convert/convert-checkpoint';
+export type { ConvertOptions, ConvertSummary } from './node/convert/convert-checkpoint';
 export { StateDictMismatchError } from './models/unet/state-dict-mapping';
-export { fileSystemHandler } from './io/tfjs-format';
+export { fileSystemHandler } from './node/fs/tfjs-fs-handler';
 // Importing these registers the custom layers, so that tf.loadLayersModel can read a converted model.
 export { GroupNorm } from './models/unet/layers/group-norm';
 export { Attention } from './models/unet/layers/attention';
@@ -70,14 +73,15 @@ export { TimestepEmbedding } from './models/unet/layers/timestep-embedding';
 export { DDIMPipeline, PipelineCancelledError, DEFAULT_MAX_BATCH_PER_FORWARD } from './pipelines/ddim-pipeline';
 export type { GenerateOptions, GeneratedImages, OutputType, StepInfo, DDIMPipelineComponents } from './pipelines/ddim-pipeline';
 export type { DenoisingModel } from './pipelines/pipeline-components';
-export { convertPipelineFolder } from './pipelines/convert-pipeline';
-export type { ConvertPipelineSummary } from './pipelines/convert-pipeline';
-export { loadPipelineComponents, downloadAndConvert, convertedCacheDir } from './pipelines/load-pipeline';
-export type { LoadPipelineOptions, LoadedPipelineComponents } from './pipelines/load-pipeline';
-export { readPipelineFolder, DDPM_CIFAR10_SCHEDULER_CONFIG } from './pipelines/pipeline-folder';
+export { convertPipelineFolder } from './node/convert/convert-pipeline';
+export type { ConvertPipelineSummary } from './node/convert/convert-pipeline';
+export { loadPipelineComponents, downloadAndConvert, convertedCacheDir } from './node/load-pipeline';
+export type { LoadPipelineOptions, LoadedPipelineComponents } from './loading/load-options';
+export { readPipelineFolder } from './node/fs/pipeline-folder';
+export { DDPM_CIFAR10_SCHEDULER_CONFIG } from './schedulers/ddpm-cifar10-32';
 export { imageAbsSum } from './pipelines/image-abs-sum';
-export { encodePng, decodePng, floatToByte, gridLayout } from './io/png';
-export type { ImagesNHWC, DecodedPng } from './io/png';
+export { encodePng, decodePng, floatToByte, gridLayout } from './node/png';
+export type { ImagesNHWC, DecodedPng } from './node/png';
 
 export { loadUNetFromUrl } from './models/unet/load-from-url';
 export type { LoadUNetFromUrlOptions } from './models/unet/load-from-url';

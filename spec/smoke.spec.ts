@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { setBackend } from '../lib/backends/set-backend';
+import { setBackend } from '../lib/node/backends/set-backend';
 test('setBackend loads cpu and wasm', async () => {
   for (const name of ['cpu', 'wasm'] as const) {
     expect(await setBackend(name)).toBe(name);

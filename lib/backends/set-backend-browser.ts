@@ -4,9 +4,9 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import type { BackendName } from './set-backend';
+import type { BackendName } from './backend-names';
 
-export type { BackendName } from './set-backend';
+export type { BackendName } from './backend-names';
 
 /** The backends a browser can run, fastest first: the order {@link defaultBackendName} tries them in. */
 export const BROWSER_BACKEND_NAMES: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];

@@ -2,9 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Generator } from '../random/generator';
 import { randnTensor } from '../random/randn-tensor';
 import { DDIMScheduler } from '../schedulers/ddim';
-import { encodePng, ImagesNHWC } from '../io/png';
+import type { ImagesNHWC } from './image-bytes';
 import type { DenoisingModel } from './pipeline-components';
-import { loadPipelineComponents, LoadPipelineOptions } from './load-pipeline';
+import type { LoadPipelineOptions } from '../loading/load-options';
+import { platformLoader } from '../loading/platform-loaders';
 
 /** What `generate` returns as `images`: a tfjs tensor, a plain float array, or one PNG file per image. */
 export type OutputType = 'tensor' | 'array' | 'png';
@@ -143,7 +144,7 @@ export class DDIMPipeline {
    * ```
    */
   static async fromPretrained(dirOrHubId: string, options: LoadPipelineOptions = {}): Promise<DDIMPipeline> {
-    const { unet, schedulerConfig } = await loadPipelineComponents(dirOrHubId, options);
+    const { unet, schedulerConfig } = await platformLoader('loadPipelineComponents')(dirOrHubId, options);
     try {
       return new DDIMPipeline({ unet, scheduler: schedulerConfig, onWarning: options.onWarning });
     } catch (err) {
@@ -284,6 +285,7 @@ async function toOutputType(imagesNHWC: tf.Tensor4D, outputType: OutputType): Pr
     if (outputType === 'array') return { shape, data };
     const [batch, height, width, channels] = shape;
     const perImage = height * width * channels;
+    const encodePng = platformLoader('encodePng');
     return Array.from({ length: batch }, (_, n) =>
       encodePng({ shape: [1, height, width, channels], data: data.subarray(n * perImage, (n + 1) * perImage) }),
     );

@@ -1,4 +1,4 @@
-import type { ImagesNHWC } from '../io/png';
+import type { ImagesNHWC } from './image-bytes';
 
 const f = Math.fround;
 

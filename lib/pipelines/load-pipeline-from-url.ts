@@ -1,6 +1,6 @@
 import { loadUNetFromUrl, LoadUNetFromUrlOptions } from '../models/unet/load-from-url';
 import { DDIMPipeline } from './ddim-pipeline';
-import { DDPM_CIFAR10_SCHEDULER_CONFIG } from './pipeline-folder';
+import { DDPM_CIFAR10_SCHEDULER_CONFIG } from '../schedulers/ddpm-cifar10-32';
 
 /** Options of {@link loadPipelineFromUrl}. */
 export interface LoadPipelineFromUrlOptions extends LoadUNetFromUrlOptions {

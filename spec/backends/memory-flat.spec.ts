@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { loadNativeAddon, nativeKernelUsage, resetNativeKernelUsage } from '../../lib/backends/native';
+import { loadNativeAddon, nativeKernelUsage, resetNativeKernelUsage } from '../../lib/node/backends/native';
 import { wasmBackendInternals, wasmHeapBytes } from '../../lib/backends/wasm-internals';
 import { UNet2DModel } from '../../lib/models/unet/unet-2d-model';
 import { fixturePath } from '../helpers/fixtures';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { setBackend } from '../../lib/backends/set-backend';
+import { setBackend } from '../../lib/node/backends/set-backend';
 import {
   disableNativeKernels,
   enableNativeKernels,
@@ -9,10 +9,10 @@ import {
   nativeKernelsStatus,
   nativeKernelUsage,
   resetNativeKernelUsage,
-} from '../../lib/backends/native';
-import type { NativeKernelUsage } from '../../lib/backends/native';
+} from '../../lib/node/backends/native';
+import type { NativeKernelUsage } from '../../lib/node/backends/native';
 import { wasmBackendInternals, wasmHeapBytes } from '../../lib/backends/wasm-internals';
-import { autoWasmThreads, wasmBackendInfo } from '../../lib/backends/wasm-threads';
+import { autoWasmThreads, wasmBackendInfo } from '../../lib/node/backends/wasm-threads';
 import { groupNormNHWC } from '../../lib/models/unet/layers/group-norm';
 import { silu } from '../../lib/models/unet/layers/activations';
 import { maxAbs, maxAbsDiff } from '../helpers/fixtures';

@@ -6,7 +6,7 @@ import {
   isBackendAvailable,
   setBackend,
 } from '../../lib/backends/set-backend-browser';
-import type { BackendName } from '../../lib/backends/set-backend';
+import type { BackendName } from '../../lib/node/backends/set-backend';
 
 // The browser setBackend's error paths, checked in Node where WebGL and WebGPU are absent; the paths that start
 // WebGL and WebGPU for real run in Chromium (spec/e2e/browser.spec.ts).

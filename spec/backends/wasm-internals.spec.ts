@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { setBackend } from '../../lib/backends/set-backend';
-import { loadNativeAddon } from '../../lib/backends/native';
-import { REPLACED_KERNELS } from '../../lib/backends/native/kernels';
+import { setBackend } from '../../lib/node/backends/set-backend';
+import { loadNativeAddon } from '../../lib/node/backends/native';
+import { REPLACED_KERNELS } from '../../lib/node/backends/native/kernels';
 import {
   installedWasmBackendVersion,
   PINNED_TFJS_VERSION,

@@ -5,7 +5,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Page } from 'playwright-core';
 import type * as BrowserLib from '../../lib/browser';
-import { setBackend } from '../../lib/backends/set-backend';
+import { setBackend } from '../../lib/node/backends/set-backend';
 import { DDIMPipeline } from '../../lib/pipelines/ddim-pipeline';
 import { imageAbsSum } from '../../lib/pipelines/image-abs-sum';
 import { Generator } from '../../lib/random/generator';

@@ -1,5 +1,5 @@
-import { setBackend, BackendName } from '../../lib/backends/set-backend';
-import { nativeKernelsStatus } from '../../lib/backends/native';
+import { setBackend, BackendName } from '../../lib/node/backends/set-backend';
+import { nativeKernelsStatus } from '../../lib/node/backends/native';
 
 /** A backend the parity tests run on: a tfjs backend, or wasm with the native oneDNN kernels. */
 export type TestBackend = BackendName | 'wasm+native';

@@ -1,4 +1,4 @@
-import { decodePng, encodePng, floatToByte, gridLayout } from '../../lib/io/png';
+import { decodePng, encodePng, floatToByte, gridLayout } from '../../lib/node/png';
 
 describe('floatToByte (diffusers numpy_to_pil: (x * 255).round().astype(uint8))', () => {
   // Reference computed with numpy 2.4 on float32 inputs: np.array(v, np.float32) * 255 → .round() → uint8.

@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { CheckpointError } from '../../lib/io/checkpoint-error';
 import { halfBitsToFloat32 } from '../../lib/io/float-convert';
-import { findWeightFile, readStateDict } from '../../lib/io/read-state-dict';
+import { findWeightFile, readStateDict } from '../../lib/node/fs/read-state-dict';
 import { parseSafetensorsHeader, readSafetensors } from '../../lib/io/safetensors';
 import { fixturePath, loadFixture } from '../helpers/fixtures';
 import { editSafetensorsHeader, encodeSafetensors, splitSafetensors } from './safetensors-bytes';

@@ -3,8 +3,8 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { setBackend } from '../../lib/backends/set-backend';
-import { fileSystemHandler, MODEL_JSON, shardFileNames } from '../../lib/io/tfjs-format';
+import { setBackend } from '../../lib/node/backends/set-backend';
+import { fileSystemHandler, MODEL_JSON, shardFileNames } from '../../lib/node/fs/tfjs-fs-handler';
 
 describe('fileSystemHandler (tfjs LayersModel format on fs)', () => {
   let work: string;

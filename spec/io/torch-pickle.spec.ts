@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CheckpointError } from '../../lib/io/checkpoint-error';
-import { readStateDict } from '../../lib/io/read-state-dict';
+import { readStateDict } from '../../lib/node/fs/read-state-dict';
 import { readSafetensors } from '../../lib/io/safetensors';
 import { readTorchCheckpoint } from '../../lib/io/torch-pickle';
 import { fixturePath, loadFixture } from '../helpers/fixtures';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { setBackend } from '../../lib/backends/set-backend';
-import { decodePng, floatToByte } from '../../lib/io/png';
+import { setBackend } from '../../lib/node/backends/set-backend';
+import { decodePng, floatToByte } from '../../lib/node/png';
 import { UNet2DModel } from '../../lib/models/unet/unet-2d-model';
 import { DDIMPipeline, GenerateOptions, PipelineCancelledError } from '../../lib/pipelines/ddim-pipeline';
 import { imageAbsSum } from '../../lib/pipelines/image-abs-sum';

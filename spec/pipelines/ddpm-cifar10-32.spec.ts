@@ -4,13 +4,13 @@
 // google/ddpm-cifar10-32. Otherwise it reports itself as skipped, with the reason.
 import * as fs from 'fs';
 import * as path from 'path';
-import { setBackend } from '../../lib/backends/set-backend';
-import { formatAbsSumLine } from '../../lib/cli/generate';
-import { defaultHubCacheDir } from '../../lib/io/hub-cache';
+import { setBackend } from '../../lib/node/backends/set-backend';
+import { formatAbsSumLine } from '../../lib/node/cli/generate';
+import { defaultHubCacheDir } from '../../lib/node/hub/hub-cache';
 import { UNet2DModel } from '../../lib/models/unet/unet-2d-model';
 import { DDIMPipeline } from '../../lib/pipelines/ddim-pipeline';
 import { imageAbsSum } from '../../lib/pipelines/image-abs-sum';
-import { readPipelineFolder } from '../../lib/pipelines/pipeline-folder';
+import { readPipelineFolder } from '../../lib/node/fs/pipeline-folder';
 import { Generator } from '../../lib/random/generator';
 import { DDIMScheduler } from '../../lib/schedulers/ddim';
 

@@ -1,10 +1,10 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { setBackend } from '../../lib/backends/set-backend';
+import { setBackend } from '../../lib/node/backends/set-backend';
 import { loadPipelineFromUrl, resolvePipelineUrls } from '../../lib/pipelines/load-pipeline-from-url';
 import { DDIMPipeline } from '../../lib/pipelines/ddim-pipeline';
-import { DDPM_CIFAR10_SCHEDULER_CONFIG } from '../../lib/pipelines/pipeline-folder';
+import { DDPM_CIFAR10_SCHEDULER_CONFIG } from '../../lib/node/fs/pipeline-folder';
 import { Generator } from '../../lib/random/generator';
 import { loadFixture, maxAbsDiff } from '../helpers/fixtures';
 import { startStaticServer, type StaticServer } from '../helpers/static-server';

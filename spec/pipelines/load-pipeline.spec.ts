@@ -1,15 +1,15 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { setBackend } from '../../lib/backends/set-backend';
-import { EMBEDDED_MODEL_DIR } from '../../lib/cli/embedded-model';
-import { convertPipelineFolder } from '../../lib/pipelines/convert-pipeline';
+import { setBackend } from '../../lib/node/backends/set-backend';
+import { EMBEDDED_MODEL_DIR } from '../../lib/node/cli/embedded-model';
+import { convertPipelineFolder } from '../../lib/node/convert/convert-pipeline';
 import { DDIMPipeline } from '../../lib/pipelines/ddim-pipeline';
-import { convertedCacheDir } from '../../lib/pipelines/load-pipeline';
-import { DDPM_CIFAR10_SCHEDULER_CONFIG, readPipelineFolder } from '../../lib/pipelines/pipeline-folder';
+import { convertedCacheDir } from '../../lib/node/load-pipeline';
+import { DDPM_CIFAR10_SCHEDULER_CONFIG, readPipelineFolder } from '../../lib/node/fs/pipeline-folder';
 import { Generator } from '../../lib/random/generator';
 import { fixturePath, maxAbsDiff } from '../helpers/fixtures';
-import { FakeHub, sha256Hex } from '../io/hub-server';
+import { FakeHub, sha256Hex } from '../node/hub/hub-server';
 import { caseTolerance, pipelineCase, pipelineFixture } from './pipeline-fixture';
 
 const CASE = 'tiny_s2_eta0_b1_seed0';

@@ -3,7 +3,7 @@ import { DDIMSchedulerConfig } from '../../lib/schedulers/config';
 import { ddimStepCoefficients, DDIMScheduler, DDIMStepOptions } from '../../lib/schedulers/ddim';
 import { Generator } from '../../lib/random/generator';
 import { randnTensor } from '../../lib/random/randn-tensor';
-import { setBackend } from '../../lib/backends/set-backend';
+import { setBackend } from '../../lib/node/backends/set-backend';
 import { describeEachBackend } from '../helpers/backends';
 import { maxAbs, maxAbsDiff } from '../helpers/fixtures';
 import { FLOAT32_VS_FLOAT64_TOLERANCE, referenceDDIMStep, relativeTo } from './reference-step';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { setBackend } from '../../lib/backends/set-backend';
+import { setBackend } from '../../lib/node/backends/set-backend';
 import { DDPMSchedulerConfig } from '../../lib/schedulers/config';
 import { DDPMScheduler, DDPMStepOptions } from '../../lib/schedulers/ddpm';
 import { Generator } from '../../lib/random/generator';

@@ -1,6 +1,6 @@
 // The worked example of docs/schedulers.md, verbatim except for the import paths: keeps the docs' numbers honest.
 import * as tf from '@tensorflow/tfjs-core';
-import { setBackend } from '../../lib/backends/set-backend';
+import { setBackend } from '../../lib/node/backends/set-backend';
 import { DDIMScheduler } from '../../lib/schedulers/ddim';
 
 const config = {

@@ -1,4 +1,3 @@
-import * as fs from 'fs';
 
 /**
  * The configuration of a diffusers `UNet2DModel` (diffusers 0.30.3, `models/unets/unet_2d.py`), with the Python
@@ -324,23 +323,6 @@ export function unet2DConfigToJSON(config: UNet2DConfig): Record<string, unknown
     num_class_embeds: config.numClassEmbeds,
     num_train_timesteps: config.numTrainTimesteps,
   };
-}
-
-/**
- * Reads and parses a diffusers `config.json`.
- *
- * ```ts
- * const config = readUNet2DConfig('ddpm-cifar10-32/unet/config.json');
- * ```
- */
-export function readUNet2DConfig(file: string): UNet2DConfig {
-  let json: unknown;
-  try {
-    json = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new Error(`${file}: cannot read the UNet config: ${(err as Error).message}`);
-  }
-  return parseUNet2DConfig(json, file);
 }
 
 /** Width of the time embedding (`time_embed_dim` in diffusers). */

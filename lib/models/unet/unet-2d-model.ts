@@ -1,11 +1,8 @@
-import * as fs from 'fs';
-import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { readStateDict } from '../../io/read-state-dict';
 import { StateDict } from '../../io/state-dict';
-import { fileSystemHandler, MODEL_JSON } from '../../io/tfjs-format';
-import { parseUNet2DConfig, readUNet2DConfig, spatialDivisor, UNet2DConfig, unet2DConfigToJSON } from './config';
+import { platformLoader } from '../../loading/platform-loaders';
+import { parseUNet2DConfig, spatialDivisor, UNet2DConfig, unet2DConfigToJSON } from './config';
 import { loadStateDictIntoModel } from './state-dict-mapping';
 import { buildUNet2DLayersModel, traceLayerNames } from './unet-2d-graph';
 
@@ -82,39 +79,22 @@ export class UNet2DModel {
    * ```
    */
   static async fromPretrained(dir: string): Promise<UNet2DModel> {
-    if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
-      throw new Error(`UNet2DModel.fromPretrained: ${dir} is not a folder`);
-    }
-    if (fs.existsSync(path.join(dir, MODEL_JSON))) return UNet2DModel.fromTfjsFolder(dir);
-    if (fs.existsSync(path.join(dir, 'config.json'))) {
-      const config = readUNet2DConfig(path.join(dir, 'config.json'));
-      const unet = new UNet2DModel(config, buildUNet2DLayersModel(config));
-      try {
-        unet.loadStateDict(readStateDict(dir), dir);
-      } catch (err) {
-        unet.dispose();
-        throw err;
-      }
-      return unet;
-    }
-    const unetDir = path.join(dir, 'unet');
-    if (fs.existsSync(unetDir) && fs.statSync(unetDir).isDirectory()) return UNet2DModel.fromPretrained(unetDir);
-    throw new Error(
-      `UNet2DModel.fromPretrained: ${dir} holds neither ${MODEL_JSON} (a converted tfjs model), config.json (a diffusers ` +
-        `model folder) nor unet/ (a diffusers pipeline folder)`,
-    );
+    return platformLoader('loadUNet')(dir);
   }
 
-  private static async fromTfjsFolder(dir: string): Promise<UNet2DModel> {
-    const model = await tfl.loadLayersModel(fileSystemHandler(dir));
+  /**
+   * Wraps a LayersModel read from a converted model.json (disk, URL or any tfjs IO handler) after checking that its
+   * `userDefinedMetadata.diffusers` holds a UNet2DModel config; disposes `model` and throws, naming `where`, if not.
+   */
+  static fromLayersModel(model: tfl.LayersModel, where: string): UNet2DModel {
     const metadata = (model.getUserDefinedMetadata() as Record<string, unknown> | undefined)?.[UNET_METADATA_KEY] as UNet2DMetadata | undefined;
     if (metadata == null || metadata._class_name !== 'UNet2DModel' || metadata.config == null) {
       model.dispose();
-      throw new Error(`${path.join(dir, MODEL_JSON)}: userDefinedMetadata.${UNET_METADATA_KEY} holds no UNet2DModel config (not written by tfjs-diffusers)`);
+      throw new Error(`${where}: userDefinedMetadata.${UNET_METADATA_KEY} holds no UNet2DModel config (not written by tfjs-diffusers)`);
     }
     let config: UNet2DConfig;
     try {
-      config = parseUNet2DConfig(metadata.config, `${path.join(dir, MODEL_JSON)} (userDefinedMetadata.${UNET_METADATA_KEY}.config)`);
+      config = parseUNet2DConfig(metadata.config, `${where} (userDefinedMetadata.${UNET_METADATA_KEY}.config)`);
     } catch (err) {
       model.dispose();
       throw err;
@@ -188,7 +168,7 @@ export class UNet2DModel {
     const metadata: UNet2DMetadata = { _class_name: 'UNet2DModel', config: unet2DConfigToJSON(this.config) };
     if (options.source !== undefined) metadata.source = options.source;
     this.model.setUserDefinedMetadata({ [UNET_METADATA_KEY]: metadata as unknown as Record<string, unknown> });
-    return this.model.save(fileSystemHandler(dir, { force: options.force }));
+    return this.model.save(platformLoader('unetSaveHandler')(dir, options));
   }
 
   /** Frees the weights. The model cannot be used afterwards. */

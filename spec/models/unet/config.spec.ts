@@ -3,11 +3,11 @@ import { fixturePath } from '../../helpers/fixtures';
 import {
   attentionHeads,
   parseUNet2DConfig,
-  readUNet2DConfig,
   timeEmbedDim,
   UNET_2D_DEFAULTS,
   unet2DConfigToJSON,
 } from '../../../lib/models/unet/config';
+import { readUNet2DConfig } from '../../../lib/node/fs/read-unet-config';
 import { DDPM_CIFAR10_32_UNET_CONFIG } from '../../../lib/models/unet/ddpm-cifar10-32';
 
 const cifar = (): Record<string, unknown> => JSON.parse(JSON.stringify(DDPM_CIFAR10_32_UNET_CONFIG));

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { setBackend } from '../../../lib/backends/set-backend';
+import { setBackend } from '../../../lib/node/backends/set-backend';
 import { parseUNet2DConfig } from '../../../lib/models/unet/config';
 import { DDPM_CIFAR10_32_PARAMETERS, DDPM_CIFAR10_32_UNET_CONFIG } from '../../../lib/models/unet/ddpm-cifar10-32';
 import { stateDictBindings } from '../../../lib/models/unet/state-dict-mapping';

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
-import { setBackend } from '../../../lib/backends/set-backend';
+import { setBackend } from '../../../lib/node/backends/set-backend';
 import { loadUNetFromUrl } from '../../../lib/models/unet/load-from-url';
 import { UNet2DModel } from '../../../lib/models/unet/unet-2d-model';
 import { fixturePath, maxAbsDiff } from '../../helpers/fixtures';

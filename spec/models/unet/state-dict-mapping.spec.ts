@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { setBackend } from '../../../lib/backends/set-backend';
-import { readStateDict, readWeightFile } from '../../../lib/io/read-state-dict';
+import { setBackend } from '../../../lib/node/backends/set-backend';
+import { readStateDict, readWeightFile } from '../../../lib/node/fs/read-state-dict';
 import { StateDict } from '../../../lib/io/state-dict';
-import { readUNet2DConfig } from '../../../lib/models/unet/config';
+import { readUNet2DConfig } from '../../../lib/node/fs/read-unet-config';
 import {
   canonicalKey,
   loadStateDictIntoModel,

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import '../register-node-loaders';
 import { Command, CommanderError } from 'commander';
 import { BACKEND_NAMES } from '../backends/set-backend';
 import { parseBackend, resolveGenerateOptions, RawGenerateOptions, UsageError } from './arguments';

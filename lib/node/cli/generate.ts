@@ -1,11 +1,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { setBackend } from '../backends/set-backend';
-import { writeFileAtomic } from '../io/atomic-write';
-import { encodePng } from '../io/png';
-import { Generator } from '../random/generator';
-import { DDIMPipeline } from '../pipelines/ddim-pipeline';
-import { imageAbsSum } from '../pipelines/image-abs-sum';
+import { writeFileAtomic } from '../fs/atomic-write';
+import { encodePng } from '../png';
+import { Generator } from '../../random/generator';
+import { DDIMPipeline } from '../../pipelines/ddim-pipeline';
+import { imageAbsSum } from '../../pipelines/image-abs-sum';
 import { GenerateOptions, outputFileForSeed, UsageError } from './arguments';
 import type { CliIO } from './cli-io';
 import { EMBEDDED_MODEL_DIR } from './embedded-model';

@@ -1,6 +1,7 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
+import type { HubDownloadOptions, HubProgress } from '../../loading/load-options';
 import {
   COMMIT_HASH,
   HubCacheRepo,
@@ -28,41 +29,7 @@ import {
  * Node's built-in fetch does the HTTP; no dependency is added.
  */
 
-export interface HubDownloadOptions {
-  /** Branch, tag or commit. Default 'main'. */
-  revision?: string;
-  /** Default: `HF_ENDPOINT`, else https://huggingface.co. */
-  endpoint?: string;
-  /** Default: `HF_HUB_CACHE`, else `HF_HOME/hub`, else ~/.cache/huggingface/hub. */
-  cacheDir?: string;
-  /** Bearer token for private or gated repositories. Default: `HF_TOKEN`. Sent to the endpoint's origin only. */
-  token?: string;
-  /** Cache only, no network. Default: `HF_HUB_OFFLINE`. */
-  offline?: boolean;
-  /** Where the HF_* variables come from. Default `process.env`. */
-  env?: HubEnv;
-  /** Called as bytes arrive (and once, with `cached: true`, for a file already in the cache). */
-  onProgress?: (progress: HubProgress) => void;
-  /** The fetch to use (tests, proxies). Default: the global fetch. */
-  fetchImpl?: typeof fetch;
-  /** How many times an interrupted download is resumed before giving up. Default 3. */
-  retries?: number;
-  /** Pause before the first retry, doubled each time. Default 1000 ms. */
-  retryDelayMs?: number;
-  /** A request fails when the server sends nothing for this long. Default 60000 ms. */
-  timeoutMs?: number;
-}
-
-export interface HubProgress {
-  /** The file's path in the repository. */
-  file: string;
-  /** Bytes of the file on disk so far. */
-  loaded: number;
-  /** The file's size, when the server said. */
-  total: number | undefined;
-  /** True when the file came from the cache. */
-  cached: boolean;
-}
+export type { HubDownloadOptions, HubProgress };
 
 /** A Hub download that failed: the message says what to do about it. */
 export class HubError extends Error {

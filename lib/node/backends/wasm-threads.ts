@@ -3,8 +3,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
-import { writeFileAtomic } from '../io/atomic-write';
-import { WasmBackendInternals, WasmModuleInternals, wasmBackendInternals } from './wasm-internals';
+import { writeFileAtomic } from '../fs/atomic-write';
+import { WasmBackendInternals, WasmModuleInternals, wasmBackendInternals } from '../../backends/wasm-internals';
 
 /**
  * Multi-threaded tfjs wasm in Node.

@@ -1,9 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { CheckpointError } from './checkpoint-error';
-import { readSafetensors } from './safetensors';
-import { StateDict } from './state-dict';
-import { readTorchCheckpoint } from './torch-pickle';
+import { CheckpointError } from '../../io/checkpoint-error';
+import { readSafetensors } from '../../io/safetensors';
+import { StateDict } from '../../io/state-dict';
+import { readTorchCheckpoint } from '../../io/torch-pickle';
 
 /** The weight files of a diffusers model folder, in order of preference (safetensors never runs a pickle). */
 export const WEIGHT_FILE_NAMES = ['diffusion_pytorch_model.safetensors', 'diffusion_pytorch_model.bin'] as const;

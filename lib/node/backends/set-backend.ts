@@ -2,10 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { disableNativeKernels, enableNativeKernels, nativeKernelsStatus } from './native/register';
 import { useWasmThreads, WasmThreadsSetting } from './wasm-threads';
 
-/** The tfjs backends this library knows how to load, by the name users pass to {@link setBackend}. */
-export type BackendName = 'cpu' | 'wasm' | 'webgl' | 'webgpu' | 'tfjs-node' | 'tfjs-node-gpu';
+import { BACKEND_NAMES, BackendName } from '../../backends/backend-names';
 
-export const BACKEND_NAMES: readonly BackendName[] = ['cpu', 'wasm', 'webgl', 'webgpu', 'tfjs-node', 'tfjs-node-gpu'];
+export { BACKEND_NAMES } from '../../backends/backend-names';
+export type { BackendName } from '../../backends/backend-names';
 
 interface BackendModule {
   /** npm package that registers the backend. */

@@ -1,4 +1,4 @@
-import { createProgressDisplay, QUIET_PROGRESS } from '../../lib/cli/progress';
+import { createProgressDisplay, QUIET_PROGRESS } from '../../../lib/node/cli/progress';
 
 function fakeStream(isTTY: boolean) {
   const chunks: string[] = [];

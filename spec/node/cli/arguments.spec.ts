@@ -8,7 +8,7 @@ import {
   parseSeedList,
   resolveGenerateOptions,
   UsageError,
-} from '../../lib/cli/arguments';
+} from '../../../lib/node/cli/arguments';
 
 describe('argument parsers', () => {
   test('parsePositiveInteger names the flag and the value', () => {

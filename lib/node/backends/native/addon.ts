@@ -73,15 +73,15 @@ export const ADDON_FILE = 'tfjs_diffusers_native.node';
 export const ADDON_ENV = 'TFJS_DIFFUSERS_NATIVE';
 
 /**
- * Folders that may hold native/: the package root is three levels above lib/backends/native (ts-jest) and
- * dist/backends/native (built), four above build/lib/backends/native (the benches).
+ * Folders that may hold native/: the package root is four levels above lib/node/backends/native (ts-jest) and
+ * dist/node/backends/native (built), five above build/lib/node/backends/native (the benches).
  */
 function rootCandidates(): string[] {
   const roots: string[] = [];
   let dir = __dirname;
-  for (let up = 0; up < 5; up++) {
+  for (let up = 0; up < 6; up++) {
     dir = path.dirname(dir);
-    if (up >= 2) roots.push(dir);
+    if (up >= 3) roots.push(dir);
   }
   return roots;
 }

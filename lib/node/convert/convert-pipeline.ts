@@ -1,9 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { writeDirAtomic } from '../io/atomic-write';
-import { convertCheckpoint } from '../models/unet/convert';
-import { DDIMScheduler } from '../schedulers/ddim';
-import { readPipelineFolder } from './pipeline-folder';
+import { writeDirAtomic } from '../fs/atomic-write';
+import { convertCheckpoint } from './convert-checkpoint';
+import { DDIMScheduler } from '../../schedulers/ddim';
+import { readPipelineFolder } from '../fs/pipeline-folder';
 
 /** What {@link convertPipelineFolder} reports. */
 export interface ConvertPipelineSummary {

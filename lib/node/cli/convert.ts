@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { convertCheckpoint, ConvertSummary } from '../models/unet/convert';
-import { convertPipelineFolder, ConvertPipelineSummary } from '../pipelines/convert-pipeline';
+import { convertCheckpoint, ConvertSummary } from '../convert/convert-checkpoint';
+import { convertPipelineFolder, ConvertPipelineSummary } from '../convert/convert-pipeline';
 import { UsageError } from './arguments';
 import type { CliIO } from './cli-io';
 

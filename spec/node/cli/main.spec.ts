@@ -2,16 +2,16 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import type { CliIO } from '../../lib/cli/cli-io';
-import { DEMO_OUTPUT, EXIT_OK, EXIT_RUNTIME_ERROR, EXIT_USAGE, main } from '../../lib/cli/main';
-import { decodePng, floatToByte } from '../../lib/io/png';
-import { RunRecord } from '../../lib/cli/generate';
-import { fixturePath } from '../helpers/fixtures';
-import { FakeHub } from '../io/hub-server';
-import { pipelineCase } from '../pipelines/pipeline-fixture';
-import { closedPort } from '../helpers/ports';
+import type { CliIO } from '../../../lib/node/cli/cli-io';
+import { DEMO_OUTPUT, EXIT_OK, EXIT_RUNTIME_ERROR, EXIT_USAGE, main } from '../../../lib/node/cli/main';
+import { decodePng, floatToByte } from '../../../lib/node/png';
+import { RunRecord } from '../../../lib/node/cli/generate';
+import { fixturePath } from '../../helpers/fixtures';
+import { FakeHub } from '../hub/hub-server';
+import { pipelineCase } from '../../pipelines/pipeline-fixture';
+import { closedPort } from '../../helpers/ports';
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..');
+const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 
 
 /** A captured run of the CLI, in-process. */
@@ -236,11 +236,11 @@ describe('tfjs-diffusers CLI, built and spawned as the bin', () => {
     expect(tsc.stdout + tsc.stderr).toBe('');
     fs.symlinkSync(path.join(REPO_ROOT, 'models'), path.join(pkg, 'models'));
     fs.symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(pkg, 'node_modules'));
-    bin = path.join(pkg, 'dist', 'cli', 'main.js');
+    bin = path.join(pkg, 'dist', 'node', 'cli', 'main.js');
   }, 120000);
   afterAll(() => fs.rmSync(pkg, { recursive: true, force: true }));
 
-  test('dist/cli/main.js has the shebang; `demo` prints the abs-sum and writes the PNG; bad arguments exit 2', () => {
+  test('dist/node/cli/main.js has the shebang; `demo` prints the abs-sum and writes the PNG; bad arguments exit 2', () => {
     expect(fs.readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
     const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-spawn-'));
     try {

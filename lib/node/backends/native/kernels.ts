@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { backend_util, util } from '@tensorflow/tfjs-core';
 import type { NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { WasmBackendInternals, wasmBackendInternals, wasmHeapBytes, wasmTensorData } from '../wasm-internals';
+import { WasmBackendInternals, wasmBackendInternals, wasmHeapBytes, wasmTensorData } from '../../../backends/wasm-internals';
 import type { NativeAddon } from './addon';
-import { GROUP_NORM_KERNEL, NativeKernelName, ReplacedKernel } from './kernel-names';
+import { GROUP_NORM_KERNEL, NativeKernelName, ReplacedKernel } from '../../../backends/native/kernel-names';
 
-export { GROUP_NORM_KERNEL, REPLACED_KERNELS } from './kernel-names';
+export { GROUP_NORM_KERNEL, REPLACED_KERNELS } from '../../../backends/native/kernel-names';
 
 /** Fused activations the addon applies (native/src/dnnl_ops.h `Activation`); 'prelu' falls back. */
 const ACTIVATION_CODES: Readonly<Record<string, number>> = { linear: 0, relu: 1, relu6: 2, sigmoid: 3, elu: 4, leakyrelu: 5 };

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { writeFileAtomic } from './atomic-write';
+import { writeFileAtomic } from '../fs/atomic-write';
 
 /**
  * The Hugging Face Hub cache, in huggingface_hub's layout, so that Python and this library share downloads:
@@ -17,7 +17,9 @@ import { writeFileAtomic } from './atomic-write';
  */
 
 /** Environment variables the Hub code reads; pass your own object instead of `process.env` to isolate a call. */
-export type HubEnv = Record<string, string | undefined>;
+import type { HubEnv } from '../../loading/load-options';
+
+export type { HubEnv };
 
 /**
  * The cache folder huggingface_hub would use: `HF_HUB_CACHE`, else `HF_HOME/hub`, else

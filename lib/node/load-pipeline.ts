@@ -1,28 +1,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { snapshotDownload, HubDownloadOptions } from '../io/hub';
-import { defaultHubCacheDir, looksLikeRepoId } from '../io/hub-cache';
-import { MODEL_JSON } from '../io/tfjs-format';
-import { UNet2DModel } from '../models/unet/unet-2d-model';
-import { convertPipelineFolder } from './convert-pipeline';
-import { readPipelineFolder } from './pipeline-folder';
-
-/** Options of `DDIMPipeline.fromPretrained`: the Hub download's (used for a Hub id only), plus status messages. */
-export interface LoadPipelineOptions extends HubDownloadOptions {
-  /** Told, in one line, about slow work: a download, a one-time conversion. Default: silent. */
-  onStatus?: (message: string) => void;
-  /** Receives the scheduler's warning about config keys it ignores. Default `console.warn`. */
-  onWarning?: (message: string) => void;
-}
-
-/** What the loader hands to the pipeline. */
-export interface LoadedPipelineComponents {
-  unet: UNet2DModel;
-  /** The scheduler config JSON (diffusers' snake_case), to be read by `DDIMScheduler.fromConfig`. */
-  schedulerConfig: Record<string, unknown>;
-  /** The folder the components were read from (for a Hub id: the converted cache folder). */
-  dir: string;
-}
+import type { LoadedPipelineComponents, LoadPipelineOptions } from '../loading/load-options';
+import { snapshotDownload } from './hub/hub';
+import { defaultHubCacheDir, looksLikeRepoId } from './hub/hub-cache';
+import { MODEL_JSON } from './fs/tfjs-fs-handler';
+import { loadUNetFromFolder } from './fs/load-unet';
+import { convertPipelineFolder } from './convert/convert-pipeline';
+import { readPipelineFolder } from './fs/pipeline-folder';
 
 /**
  * The folder where a Hub snapshot's tfjs conversion is kept: `<hub cache>/tfjs-diffusers/<org>--<name>/<commit>`,
@@ -70,6 +54,6 @@ export async function loadPipelineComponents(dirOrHubId: string, options: LoadPi
     );
   }
   const folder = readPipelineFolder(dir);
-  const unet = await UNet2DModel.fromPretrained(folder.unetDir);
+  const unet = await loadUNetFromFolder(folder.unetDir);
   return { unet, schedulerConfig: folder.schedulerConfig, dir };
 }

@@ -1,13 +1,13 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { HubEnv, defaultHubCacheDir, isHubOfflineEnv, looksLikeRepoId, validateRepoId } from '../../lib/io/hub-cache';
-import { HubDownloadOptions, HubError, HubFileNotFoundError, HubProgress, hfHubDownload, resolveModelPath, resolvePipelineFiles, snapshotDownload } from '../../lib/io/hub';
-import { readStateDict } from '../../lib/io/read-state-dict';
-import { fixturePath, loadFixture } from '../helpers/fixtures';
+import { HubEnv, defaultHubCacheDir, isHubOfflineEnv, looksLikeRepoId, validateRepoId } from '../../../lib/node/hub/hub-cache';
+import { HubDownloadOptions, HubError, HubFileNotFoundError, HubProgress, hfHubDownload, resolveModelPath, resolvePipelineFiles, snapshotDownload } from '../../../lib/node/hub/hub';
+import { readStateDict } from '../../../lib/node/fs/read-state-dict';
+import { fixturePath, loadFixture } from '../../helpers/fixtures';
 import { FakeHub, HubRequest, gitBlobSha1, sha256Hex } from './hub-server';
-import { stateDictSha256 } from './state-dict-hash';
-import { closedPort } from '../helpers/ports';
+import { stateDictSha256 } from '../../io/state-dict-hash';
+import { closedPort } from '../../helpers/ports';
 
 const REPO = 'google/ddpm-tiny-test';
 const SAFETENSORS = 'unet/diffusion_pytorch_model.safetensors';

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { MODEL_JSON } from '../../io/tfjs-format';
-import { UNet2DModel } from './unet-2d-model';
+import { MODEL_JSON } from '../fs/tfjs-fs-handler';
+import { UNet2DModel } from '../../models/unet/unet-2d-model';
 
 export interface ConvertOptions {
   /** Replace an existing output folder. Default false: an existing folder is an error. */

@@ -217,7 +217,7 @@ describe('the browser bundle', () => {
         (err: Error) => err.message,
       );
     });
-    expect(message).toMatch(/^fs\.\w+ is not available in the browser build of tfjs-diffusers \(Node only: files, the Hub cache, PNG encoding\)\. In a page, load models with loadPipelineFromUrl/);
+    expect(message).toMatch(/^loadPipelineComponents is available from the Node entry of tfjs-diffusers only \(files, the Hub cache, PNG files\); in a browser, load a converted pipeline with loadPipelineFromUrl/);
   });
 });
 

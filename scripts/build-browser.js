@@ -36,7 +36,7 @@ const NODE_BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
  */
 const NODE_ONLY_METHODS_ALLOWED = {
   'lib/models/unet/unet-2d-model.ts': ['fs', 'path'], // fromPretrained, save
-  'lib/models/unet/config.ts': ['fs'], // readUNet2DConfig
+  'lib/node/fs/read-unet-2d-config.ts': ['fs'], // readUNet2DConfig
   'lib/models/unet/convert.ts': ['fs', 'path'],
   'lib/io/read-state-dict.ts': ['fs', 'path'],
   'lib/io/tfjs-format.ts': ['fs', 'path'], // fileSystemHandler

@@ -5,7 +5,8 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { readStateDict } from '../../io/read-state-dict';
 import { StateDict } from '../../io/state-dict';
 import { fileSystemHandler, MODEL_JSON } from '../../io/tfjs-format';
-import { parseUNet2DConfig, readUNet2DConfig, spatialDivisor, UNet2DConfig, unet2DConfigToJSON } from './config';
+import { readUNet2DConfig } from '../../node/fs/read-unet-2d-config';
+import { parseUNet2DConfig, spatialDivisor, UNet2DConfig, unet2DConfigToJSON } from './config';
 import { loadStateDictIntoModel } from './state-dict-mapping';
 import { buildUNet2DLayersModel, traceLayerNames } from './unet-2d-graph';
 

@@ -124,9 +124,18 @@ const common = {
   ),
 };
 
-/** `trained_betas` replaces the schedule, so it must have one beta per training timestep. */
-function checkTrainedBetas(config: { numTrainTimesteps: number; trainedBetas: readonly number[] | null }, context: CrossCheckContext<CommonConfig>): void {
+/**
+ * `trained_betas` replaces the schedule, so it must have one beta per training timestep; the zero-SNR rescale needs
+ * two betas at least (it divides by ᾱ₀ − ᾱ_T).
+ */
+function checkTables(
+  config: { numTrainTimesteps: number; trainedBetas: readonly number[] | null; rescaleBetasZeroSnr: boolean },
+  context: CrossCheckContext<CommonConfig>,
+): void {
   const { trainedBetas, numTrainTimesteps } = config;
+  if (config.rescaleBetasZeroSnr && numTrainTimesteps < 2) {
+    context.fail('numTrainTimesteps', `must be at least 2 with ${context.name('rescaleBetasZeroSnr')}=true (the rescale needs a first and a last beta)`);
+  }
   if (trainedBetas !== null && trainedBetas.length !== numTrainTimesteps) {
     context.fail(
       'trainedBetas',
@@ -154,7 +163,7 @@ const DDIM_SCHEMA = defineConfigSchema<DDIMSchedulerConfig>({
     common.timestepSpacing,
     common.rescaleBetasZeroSnr,
   ] as ConfigField<DDIMSchedulerConfig>[],
-  crossCheck: checkTrainedBetas as ConfigSchemaSpec<DDIMSchedulerConfig>['crossCheck'],
+  crossCheck: checkTables as ConfigSchemaSpec<DDIMSchedulerConfig>['crossCheck'],
 });
 
 const DDPM_SCHEMA = defineConfigSchema<DDPMSchedulerConfig>({
@@ -180,7 +189,7 @@ const DDPM_SCHEMA = defineConfigSchema<DDPMSchedulerConfig>({
     common.stepsOffset,
     common.rescaleBetasZeroSnr,
   ] as ConfigField<DDPMSchedulerConfig>[],
-  crossCheck: checkTrainedBetas as ConfigSchemaSpec<DDPMSchedulerConfig>['crossCheck'],
+  crossCheck: checkTables as ConfigSchemaSpec<DDPMSchedulerConfig>['crossCheck'],
 });
 
 /** diffusers 0.30.3's defaults for `DDIMScheduler`. */

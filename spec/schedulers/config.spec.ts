@@ -137,7 +137,7 @@ describe('config errors name the field and the value', () => {
     expect(() => new DDIMScheduler({ beta_schedule: 'linear' } as never)).toThrow('beta_schedule (did you mean betaSchedule?');
     expect(() => new DDPMScheduler({ setAlphaToOne: true } as never)).toThrow('unknown option setAlphaToOne');
     expect(() => new DDPMScheduler({ numTrainTimesteps: 2 ** 31 })).toThrow('DDPMScheduler config: numTrainTimesteps=2147483648 exceeds the limit of 100000');
-    expect(() => new DDIMScheduler({ numTrainTimesteps: 2, trainedBetas: new Float64Array(3) })).toThrow(
+    expect(() => new DDIMScheduler({ numTrainTimesteps: 2, trainedBetas: new Float64Array(3) as unknown as number[] })).toThrow(
       'DDIMScheduler config: trainedBetas=[0,0,0] has 3 values but numTrainTimesteps=2',
     );
     expect(() => resolveDDIMConfig(null as never)).toThrow('DDIMScheduler config: the config must be a JSON object, got null');

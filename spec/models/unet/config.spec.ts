@@ -7,6 +7,7 @@ import {
   UNET_2D_DEFAULTS,
   unet2DConfigToJSON,
   unet2DParameterCount,
+  unet2DWeightShapes,
 } from '../../../lib/models/unet/config';
 import { setBackend } from '../../../lib/backends/set-backend';
 import { ConfigError } from '../../../lib/config/config-error';
@@ -204,12 +205,15 @@ describe('unet2DParameterCount: the parameters a config implies, before anything
         time_embedding_dim: 24,
       },
     ],
+    ['google/ddpm-cifar10-32', cifar()],
     ['one block, no mid attention', { block_out_channels: [16], down_block_types: ['DownBlock2D'], up_block_types: ['UpBlock2D'], layers_per_block: 1, norm_num_groups: 8, add_attention: false }],
   ])('equals countParams() of the built model: %s', (_name, json) => {
     const config = parseUNet2DConfig(json);
     const model = buildUNet2DLayersModel(config);
     try {
       expect(unet2DParameterCount(config)).toBe(model.countParams());
+      // The same weights, names and shapes, in the same order as the built model (the names of a model.json manifest).
+      expect([...unet2DWeightShapes(config)]).toEqual(model.weights.map((w) => [w.originalName, w.shape]));
     } finally {
       model.dispose();
     }

@@ -7,6 +7,7 @@ import { StateDict } from '../../io/state-dict';
 import { fileSystemHandler, MODEL_JSON } from '../../io/tfjs-format';
 import { readUNet2DConfig } from '../../node/fs/read-unet-2d-config';
 import { parseUNet2DConfig, spatialDivisor, UNet2DConfig, unet2DConfigToJSON } from './config';
+import { checkTfjsWeightSpecs } from './check-weight-specs';
 import { loadStateDictIntoModel } from './state-dict-mapping';
 import { buildUNet2DLayersModel, traceLayerNames } from './unet-2d-graph';
 
@@ -106,21 +107,34 @@ export class UNet2DModel {
     );
   }
 
+  /**
+   * Nothing is built from the model.json's topology: the config in its metadata is checked (limits included), the
+   * weights manifest is compared with the weights that config implies, and only then is the model built from the
+   * config and the weights loaded by name.
+   */
   private static async fromTfjsFolder(dir: string): Promise<UNet2DModel> {
-    const model = await tfl.loadLayersModel(fileSystemHandler(dir));
-    const metadata = (model.getUserDefinedMetadata() as Record<string, unknown> | undefined)?.[UNET_METADATA_KEY] as UNet2DMetadata | undefined;
+    const modelJson = path.join(dir, MODEL_JSON);
+    const artifacts = await (fileSystemHandler(dir).load as () => Promise<tf.io.ModelArtifacts>)();
+    const userMetadata = artifacts.userDefinedMetadata as Record<string, unknown> | undefined;
+    const metadata = userMetadata?.[UNET_METADATA_KEY] as UNet2DMetadata | undefined;
     if (metadata == null || metadata._class_name !== 'UNet2DModel' || metadata.config == null) {
-      model.dispose();
-      throw new Error(`${path.join(dir, MODEL_JSON)}: userDefinedMetadata.${UNET_METADATA_KEY} holds no UNet2DModel config (not written by tfjs-diffusers)`);
+      throw new Error(`${modelJson}: userDefinedMetadata.${UNET_METADATA_KEY} holds no UNet2DModel config (not written by tfjs-diffusers)`);
     }
-    let config: UNet2DConfig;
+    const config = parseUNet2DConfig(metadata.config, `${modelJson} (userDefinedMetadata.${UNET_METADATA_KEY}.config)`);
+    const specs = artifacts.weightSpecs ?? [];
+    checkTfjsWeightSpecs(config, specs, modelJson);
+    const unet = new UNet2DModel(config, buildUNet2DLayersModel(config));
+    const weights = tf.io.decodeWeights(artifacts.weightData ?? new ArrayBuffer(0), specs);
     try {
-      config = parseUNet2DConfig(metadata.config, `${path.join(dir, MODEL_JSON)} (userDefinedMetadata.${UNET_METADATA_KEY}.config)`);
+      unet.model.loadWeights(weights, true);
+      if (userMetadata !== undefined) unet.model.setUserDefinedMetadata(userMetadata);
     } catch (err) {
-      model.dispose();
+      unet.dispose();
       throw err;
+    } finally {
+      tf.dispose(Object.values(weights));
     }
-    return new UNet2DModel(config, model);
+    return unet;
   }
 
   /**

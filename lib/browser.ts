@@ -30,6 +30,8 @@ export { DDIMScheduler } from './schedulers/ddim';
 export { DDPMScheduler } from './schedulers/ddpm';
 export { UNet2DModel, UNET_METADATA_KEY } from './models/unet/unet-2d-model';
 export { parseUNet2DConfig, unet2DConfigToJSON } from './models/unet/config';
+export { ConfigError } from './config/config-error';
+export { CONFIG_LIMITS } from './config/limits';
 export type { UNet2DConfig } from './models/unet/config';
 export { DDPM_CIFAR10_32_UNET_CONFIG } from './models/unet/ddpm-cifar10-32';
 export { DDPM_CIFAR10_SCHEDULER_CONFIG } from './schedulers/ddpm-cifar10-32';

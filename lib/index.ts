@@ -53,8 +53,11 @@ export type { Timesteps } from './schedulers/noising';
 
 export { UNet2DModel, UNET_METADATA_KEY } from './models/unet/unet-2d-model';
 export type { TimestepInput, UNet2DSaveOptions, UNet2DMetadata } from './models/unet/unet-2d-model';
-export { parseUNet2DConfig, unet2DConfigToJSON, UNET_2D_DEFAULTS } from './models/unet/config';
-export { readUNet2DConfig } from './node/fs/read-unet-config';
+export { parseUNet2DConfig, unet2DConfigToJSON, UNET_2D_DEFAULTS, unet2DParameterCount, unet2DWeightShapes } from './models/unet/config';
+export type { ParseUNet2DConfigOptions } from './models/unet/config';
+export { ConfigError } from './config/config-error';
+export { CONFIG_LIMITS } from './config/limits';
+export { readUNet2DConfig } from './node/fs/read-unet-2d-config';
 export type { UNet2DConfig, DownBlockType, UpBlockType } from './models/unet/config';
 export { DDPM_CIFAR10_32_UNET_CONFIG, DDPM_CIFAR10_32_PARAMETERS } from './models/unet/ddpm-cifar10-32';
 export { convertCheckpoint } from './node/convert/convert-checkpoint';

@@ -154,7 +154,7 @@ export class DDIMScheduler {
    * ```
    */
   static fromConfig(json: unknown, options: FromConfigOptions = {}): DDIMScheduler {
-    const parsed = parseSchedulerConfig('DDIMScheduler', json);
+    const parsed = parseSchedulerConfig('DDIMScheduler', json, options.source);
     warnUnknownKeys('DDIMScheduler', parsed, options.onWarning);
     return new DDIMScheduler({ ...parsed.config });
   }

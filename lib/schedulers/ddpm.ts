@@ -93,7 +93,7 @@ export class DDPMScheduler {
    * ```
    */
   static fromConfig(json: unknown, options: FromConfigOptions = {}): DDPMScheduler {
-    const parsed = parseSchedulerConfig('DDPMScheduler', json);
+    const parsed = parseSchedulerConfig('DDPMScheduler', json, options.source);
     warnUnknownKeys('DDPMScheduler', parsed, options.onWarning);
     return new DDPMScheduler({ ...parsed.config });
   }

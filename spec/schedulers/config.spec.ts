@@ -4,6 +4,7 @@ import {
   parseSchedulerConfig,
   resolveDDIMConfig,
 } from '../../lib/schedulers/config';
+import { ConfigError } from '../../lib/config/config-error';
 import { DDIMScheduler } from '../../lib/schedulers/ddim';
 import { DDPMScheduler } from '../../lib/schedulers/ddpm';
 import { schedulerFixture } from './scheduler-fixture';
@@ -84,42 +85,85 @@ describe('fromConfig warnings', () => {
 
 describe('config errors name the field and the value', () => {
   test.each<[string, Record<string, unknown>, string]>([
-    ['unknown beta schedule', { beta_schedule: 'cosine' }, "beta_schedule='cosine' is not one of 'linear', 'scaled_linear', 'squaredcos_cap_v2'"],
-    ['sigmoid is DDPM-only', { beta_schedule: 'sigmoid' }, "beta_schedule='sigmoid'"],
-    ['prediction type', { prediction_type: 'eps' }, "prediction_type='eps' is not one of 'epsilon', 'sample', 'v_prediction'"],
-    ['timestep spacing', { timestep_spacing: 'uniform' }, "timestep_spacing='uniform'"],
-    ['num_train_timesteps', { num_train_timesteps: 0 }, 'num_train_timesteps=0 must be a positive integer'],
-    ['steps_offset', { steps_offset: -1 }, 'steps_offset=-1 must be an integer >= 0'],
-    ['steps_offset type', { steps_offset: '1' }, "steps_offset='1' must be an integer >= 0"],
-    ['clip_sample type', { clip_sample: 'yes' }, "clip_sample='yes' must be true or false"],
+    ['unknown beta schedule', { beta_schedule: 'cosine' }, 'beta_schedule="cosine" is not supported (supported: "linear", "scaled_linear", "squaredcos_cap_v2")'],
+    ['sigmoid is DDPM-only', { beta_schedule: 'sigmoid' }, 'beta_schedule="sigmoid"'],
+    ['prediction type', { prediction_type: 'eps' }, 'prediction_type="eps" is not supported (supported: "epsilon", "sample", "v_prediction")'],
+    ['timestep spacing', { timestep_spacing: 'uniform' }, 'timestep_spacing="uniform"'],
+    ['num_train_timesteps', { num_train_timesteps: 0 }, 'num_train_timesteps=0 must be a positive integer <= 100000'],
+    ['steps_offset', { steps_offset: -1 }, 'steps_offset=-1 must be an integer in [0, 100000]'],
+    ['steps_offset type', { steps_offset: '1' }, 'steps_offset="1" must be an integer in [0, 100000]'],
+    ['clip_sample type', { clip_sample: 'yes' }, 'clip_sample="yes" must be true or false'],
     ['clip_sample_range', { clip_sample_range: 0 }, 'clip_sample_range=0 must be a finite number > 0'],
     ['ratio', { dynamic_thresholding_ratio: 1.5 }, 'dynamic_thresholding_ratio=1.5 must be a number in [0, 1]'],
     ['beta_start', { beta_start: Number.NaN }, 'beta_start=NaN must be a finite number'],
-    ['null value', { clip_sample: null }, 'clip_sample=null'],
-    ['trained_betas values', { num_train_timesteps: 2, trained_betas: [0.1, 'x'] }, "trained_betas[1]='x' must be a finite number"],
-    ['trained_betas length', { trained_betas: [0.1, 0.2] }, 'trained_betas has 2 values but num_train_timesteps=1000'],
-    ['not a scheduler', { _class_name: 'UNet2DModel' }, "_class_name='UNet2DModel' is not a diffusers scheduler config"],
+    ['null value', { clip_sample: null }, 'clip_sample=null must be true or false'],
+    ['trained_betas values', { num_train_timesteps: 2, trained_betas: [0.1, 'x'] }, 'trained_betas[1]="x" must be a finite number'],
+    ['trained_betas length', { trained_betas: [0.1, 0.2] }, 'trained_betas=[0.1,0.2] has 2 values but num_train_timesteps=1000'],
+    ['not a scheduler', { _class_name: 'UNet2DModel' }, '_class_name="UNet2DModel" is not a diffusers scheduler config'],
+    // The limits of docs/checkpoints.md ("Config limits"), refused before any table exists.
+    ['num_train_timesteps over the limit', { num_train_timesteps: 2147483648 }, 'num_train_timesteps=2147483648 exceeds the limit of 100000'],
+    ['num_train_timesteps 1e12', { num_train_timesteps: 1e12 }, 'num_train_timesteps=1000000000000 exceeds the limit of 100000'],
+    ['trained_betas over the limit', { trained_betas: new Array(100_001).fill(0.01) }, 'trained_betas=[array of 100001] has 100001 entries, over the limit of 100000'],
+    ['a prototype key is not a field', { __proto__: { beta_start: 'x' } } as Record<string, unknown>, ''],
   ])('DDIM: %s', (_name, json, message) => {
-    expect(() => DDIMScheduler.fromConfig(json, { onWarning: () => {} })).toThrow(message);
+    if (message === '') {
+      expect(DDIMScheduler.fromConfig(json, { onWarning: () => {} }).config.betaStart).toBe(DDIM_SCHEDULER_DEFAULTS.betaStart);
+      return;
+    }
+    expect(() => DDIMScheduler.fromConfig(json, { onWarning: () => {} })).toThrow(ConfigError);
+    expect(() => DDIMScheduler.fromConfig(json, { onWarning: () => {} })).toThrow(`DDIMScheduler.fromConfig: ${message}`);
+  });
+
+  test('the error names the file the loader passes, and carries the key', () => {
+    const error = captureError(() => DDPMScheduler.fromConfig({ num_train_timesteps: -3 }, { source: 'scheduler/scheduler_config.json' }));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toBe('scheduler/scheduler_config.json: num_train_timesteps=-3 must be a positive integer <= 100000');
+    expect(error.source).toBe('scheduler/scheduler_config.json');
+    expect(error.key).toBe('num_train_timesteps');
   });
 
   test('DDPM: learned variances are not supported, unknown ones are unknown', () => {
     expect(() => DDPMScheduler.fromConfig({ variance_type: 'learned_range' })).toThrow(
-      "DDPMScheduler config: variance_type='learned_range' is not supported",
+      'DDPMScheduler.fromConfig: variance_type="learned_range" is not supported: the UNet must predict the variance',
     );
-    expect(() => DDPMScheduler.fromConfig({ variance_type: 'learned' })).toThrow("variance_type='learned' is not supported");
+    expect(() => DDPMScheduler.fromConfig({ variance_type: 'learned' })).toThrow('variance_type="learned" is not supported');
     expect(() => DDPMScheduler.fromConfig({ variance_type: 'fixed' })).toThrow(
-      "variance_type='fixed' is not one of 'fixed_small', 'fixed_small_log', 'fixed_large', 'fixed_large_log'",
+      'variance_type="fixed" is not supported (supported: "fixed_small", "fixed_small_log", "fixed_large", "fixed_large_log")',
     );
   });
 
   test('constructor options are checked with their camelCase names; a typo throws', () => {
-    expect(() => new DDIMScheduler({ betaSchedule: 'cosine' as never })).toThrow("DDIMScheduler config: betaSchedule='cosine'");
+    expect(() => new DDIMScheduler({ betaSchedule: 'cosine' as never })).toThrow('DDIMScheduler config: betaSchedule="cosine"');
     expect(() => new DDIMScheduler({ beta_schedule: 'linear' } as never)).toThrow('beta_schedule (did you mean betaSchedule?');
     expect(() => new DDPMScheduler({ setAlphaToOne: true } as never)).toThrow('unknown option setAlphaToOne');
-    expect(() => resolveDDIMConfig(null as never)).toThrow('DDIMScheduler: config must be an object, got null');
-    expect(() => DDIMScheduler.fromConfig('{"beta_start": 0.1}')).toThrow(
-      "DDIMScheduler.fromConfig: the scheduler config must be an object, got '{\"beta_start\": 0.1}'",
+    expect(() => new DDPMScheduler({ numTrainTimesteps: 2 ** 31 })).toThrow('DDPMScheduler config: numTrainTimesteps=2147483648 exceeds the limit of 100000');
+    expect(() => new DDIMScheduler({ numTrainTimesteps: 2, trainedBetas: new Float64Array(3) as unknown as number[] })).toThrow(
+      'DDIMScheduler config: trainedBetas=[0,0,0] has 3 values but numTrainTimesteps=2',
     );
+    expect(() => resolveDDIMConfig(null as never)).toThrow('DDIMScheduler config: the config must be a JSON object, got null');
+    expect(() => DDIMScheduler.fromConfig('{"beta_start": 0.1}')).toThrow(
+      'DDIMScheduler.fromConfig: the scheduler config must be a JSON object, got "{\\"beta_start\\": 0.1}"',
+    );
+    for (const bad of [null, [1], new Float32Array(2), 7, 'x']) {
+      expect(() => DDPMScheduler.fromConfig(bad)).toThrow(ConfigError);
+    }
+  });
+
+  test('declared defaults pass their own checks, and toDiffusersConfig round-trips through fromConfig', () => {
+    for (const Scheduler of [DDIMScheduler, DDPMScheduler]) {
+      const s = Scheduler.fromConfig({ timestep_spacing: 'trailing', num_train_timesteps: 10, trained_betas: Array.from({ length: 10 }, (_, i) => 0.01 * (i + 1)) });
+      const again = Scheduler.fromConfig(s.toDiffusersConfig());
+      expect(again.config).toEqual(s.config);
+      expect(Object.isFrozen(again.config.trainedBetas)).toBe(true);
+    }
   });
 });
+
+function captureError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    return err as ConfigError;
+  }
+  throw new Error('expected an error');
+}

@@ -1,3 +1,23 @@
+import { assertConfigObject, ConfigError, describeConfigValue, hasOwnKey } from '../../config/config-error';
+import {
+  boolean,
+  CONFIG_LIMITS_DOC,
+  ConfigField,
+  fieldsOf,
+  consoleWarningSink,
+  CrossCheckContext,
+  defineConfigSchema,
+  FieldType,
+  finiteNumber,
+  integer,
+  list,
+  nullable,
+  oneOf,
+  RefusedKey,
+  unknownKeysWarning,
+  WarningSink,
+} from '../../config/config-schema';
+import { CONFIG_LIMITS } from '../../config/limits';
 
 /**
  * The configuration of a diffusers `UNet2DModel` (diffusers 0.30.3, `models/unets/unet_2d.py`), with the Python
@@ -49,242 +69,272 @@ export type UpBlockType = 'UpBlock2D' | 'AttnUpBlock2D';
 export const SUPPORTED_DOWN_BLOCK_TYPES: readonly DownBlockType[] = ['DownBlock2D', 'AttnDownBlock2D'];
 export const SUPPORTED_UP_BLOCK_TYPES: readonly UpBlockType[] = ['UpBlock2D', 'AttnUpBlock2D'];
 
-/** diffusers 0.30.3 `UNet2DModel.__init__` defaults, used for keys a config.json does not have. */
-export const UNET_2D_DEFAULTS: Readonly<Record<string, unknown>> = Object.freeze({
-  sample_size: null,
-  in_channels: 3,
-  out_channels: 3,
-  center_input_sample: false,
-  time_embedding_type: 'positional',
-  time_embedding_dim: null,
-  freq_shift: 0,
-  flip_sin_to_cos: true,
-  down_block_types: ['DownBlock2D', 'AttnDownBlock2D', 'AttnDownBlock2D', 'AttnDownBlock2D'],
-  mid_block_type: 'UNetMidBlock2D',
-  up_block_types: ['AttnUpBlock2D', 'AttnUpBlock2D', 'AttnUpBlock2D', 'UpBlock2D'],
-  block_out_channels: [224, 448, 672, 896],
-  layers_per_block: 2,
-  mid_block_scale_factor: 1,
-  downsample_padding: 1,
-  downsample_type: 'conv',
-  upsample_type: 'conv',
-  dropout: 0.0,
-  act_fn: 'silu',
-  attention_head_dim: 8,
-  norm_num_groups: 32,
-  attn_norm_num_groups: null,
-  norm_eps: 1e-5,
-  resnet_time_scale_shift: 'default',
-  add_attention: true,
-  class_embed_type: null,
-  num_class_embeds: null,
-  num_train_timesteps: null,
-});
+const field = fieldsOf<UNet2DConfig>();
+const channels = integer({ min: 1, max: CONFIG_LIMITS.maxChannels });
+const blockList = { minLength: 1, maxLength: CONFIG_LIMITS.maxBlocks };
+// diffusers strips a "UNetRes" prefix from block type names (get_down_block / get_up_block).
+const stripRes = (v: unknown): unknown => (typeof v === 'string' && v.startsWith('UNetRes') ? v.slice(7) : v);
 
-/** Keys diffusers writes that carry no architecture (`_class_name`, `_diffusers_version`, `_name_or_path`, …). */
-function isMetadataKey(key: string): boolean {
-  return key.startsWith('_');
-}
-
-function show(value: unknown): string {
-  const text = JSON.stringify(value);
-  return text === undefined ? String(value) : text;
-}
-
-class ConfigReader {
-  constructor(
-    private readonly json: Record<string, unknown>,
-    private readonly source: string,
-  ) {}
-
-  fail(key: string, message: string): never {
-    throw new Error(`${this.source}: ${key}=${show(this.raw(key))} ${message}`);
-  }
-
-  raw(key: string): unknown {
-    return key in this.json ? this.json[key] : UNET_2D_DEFAULTS[key];
-  }
-
-  positiveInt(key: string): number {
-    const v = this.raw(key);
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) this.fail(key, 'must be a positive integer');
-    return v;
-  }
-
-  nonNegativeInt(key: string): number {
-    const v = this.raw(key);
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) this.fail(key, 'must be a non-negative integer');
-    return v;
-  }
-
-  optionalPositiveInt(key: string): number | null {
-    return this.raw(key) === null ? null : this.positiveInt(key);
-  }
-
-  finiteNumber(key: string): number {
-    const v = this.raw(key);
-    if (typeof v !== 'number' || !Number.isFinite(v)) this.fail(key, 'must be a finite number');
-    return v;
-  }
-
-  positiveNumber(key: string): number {
-    const v = this.finiteNumber(key);
-    if (!(v > 0)) this.fail(key, 'must be > 0');
-    return v;
-  }
-
-  bool(key: string): boolean {
-    const v = this.raw(key);
-    if (typeof v !== 'boolean') this.fail(key, 'must be true or false');
-    return v;
-  }
-
-  oneOf<T>(key: string, allowed: readonly T[]): T {
-    const v = this.raw(key);
-    if (!allowed.includes(v as T)) this.fail(key, `is not supported (supported: ${allowed.map(show).join(', ')})`);
-    return v as T;
-  }
-
-  list<T>(key: string, item: (value: unknown, index: number) => T): T[] {
-    const v = this.raw(key);
-    if (!Array.isArray(v) || v.length === 0) this.fail(key, 'must be a non-empty list');
-    return v.map(item);
-  }
-}
-
-/** Every key {@link parseUNet2DConfig} understands (metadata keys starting with `_` aside). */
-export const UNET_2D_CONFIG_KEYS: readonly string[] = Object.keys(UNET_2D_DEFAULTS);
+/** `sample_size`: a positive integer, a `[height, width]` pair, or null. */
+const sampleSizeType: FieldType<UNet2DConfig['sampleSize']> = {
+  expected: 'must be a positive integer, a [height, width] pair or null',
+  check(value, path, fail) {
+    if (value === null) return null;
+    const side = integer({ min: 1, max: CONFIG_LIMITS.maxSampleSize });
+    if (Array.isArray(value)) {
+      if (value.length !== 2) return fail(path, value, this.expected);
+      return [side.check(value[0], `${path}[0]`, fail), side.check(value[1], `${path}[1]`, fail)];
+    }
+    if (typeof value !== 'number') return fail(path, value, this.expected);
+    return side.check(value, path, fail);
+  },
+};
 
 /**
- * Parses a diffusers `UNet2DModel` config (the snake_case JSON of `config.json`) into a typed, validated
- * {@link UNet2DConfig}. Missing keys get diffusers 0.30.3's defaults (as `UNet2DModel.from_config` does, e.g. a
- * missing `attention_head_dim` means 8); a value this port does not build, or an unknown key, throws an error naming
- * the key and the value.
+ * Every field of diffusers 0.30.3's `UNet2DModel.__init__`, declared once: camelCase and snake_case names, type and
+ * limits, and diffusers' default (used for keys a config.json does not have, as `UNet2DModel.from_config` does).
+ */
+const UNET_2D_FIELDS: ConfigField<UNet2DConfig>[] = [
+  field('sampleSize', 'sample_size', sampleSizeType, null),
+  field('inChannels', 'in_channels', channels, 3),
+  field('outChannels', 'out_channels', channels, 3),
+  field('centerInputSample', 'center_input_sample', boolean(), false),
+  field('timeEmbeddingType', 'time_embedding_type', oneOf(['positional']), 'positional'),
+  field('timeEmbeddingDim', 'time_embedding_dim', nullable(channels), null),
+  field('freqShift', 'freq_shift', finiteNumber(), 0),
+  field('flipSinToCos', 'flip_sin_to_cos', boolean(), true),
+  field(
+    'downBlockTypes',
+    'down_block_types',
+    list(oneOf(SUPPORTED_DOWN_BLOCK_TYPES, { normalize: stripRes }), blockList),
+    ['DownBlock2D', 'AttnDownBlock2D', 'AttnDownBlock2D', 'AttnDownBlock2D'],
+  ),
+  field('midBlockType', 'mid_block_type', oneOf(['UNetMidBlock2D']), 'UNetMidBlock2D'),
+  field(
+    'upBlockTypes',
+    'up_block_types',
+    list(oneOf(SUPPORTED_UP_BLOCK_TYPES, { normalize: stripRes }), blockList),
+    ['AttnUpBlock2D', 'AttnUpBlock2D', 'AttnUpBlock2D', 'UpBlock2D'],
+  ),
+  field('blockOutChannels', 'block_out_channels', list(channels, blockList), [224, 448, 672, 896]),
+  field('layersPerBlock', 'layers_per_block', integer({ min: 1, max: CONFIG_LIMITS.maxLayersPerBlock }), 2),
+  field('midBlockScaleFactor', 'mid_block_scale_factor', finiteNumber({ above: 0 }), 1),
+  field('downsamplePadding', 'downsample_padding', oneOf([0, 1]), 1),
+  field('downsampleType', 'downsample_type', oneOf(['conv']), 'conv'),
+  field('upsampleType', 'upsample_type', oneOf(['conv']), 'conv'),
+  field('dropout', 'dropout', finiteNumber({ min: 0, below: 1 }), 0.0),
+  field('actFn', 'act_fn', oneOf(['silu', 'swish']), 'silu'),
+  field('attentionHeadDim', 'attention_head_dim', nullable(channels), 8),
+  field('normNumGroups', 'norm_num_groups', channels, 32),
+  field('attnNormNumGroups', 'attn_norm_num_groups', nullable(channels), null),
+  field('normEps', 'norm_eps', finiteNumber({ above: 0 }), 1e-5),
+  field('resnetTimeScaleShift', 'resnet_time_scale_shift', oneOf(['default']), 'default'),
+  field('addAttention', 'add_attention', boolean(), true),
+  field('classEmbedType', 'class_embed_type', oneOf([null]), null),
+  field('numClassEmbeds', 'num_class_embeds', oneOf([null]), null),
+  field('numTrainTimesteps', 'num_train_timesteps', nullable(integer({ min: 1, max: CONFIG_LIMITS.maxTrainTimesteps })), null),
+];
+
+const CONDITIONAL = 'it belongs to a conditional UNet (UNet2DConditionModel), which this port does not build';
+/**
+ * Keys of diffusers' other UNets (UNet2DConditionModel) that change the network: refused unless they hold the value
+ * that changes nothing, instead of being ignored as diffusers' `UNet2DModel` would (the checkpoint could then never
+ * match, and the error would come later and say less).
+ */
+const REFUSED_UNET_KEYS: Record<string, RefusedKey> = {
+  cross_attention_dim: { neutral: [null], reason: CONDITIONAL },
+  encoder_hid_dim: { neutral: [null], reason: CONDITIONAL },
+  encoder_hid_dim_type: { neutral: [null], reason: CONDITIONAL },
+  addition_embed_type: { neutral: [null], reason: CONDITIONAL },
+  addition_time_embed_dim: { neutral: [null], reason: CONDITIONAL },
+  projection_class_embeddings_input_dim: { neutral: [null], reason: CONDITIONAL },
+  time_cond_proj_dim: { neutral: [null], reason: CONDITIONAL },
+  num_attention_heads: { neutral: [null], reason: CONDITIONAL },
+  only_cross_attention: { neutral: [false], reason: CONDITIONAL },
+  dual_cross_attention: { neutral: [false], reason: CONDITIONAL },
+  mid_block_only_cross_attention: { neutral: [null, false], reason: CONDITIONAL },
+  class_embeddings_concat: { neutral: [false], reason: CONDITIONAL },
+  conv_in_kernel: { neutral: [3], reason: 'this port builds 3×3 conv_in only' },
+  conv_out_kernel: { neutral: [3], reason: 'this port builds 3×3 conv_out only' },
+  resnet_out_scale_factor: { neutral: [1], reason: 'this port builds resnets with an output scale of 1 only' },
+  resnet_skip_time_act: { neutral: [false], reason: 'this port builds resnets without a time activation skip only' },
+  time_embedding_act_fn: { neutral: [null], reason: 'this port builds the time embedding without an extra activation only' },
+  timestep_post_act: { neutral: [null], reason: 'this port builds the time embedding without a post activation only' },
+};
+
+/**
+ * Every weight the model of a config has, by its tfjs name (`<layer>/<weight>`, the names of a converted
+ * `model.json`'s weights manifest) with its tfjs shape (conv kernels HWIO, dense kernels `[in, out]`), in the order
+ * {@link buildUNet2DLayersModel} creates them — computed from the config alone, before anything is built.
  *
  * ```ts
- * const config = parseUNet2DConfig(JSON.parse(fs.readFileSync('unet/config.json', 'utf8')), 'unet/config.json');
- * config.blockOutChannels; // [128, 256, 256, 256]
+ * unet2DWeightShapes(config).get('conv_in/kernel');  // [3, 3, 3, 128] for google/ddpm-cifar10-32
  * ```
  */
-export function parseUNet2DConfig(json: unknown, source = 'unet config'): UNet2DConfig {
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
-    throw new Error(`${source}: expected a JSON object, got ${show(json)}`);
-  }
-  const obj = json as Record<string, unknown>;
-  const className = obj['_class_name'];
-  if (className !== undefined && className !== 'UNet2DModel') {
-    throw new Error(`${source}: _class_name=${show(className)} is not supported (supported: "UNet2DModel")`);
-  }
-  const unknown = Object.keys(obj).filter((k) => !isMetadataKey(k) && !(k in UNET_2D_DEFAULTS));
-  if (unknown.length > 0) {
-    throw new Error(
-      `${source}: unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `${k}=${show(obj[k])}`).join(', ')} ` +
-        `(supported fields: ${UNET_2D_CONFIG_KEYS.join(', ')})`,
-    );
-  }
-  const r: ConfigReader = new ConfigReader(obj, source);
+export function unet2DWeightShapes(config: UNet2DConfig): Map<string, number[]> {
+  const shapes = new Map<string, number[]>();
+  const ch = config.blockOutChannels;
+  const last = ch.length - 1;
+  const temb = timeEmbedDim(config);
+  const add = (layer: string, weights: [string, number[]][]) => weights.forEach(([name, shape]) => shapes.set(`${layer}/${name}`, shape));
+  const conv3x3 = (prefix: string, cin: number, cout: number): [string, number[]][] => [[`${prefix}weight`, [3, 3, cin, cout]], [`${prefix}bias`, [cout]]];
+  const norm = (prefix: string, c: number): [string, number[]][] => [[`${prefix}weight`, [c]], [`${prefix}bias`, [c]]];
+  const resnet = (layer: string, cin: number, cout: number) =>
+    add(layer, [
+      ...norm('norm1.', cin),
+      ...conv3x3('conv1.', cin, cout),
+      ['time_emb_proj.weight', [temb, cout]],
+      ['time_emb_proj.bias', [cout]],
+      ...norm('norm2.', cout),
+      ...conv3x3('conv2.', cout, cout),
+      ...(cin !== cout ? ([['conv_shortcut.weight', [1, 1, cin, cout]], ['conv_shortcut.bias', [cout]]] as [string, number[]][]) : []),
+    ]);
+  const attention = (layer: string, c: number) =>
+    add(layer, [...norm('group_norm.', c), ...['to_q', 'to_k', 'to_v', 'to_out.0'].flatMap((p) => [[`${p}.weight`, [c, c]], [`${p}.bias`, [c]]] as [string, number[]][])]);
 
-  const sampleSizeRaw = r.raw('sample_size');
-  let sampleSize: UNet2DConfig['sampleSize'];
-  if (sampleSizeRaw === null) sampleSize = null;
-  else if (Array.isArray(sampleSizeRaw)) {
-    if (sampleSizeRaw.length !== 2 || !sampleSizeRaw.every((v) => Number.isSafeInteger(v) && v > 0)) {
-      r.fail('sample_size', 'must be a positive integer, a [height, width] pair or null');
+  add('conv_in', [['kernel', [3, 3, config.inChannels, ch[0]]], ['bias', [ch[0]]]]);
+  add('time_embedding', [['linear_1.weight', [ch[0], temb]], ['linear_1.bias', [temb]], ['linear_2.weight', [temb, temb]], ['linear_2.bias', [temb]]]);
+  const skips = [ch[0]];
+  let x = ch[0];
+  config.downBlockTypes.forEach((type, i) => {
+    for (let j = 0; j < config.layersPerBlock; j++) {
+      resnet(`down_blocks.${i}.resnets.${j}`, x, ch[i]);
+      if (type === 'AttnDownBlock2D') attention(`down_blocks.${i}.attentions.${j}`, ch[i]);
+      x = ch[i];
+      skips.push(x);
     }
-    sampleSize = [sampleSizeRaw[0], sampleSizeRaw[1]];
-  } else sampleSize = r.positiveInt('sample_size');
-
-  const blockOutChannels = r.list('block_out_channels', (v, i) => {
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) {
-      r.fail('block_out_channels', `has block_out_channels[${i}]=${show(v)}: each must be a positive integer`);
+    if (i < last) {
+      add(`down_blocks.${i}.downsamplers.0`, conv3x3('conv.', x, x));
+      skips.push(x);
     }
-    return v;
   });
-  // diffusers strips a "UNetRes" prefix from block type names (get_down_block / get_up_block).
-  const stripRes = (v: unknown) => (typeof v === 'string' && v.startsWith('UNetRes') ? v.slice(7) : v);
-  const downBlockTypes = r.list('down_block_types', (v, i) => {
-    const name = stripRes(v);
-    if (!SUPPORTED_DOWN_BLOCK_TYPES.includes(name as DownBlockType)) {
-      r.fail('down_block_types', `has down_block_types[${i}]=${show(v)}, which is not supported (supported: ${SUPPORTED_DOWN_BLOCK_TYPES.join(', ')})`);
+  resnet('mid_block.resnets.0', x, x);
+  if (config.addAttention) attention('mid_block.attentions.0', x);
+  resnet('mid_block.resnets.1', x, x);
+  config.upBlockTypes.forEach((type, i) => {
+    const c = ch[last - i];
+    for (let j = 0; j <= config.layersPerBlock; j++) {
+      resnet(`up_blocks.${i}.resnets.${j}`, x + (skips.pop() as number), c);
+      if (type === 'AttnUpBlock2D') attention(`up_blocks.${i}.attentions.${j}`, c);
+      x = c;
     }
-    return name as DownBlockType;
+    if (i < last) add(`up_blocks.${i}.upsamplers.0`, conv3x3('conv.', x, x));
   });
-  const upBlockTypes = r.list('up_block_types', (v, i) => {
-    const name = stripRes(v);
-    if (!SUPPORTED_UP_BLOCK_TYPES.includes(name as UpBlockType)) {
-      r.fail('up_block_types', `has up_block_types[${i}]=${show(v)}, which is not supported (supported: ${SUPPORTED_UP_BLOCK_TYPES.join(', ')})`);
-    }
-    return name as UpBlockType;
-  });
-  if (downBlockTypes.length !== blockOutChannels.length) {
-    r.fail('down_block_types', `has ${downBlockTypes.length} entries but block_out_channels has ${blockOutChannels.length}`);
-  }
-  if (upBlockTypes.length !== blockOutChannels.length) {
-    r.fail('up_block_types', `has ${upBlockTypes.length} entries but block_out_channels has ${blockOutChannels.length}`);
-  }
-
-  const config: UNet2DConfig = {
-    sampleSize,
-    inChannels: r.positiveInt('in_channels'),
-    outChannels: r.positiveInt('out_channels'),
-    centerInputSample: r.bool('center_input_sample'),
-    timeEmbeddingType: r.oneOf('time_embedding_type', ['positional'] as const),
-    timeEmbeddingDim: r.optionalPositiveInt('time_embedding_dim'),
-    freqShift: r.finiteNumber('freq_shift'),
-    flipSinToCos: r.bool('flip_sin_to_cos'),
-    downBlockTypes,
-    midBlockType: r.oneOf('mid_block_type', ['UNetMidBlock2D'] as const),
-    upBlockTypes,
-    blockOutChannels,
-    layersPerBlock: r.positiveInt('layers_per_block'),
-    midBlockScaleFactor: r.positiveNumber('mid_block_scale_factor'),
-    downsamplePadding: r.nonNegativeInt('downsample_padding'),
-    downsampleType: r.oneOf('downsample_type', ['conv'] as const),
-    upsampleType: r.oneOf('upsample_type', ['conv'] as const),
-    dropout: r.finiteNumber('dropout'),
-    actFn: r.oneOf('act_fn', ['silu', 'swish'] as const),
-    attentionHeadDim: r.optionalPositiveInt('attention_head_dim'),
-    normNumGroups: r.positiveInt('norm_num_groups'),
-    attnNormNumGroups: r.optionalPositiveInt('attn_norm_num_groups'),
-    normEps: r.positiveNumber('norm_eps'),
-    resnetTimeScaleShift: r.oneOf('resnet_time_scale_shift', ['default'] as const),
-    addAttention: r.bool('add_attention'),
-    classEmbedType: r.oneOf('class_embed_type', [null] as const),
-    numClassEmbeds: r.oneOf('num_class_embeds', [null] as const),
-    numTrainTimesteps: r.optionalPositiveInt('num_train_timesteps'),
-  };
-  if (config.dropout < 0 || config.dropout >= 1) r.fail('dropout', 'must be in [0, 1)');
-  if (config.downsamplePadding > 1) r.fail('downsample_padding', 'is not supported (supported: 0, 1)');
-  if (Math.floor(blockOutChannels[0] / 2) === config.freqShift) {
-    r.fail('freq_shift', `equals half of block_out_channels[0]=${blockOutChannels[0]}: the timestep frequencies would divide by zero`);
-  }
-  checkChannels(config, r);
-  return config;
+  add('conv_norm_out', norm('', x));
+  add('conv_out', [['kernel', [3, 3, x, config.outChannels]], ['bias', [config.outChannels]]]);
+  return shapes;
 }
 
-/** Channel counts every GroupNorm and attention head split needs, with the message diffusers would not give. */
-function checkChannels(config: UNet2DConfig, r: ConfigReader): void {
+/**
+ * The parameters a config implies (the sum of {@link unet2DWeightShapes}), before anything is built: the
+ * `countParams()` of the built model.
+ *
+ * ```ts
+ * unet2DParameterCount(parseUNet2DConfig(cifar10Json));  // 35746307
+ * ```
+ */
+export function unet2DParameterCount(config: UNet2DConfig): number {
+  let count = 0;
+  for (const shape of unet2DWeightShapes(config).values()) count += shape.reduce((a, b) => a * b, 1);
+  return count;
+}
+
+/** The checks between fields, with the message diffusers would not give; then the parameter limit. */
+function checkUNet2DConfig(config: UNet2DConfig, context: CrossCheckContext<UNet2DConfig>): void {
   const { blockOutChannels, normNumGroups, attentionHeadDim } = config;
-  blockOutChannels.forEach((c, i) => {
-    if (c % normNumGroups !== 0) {
-      r.fail('norm_num_groups', `does not divide block_out_channels[${i}]=${c}`);
+  for (const key of ['downBlockTypes', 'upBlockTypes'] as const) {
+    if (config[key].length !== blockOutChannels.length) {
+      context.fail(key, `has ${config[key].length} entries but block_out_channels has ${blockOutChannels.length}`);
     }
+  }
+  if (Math.floor(blockOutChannels[0] / 2) === config.freqShift) {
+    context.fail('freqShift', `equals half of block_out_channels[0]=${blockOutChannels[0]}: the timestep frequencies would divide by zero`);
+  }
+  blockOutChannels.forEach((c, i) => {
+    if (c % normNumGroups !== 0) context.fail('normNumGroups', `does not divide block_out_channels[${i}]=${c}`);
   });
   const last = blockOutChannels.length - 1;
   const attnGroups = config.attnNormNumGroups ?? normNumGroups;
   if (config.addAttention && blockOutChannels[last] % attnGroups !== 0) {
-    r.fail('attn_norm_num_groups', `does not divide block_out_channels[${last}]=${blockOutChannels[last]}`);
+    context.fail('attnNormNumGroups', `does not divide block_out_channels[${last}]=${blockOutChannels[last]}`);
   }
-  if (attentionHeadDim === null) return;
-  const attentionChannels = new Set<number>();
-  config.downBlockTypes.forEach((t, i) => t === 'AttnDownBlock2D' && attentionChannels.add(i));
-  config.upBlockTypes.forEach((t, i) => t === 'AttnUpBlock2D' && attentionChannels.add(last - i));
-  if (config.addAttention) attentionChannels.add(last);
-  for (const i of attentionChannels) {
-    if (blockOutChannels[i] % attentionHeadDim !== 0) {
-      r.fail('attention_head_dim', `does not divide block_out_channels[${i}]=${blockOutChannels[i]} (the channels of an attention block)`);
+  if (attentionHeadDim !== null) {
+    const attentionChannels = new Set<number>();
+    config.downBlockTypes.forEach((t, i) => t === 'AttnDownBlock2D' && attentionChannels.add(i));
+    config.upBlockTypes.forEach((t, i) => t === 'AttnUpBlock2D' && attentionChannels.add(last - i));
+    if (config.addAttention) attentionChannels.add(last);
+    for (const i of attentionChannels) {
+      if (blockOutChannels[i] % attentionHeadDim !== 0) {
+        context.fail('attentionHeadDim', `does not divide block_out_channels[${i}]=${blockOutChannels[i]} (the channels of an attention block)`);
+      }
     }
   }
+  const parameters = unet2DParameterCount(config);
+  if (parameters > CONFIG_LIMITS.maxParameters) {
+    context.fail(
+      null,
+      `block_out_channels=${describeConfigValue(blockOutChannels)} with layers_per_block=${config.layersPerBlock} implies ` +
+        `${parameters.toExponential(3)} parameters (${(parameters * 4 / 1e9).toFixed(1)} GB of float32), over the limit of ` +
+        `${CONFIG_LIMITS.maxParameters.toExponential(0)} (${CONFIG_LIMITS_DOC}); nothing was allocated`,
+    );
+  }
+}
+
+const UNET_2D_SCHEMA = defineConfigSchema<UNet2DConfig>({
+  fields: UNET_2D_FIELDS,
+  crossCheck: checkUNet2DConfig,
+  refusedKeys: REFUSED_UNET_KEYS,
+});
+
+/** diffusers 0.30.3 `UNet2DModel.__init__` defaults, used for keys a config.json does not have. */
+export const UNET_2D_DEFAULTS: Readonly<Record<string, unknown>> = UNET_2D_SCHEMA.jsonDefaults;
+
+/** Every key {@link parseUNet2DConfig} understands (metadata keys starting with `_` aside). */
+export const UNET_2D_CONFIG_KEYS: readonly string[] = Object.keys(UNET_2D_DEFAULTS);
+
+/** Options of {@link parseUNet2DConfig}. */
+export interface ParseUNet2DConfigOptions {
+  /** Receives the one warning about unknown keys (default `console.warn`); nothing is sent when there is none. */
+  onWarning?: WarningSink;
+}
+
+/**
+ * Parses a diffusers `UNet2DModel` config (the snake_case JSON of `config.json`) into a typed, validated
+ * {@link UNet2DConfig}. Missing keys get diffusers 0.30.3's defaults (as `UNet2DModel.from_config` does, e.g. a
+ * missing `attention_head_dim` means 8). Every value is checked against its type and the limits of
+ * docs/checkpoints.md ("Config limits"), including the number of parameters the config implies, before anything is
+ * built; a value this port does not build throws a {@link ConfigError} naming `source`, the key and the value.
+ * Unknown keys are ignored with one warning (as diffusers does; Hub configs carry keys of newer diffusers versions),
+ * except keys of conditional UNets that would change the network, which throw.
+ *
+ * ```ts
+ * const config = parseUNet2DConfig(JSON.parse(text), 'unet/config.json');
+ * config.blockOutChannels; // [128, 256, 256, 256]
+ * ```
+ */
+export function parseUNet2DConfig(json: unknown, source = 'unet config', options: ParseUNet2DConfigOptions = {}): UNet2DConfig {
+  assertConfigObject(json, source, 'the UNet config');
+  const className = hasOwnKey(json, '_class_name') ? json._class_name : undefined;
+  if (className !== undefined && className !== 'UNet2DModel') {
+    throw new ConfigError(source, '_class_name', `_class_name=${describeConfigValue(className)} is not supported (supported: "UNet2DModel")`);
+  }
+  const { config, unknownKeys } = UNET_2D_SCHEMA.parse(json, { source, naming: 'snake' });
+  if (unknownKeys.length > 0) (options.onWarning ?? consoleWarningSink)(unknownKeysWarning(source, 'UNet2DModel', unknownKeys));
+  return config;
+}
+
+/**
+ * Parses the text of a diffusers `config.json` (see {@link parseUNet2DConfig}); text that is not JSON is a
+ * {@link ConfigError} naming `source`.
+ */
+export function parseUNet2DConfigText(text: string, source: string, options: ParseUNet2DConfigOptions = {}): UNet2DConfig {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(source, null, `cannot read the UNet config: ${(err as Error).message}`);
+  }
+  return parseUNet2DConfig(json, source, options);
 }
 
 /**
@@ -292,37 +342,7 @@ function checkChannels(config: UNet2DConfig, r: ConfigReader): void {
  * converted weights. `parseUNet2DConfig(unet2DConfigToJSON(c))` gives `c` back.
  */
 export function unet2DConfigToJSON(config: UNet2DConfig): Record<string, unknown> {
-  return {
-    _class_name: 'UNet2DModel',
-    sample_size: config.sampleSize,
-    in_channels: config.inChannels,
-    out_channels: config.outChannels,
-    center_input_sample: config.centerInputSample,
-    time_embedding_type: config.timeEmbeddingType,
-    time_embedding_dim: config.timeEmbeddingDim,
-    freq_shift: config.freqShift,
-    flip_sin_to_cos: config.flipSinToCos,
-    down_block_types: [...config.downBlockTypes],
-    mid_block_type: config.midBlockType,
-    up_block_types: [...config.upBlockTypes],
-    block_out_channels: [...config.blockOutChannels],
-    layers_per_block: config.layersPerBlock,
-    mid_block_scale_factor: config.midBlockScaleFactor,
-    downsample_padding: config.downsamplePadding,
-    downsample_type: config.downsampleType,
-    upsample_type: config.upsampleType,
-    dropout: config.dropout,
-    act_fn: config.actFn,
-    attention_head_dim: config.attentionHeadDim,
-    norm_num_groups: config.normNumGroups,
-    attn_norm_num_groups: config.attnNormNumGroups,
-    norm_eps: config.normEps,
-    resnet_time_scale_shift: config.resnetTimeScaleShift,
-    add_attention: config.addAttention,
-    class_embed_type: config.classEmbedType,
-    num_class_embeds: config.numClassEmbeds,
-    num_train_timesteps: config.numTrainTimesteps,
-  };
+  return { _class_name: 'UNet2DModel', ...UNET_2D_SCHEMA.toJSON(config) };
 }
 
 /** Width of the time embedding (`time_embed_dim` in diffusers). */

@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { checkTfjsWeightSpecs } from './check-weight-specs';
+import { parseUNet2DConfig } from './config';
 import { UNET_METADATA_KEY, UNet2DMetadata, UNet2DModel } from './unet-2d-model';
 
 /** Options of {@link loadUNetFromUrl}. */
@@ -75,7 +77,10 @@ export async function loadUNetFromUrl(modelJsonUrl: string, options: LoadUNetFro
   if (artifacts.weightData == null || artifacts.weightSpecs == null) {
     throw new Error(`loadUNetFromUrl: ${modelJsonUrl} lists no weights (weightsManifest is empty)`);
   }
-  const unet = UNet2DModel.fromConfig(metadata.config);
+  // The config (limits included) and the manifest against it are checked before anything is built.
+  const config = parseUNet2DConfig(metadata.config, `${modelJsonUrl} (userDefinedMetadata.${UNET_METADATA_KEY}.config)`);
+  checkTfjsWeightSpecs(config, artifacts.weightSpecs, modelJsonUrl);
+  const unet = UNet2DModel.fromConfig(config);
   const weights = tf.io.decodeWeights(artifacts.weightData, artifacts.weightSpecs);
   try {
     unet.model.loadWeights(weights, true);

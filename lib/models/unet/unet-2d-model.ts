@@ -3,6 +3,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { StateDict } from '../../io/state-dict';
 import { platformLoader } from '../../loading/platform-loaders';
 import { parseUNet2DConfig, spatialDivisor, UNet2DConfig, unet2DConfigToJSON } from './config';
+import { checkTfjsWeightSpecs } from './check-weight-specs';
 import { loadStateDictIntoModel } from './state-dict-mapping';
 import { buildUNet2DLayersModel, traceLayerNames } from './unet-2d-graph';
 
@@ -83,23 +84,32 @@ export class UNet2DModel {
   }
 
   /**
-   * Wraps a LayersModel read from a converted model.json (disk, URL or any tfjs IO handler) after checking that its
-   * `userDefinedMetadata.diffusers` holds a UNet2DModel config; disposes `model` and throws, naming `where`, if not.
+   * A UNet from the artifacts of a converted model.json (read from disk, a URL or any tfjs IO handler). Nothing is
+   * built from the model.json's topology: the config in its metadata is checked (limits included), the weights
+   * manifest is compared with the weights that config implies, and only then is the model built from the config and
+   * the weights loaded by name. Errors name `where` (the file or URL).
    */
-  static fromLayersModel(model: tfl.LayersModel, where: string): UNet2DModel {
-    const metadata = (model.getUserDefinedMetadata() as Record<string, unknown> | undefined)?.[UNET_METADATA_KEY] as UNet2DMetadata | undefined;
+  static fromModelArtifacts(artifacts: tf.io.ModelArtifacts, where: string): UNet2DModel {
+    const userMetadata = artifacts.userDefinedMetadata as Record<string, unknown> | undefined;
+    const metadata = userMetadata?.[UNET_METADATA_KEY] as UNet2DMetadata | undefined;
     if (metadata == null || metadata._class_name !== 'UNet2DModel' || metadata.config == null) {
-      model.dispose();
       throw new Error(`${where}: userDefinedMetadata.${UNET_METADATA_KEY} holds no UNet2DModel config (not written by tfjs-diffusers)`);
     }
-    let config: UNet2DConfig;
+    const config = parseUNet2DConfig(metadata.config, `${where} (userDefinedMetadata.${UNET_METADATA_KEY}.config)`);
+    const specs = artifacts.weightSpecs ?? [];
+    checkTfjsWeightSpecs(config, specs, where);
+    const unet = new UNet2DModel(config, buildUNet2DLayersModel(config));
+    const weights = tf.io.decodeWeights(artifacts.weightData ?? new ArrayBuffer(0), specs);
     try {
-      config = parseUNet2DConfig(metadata.config, `${where} (userDefinedMetadata.${UNET_METADATA_KEY}.config)`);
+      unet.model.loadWeights(weights, true);
+      if (userMetadata !== undefined) unet.model.setUserDefinedMetadata(userMetadata);
     } catch (err) {
-      model.dispose();
+      unet.dispose();
       throw err;
+    } finally {
+      tf.dispose(Object.values(weights));
     }
-    return new UNet2DModel(config, model);
+    return unet;
   }
 
   /**

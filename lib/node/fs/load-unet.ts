@@ -1,9 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import * as tfl from '@tensorflow/tfjs-layers';
+import type * as tf from '@tensorflow/tfjs-core';
 import { UNet2DModel } from '../../models/unet/unet-2d-model';
 import { readStateDict } from './read-state-dict';
-import { readUNet2DConfig } from './read-unet-config';
+import { readUNet2DConfig } from './read-unet-2d-config';
 import { fileSystemHandler, MODEL_JSON } from './tfjs-fs-handler';
 
 /**
@@ -20,8 +20,8 @@ export async function loadUNetFromFolder(dir: string): Promise<UNet2DModel> {
     throw new Error(`UNet2DModel.fromPretrained: ${dir} is not a folder`);
   }
   if (fs.existsSync(path.join(dir, MODEL_JSON))) {
-    const model = await tfl.loadLayersModel(fileSystemHandler(dir));
-    return UNet2DModel.fromLayersModel(model, path.join(dir, MODEL_JSON));
+    const artifacts = await (fileSystemHandler(dir).load as () => Promise<tf.io.ModelArtifacts>)();
+    return UNet2DModel.fromModelArtifacts(artifacts, path.join(dir, MODEL_JSON));
   }
   if (fs.existsSync(path.join(dir, 'config.json'))) {
     const unet = UNet2DModel.fromConfig(readUNet2DConfig(path.join(dir, 'config.json')));

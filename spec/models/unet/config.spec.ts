@@ -6,9 +6,14 @@ import {
   timeEmbedDim,
   UNET_2D_DEFAULTS,
   unet2DConfigToJSON,
+  unet2DParameterCount,
+  unet2DWeightShapes,
 } from '../../../lib/models/unet/config';
-import { readUNet2DConfig } from '../../../lib/node/fs/read-unet-config';
+import { readUNet2DConfig } from '../../../lib/node/fs/read-unet-2d-config';
+import { setBackend } from '../../../lib/node/backends/set-backend';
+import { ConfigError } from '../../../lib/config/config-error';
 import { DDPM_CIFAR10_32_UNET_CONFIG } from '../../../lib/models/unet/ddpm-cifar10-32';
+import { buildUNet2DLayersModel } from '../../../lib/models/unet/unet-2d-graph';
 
 const cifar = (): Record<string, unknown> => JSON.parse(JSON.stringify(DDPM_CIFAR10_32_UNET_CONFIG));
 
@@ -65,7 +70,7 @@ describe('parseUNet2DConfig', () => {
   });
 
   const bad: [string, (j: Record<string, unknown>) => void, RegExp][] = [
-    ['unknown down block type', (j) => ((j.down_block_types as string[])[2] = 'CrossAttnDownBlock2D'), /down_block_types.*down_block_types\[2\]="CrossAttnDownBlock2D".*not supported/],
+    ['unknown down block type', (j) => ((j.down_block_types as string[])[2] = 'CrossAttnDownBlock2D'), /down_block_types\[2\]="CrossAttnDownBlock2D" is not supported \(supported: "DownBlock2D", "AttnDownBlock2D"\)/],
     ['unknown up block type', (j) => ((j.up_block_types as string[])[0] = 'AttnSkipUpBlock2D'), /up_block_types\[0\]="AttnSkipUpBlock2D"/],
     ['act_fn gelu', (j) => (j.act_fn = 'gelu'), /act_fn="gelu" is not supported \(supported: "silu", "swish"\)/],
     ['fourier time embedding', (j) => (j.time_embedding_type = 'fourier'), /time_embedding_type="fourier" is not supported/],
@@ -85,7 +90,22 @@ describe('parseUNet2DConfig', () => {
     ['downsample_padding 2', (j) => (j.downsample_padding = 2), /downsample_padding=2 is not supported \(supported: 0, 1\)/],
     ['bad sample_size', (j) => (j.sample_size = [32]), /sample_size=\[32\] must be a positive integer, a \[height, width\] pair or null/],
     ['freq_shift dividing by zero', (j) => (j.freq_shift = 64), /freq_shift=64 equals half of block_out_channels\[0\]=128/],
-    ['unknown key', (j) => (j.cross_attention_dim = 768), /unknown field cross_attention_dim=768 \(supported fields: sample_size, /],
+    ['a conditional UNet key that changes the network', (j) => (j.cross_attention_dim = 768), /cross_attention_dim=768 is not supported: it belongs to a conditional UNet/],
+    ['a 1x1 conv_in', (j) => (j.conv_in_kernel = 1), /conv_in_kernel=1 is not supported: this port builds 3×3 conv_in only/],
+    ['dropout of 1', (j) => (j.dropout = 1), /dropout=1 must be a number in \[0, 1\)/],
+    ['a [height, width] with a string', (j) => (j.sample_size = [32, '32']), /sample_size\[1\]="32" must be a positive integer <= 65536/],
+    // The limits of docs/checkpoints.md ("Config limits"), refused before anything is built.
+    ['layers_per_block over the limit', (j) => (j.layers_per_block = 100000), /layers_per_block=100000 exceeds the limit of 64 \(docs\/checkpoints\.md, "Config limits"\)/],
+    ['a channel count over the limit', (j) => (j.block_out_channels = [1e9, 256, 256, 256]), /block_out_channels\[0\]=1000000000 exceeds the limit of 16384/],
+    ['too many blocks', (j) => (j.block_out_channels = new Array(9).fill(32)), /block_out_channels=\[array of 9\] has 9 entries, over the limit of 8/],
+    ['in_channels over the limit', (j) => (j.in_channels = 2 ** 24), /in_channels=16777216 exceeds the limit of 16384/],
+    ['num_train_timesteps over the limit', (j) => (j.num_train_timesteps = 2147483648), /num_train_timesteps=2147483648 exceeds the limit of 100000/],
+    ['sample_size over the limit', (j) => (j.sample_size = 1e6), /sample_size=1000000 exceeds the limit of 65536/],
+    [
+      'more parameters than the limit',
+      (j) => Object.assign(j, { block_out_channels: [4096, 4096, 4096, 4096], layers_per_block: 4 }),
+      /unet\/config\.json: block_out_channels=\[4096,4096,4096,4096\] with layers_per_block=4 implies 1\.\d+e\+10 parameters \(\d+\.\d GB of float32\), over the limit of 1e\+9/,
+    ],
     ['another model class', (j) => (j._class_name = 'UNet2DConditionModel'), /_class_name="UNet2DConditionModel" is not supported/],
   ];
   for (const [what, edit, message] of bad) {
@@ -98,9 +118,104 @@ describe('parseUNet2DConfig', () => {
   }
 
   test('rejects a non-object and names an unreadable file', () => {
-    expect(() => parseUNet2DConfig([1, 2])).toThrow(/expected a JSON object, got \[1,2\]/);
+    for (const bad of [[1, 2], null, 'x', 3, new Float32Array(1)]) {
+      expect(() => parseUNet2DConfig(bad, 'unet/config.json')).toThrow(ConfigError);
+    }
+    expect(() => parseUNet2DConfig([1, 2])).toThrow('unet config: the UNet config must be a JSON object, got [1,2]');
     const file = fixturePath('tiny-unet', 'diffusion_pytorch_model.safetensors');
     expect(fs.existsSync(file)).toBe(true);
+    expect(() => readUNet2DConfig(file)).toThrow(ConfigError);
     expect(() => readUNet2DConfig(file)).toThrow(/diffusion_pytorch_model\.safetensors: cannot read the UNet config/);
+    expect(() => readUNet2DConfig(fixturePath('tiny-unet', 'no-such-file.json'))).toThrow(/no-such-file\.json: cannot read the UNet config: ENOENT/);
+  });
+
+  test('the error carries the source and the key', () => {
+    const json = cifar();
+    json.norm_num_groups = 30;
+    let error: unknown;
+    try {
+      parseUNet2DConfig(json, 'unet/config.json');
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toBe('unet/config.json: norm_num_groups=30 does not divide block_out_channels[0]=128');
+    expect((error as ConfigError).source).toBe('unet/config.json');
+    expect((error as ConfigError).key).toBe('norm_num_groups');
+  });
+});
+
+describe('unknown keys: one warning through the sink, never an error', () => {
+  test('keys of newer diffusers versions and metadata keys are ignored; the warning names the unknown ones', () => {
+    const warnings: string[] = [];
+    const json = { ...cifar(), _diffusers_version: '0.31.0', some_future_key: 1, cross_attention_dim: null };
+    const config = parseUNet2DConfig(json, 'unet/config.json', { onWarning: (m) => warnings.push(m) });
+    expect(config).toEqual(parseUNet2DConfig(cifar()));
+    expect(warnings).toEqual(['unet/config.json: ignoring config keys that UNet2DModel does not know: some_future_key, cross_attention_dim']);
+  });
+
+  test('prototype keys are never known keys (own-property lookups): toString, constructor warn; __proto__ is metadata', () => {
+    const warnings: string[] = [];
+    // JSON.parse makes "__proto__" an own key (a `_` metadata key, skipped as diffusers does); its content is never read.
+    const json = JSON.parse('{"__proto__": {"layers_per_block": 100000}, "toString": 1, "constructor": "x", "hasOwnProperty": null}');
+    const config = parseUNet2DConfig(json, 'unet/config.json', { onWarning: (m) => warnings.push(m) });
+    expect(config.layersPerBlock).toBe(2);
+    expect(warnings).toEqual(['unet/config.json: ignoring config keys that UNet2DModel does not know: toString, constructor, hasOwnProperty']);
+    // An inherited field is not a given field either.
+    expect(parseUNet2DConfig(Object.create({ layers_per_block: 100000 }), 'x', { onWarning: () => {} }).layersPerBlock).toBe(2);
+    expect(({} as Record<string, unknown>).layers_per_block).toBeUndefined();
+  });
+
+  test('the default sink is console.warn, and it stays quiet for a clean config', () => {
+    const spy = jest.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      parseUNet2DConfig({ ...cifar(), _name_or_path: 'x' });
+      expect(spy).not.toHaveBeenCalled();
+      parseUNet2DConfig({ ...cifar(), mystery: true });
+      expect(spy).toHaveBeenCalledTimes(1);
+      expect(spy.mock.calls[0][0]).toBe('unet config: ignoring config key that UNet2DModel does not know: mystery');
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});
+
+describe('unet2DParameterCount: the parameters a config implies, before anything is built', () => {
+  beforeAll(async () => {
+    await setBackend('cpu');
+  });
+
+  test('is 35,746,307 for google/ddpm-cifar10-32 (the count published for the model)', () => {
+    expect(unet2DParameterCount(parseUNet2DConfig(cifar()))).toBe(35_746_307);
+  });
+
+  test.each<[string, Record<string, unknown>]>([
+    ['the tiny fixture', JSON.parse(fs.readFileSync(fixturePath('tiny-unet', 'config.json'), 'utf8'))],
+    [
+      'attention everywhere, 3 layers, odd channels',
+      {
+        block_out_channels: [8, 12, 20],
+        down_block_types: ['AttnDownBlock2D', 'DownBlock2D', 'AttnDownBlock2D'],
+        up_block_types: ['AttnUpBlock2D', 'UpBlock2D', 'AttnUpBlock2D'],
+        layers_per_block: 3,
+        norm_num_groups: 4,
+        attention_head_dim: 4,
+        in_channels: 5,
+        out_channels: 7,
+        time_embedding_dim: 24,
+      },
+    ],
+    ['google/ddpm-cifar10-32', cifar()],
+    ['one block, no mid attention', { block_out_channels: [16], down_block_types: ['DownBlock2D'], up_block_types: ['UpBlock2D'], layers_per_block: 1, norm_num_groups: 8, add_attention: false }],
+  ])('equals countParams() of the built model: %s', (_name, json) => {
+    const config = parseUNet2DConfig(json);
+    const model = buildUNet2DLayersModel(config);
+    try {
+      expect(unet2DParameterCount(config)).toBe(model.countParams());
+      // The same weights, names and shapes, in the same order as the built model (the names of a model.json manifest).
+      expect([...unet2DWeightShapes(config)]).toEqual(model.weights.map((w) => [w.originalName, w.shape]));
+    } finally {
+      model.dispose();
+    }
   });
 });

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../../../lib/node/backends/set-backend';
 import { readStateDict, readWeightFile } from '../../../lib/node/fs/read-state-dict';
 import { StateDict } from '../../../lib/io/state-dict';
-import { readUNet2DConfig } from '../../../lib/node/fs/read-unet-config';
+import { readUNet2DConfig } from '../../../lib/node/fs/read-unet-2d-config';
 import {
   canonicalKey,
   loadStateDictIntoModel,

@@ -1,0 +1,21 @@
+import * as fs from 'fs';
+import { ConfigError } from '../../config/config-error';
+import { parseUNet2DConfigText, ParseUNet2DConfigOptions, UNet2DConfig } from '../../models/unet/config';
+
+/**
+ * Reads and parses a diffusers `config.json` (Node only; the parsing itself is the pure
+ * {@link parseUNet2DConfigText}). A file that cannot be read is a {@link ConfigError} naming it.
+ *
+ * ```ts
+ * const config = readUNet2DConfig('ddpm-cifar10-32/unet/config.json');
+ * ```
+ */
+export function readUNet2DConfig(file: string, options: ParseUNet2DConfigOptions = {}): UNet2DConfig {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, null, `cannot read the UNet config: ${(err as Error).message}`);
+  }
+  return parseUNet2DConfigText(text, file, options);
+}

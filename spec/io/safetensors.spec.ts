@@ -122,12 +122,21 @@ describe('readSafetensors dtypes', () => {
     expect(sd.get('empty')).toEqual({ shape: [0, 4], data: new Float32Array(0) });
   });
 
-  test('__metadata__ is not a tensor and may hold anything', () => {
+  test('__metadata__ is not a tensor; it maps strings to strings, as the reference implementation requires', () => {
     const bytes = editSafetensorsHeader(good, (h) => {
-      h.__metadata__ = { format: 'pt', note: 'anything', nested: { a: 1 } };
+      h.__metadata__ = { format: 'pt', note: 'anything' };
+      Object.defineProperty(h.__metadata__, '__proto__', { value: 'x', enumerable: true });
     });
+    expect(Buffer.from(bytes).includes('"__proto__":"x"')).toBe(true);
     expect(readSafetensors(bytes, SOURCE).has('__metadata__')).toBe(false);
-    expect(parseSafetensorsHeader(bytes, SOURCE).metadata.note).toBe('anything');
+    const { metadata } = parseSafetensorsHeader(bytes, SOURCE);
+    expect(metadata.note).toBe('anything');
+    expect(Object.getOwnPropertyDescriptor(metadata, '__proto__')?.value).toBe('x'); // an own key, no prototype change
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
+    const nested = editSafetensorsHeader(good, (h) => {
+      h.__metadata__ = { format: 'pt', nested: { a: 1 } };
+    });
+    expect(() => parseSafetensorsHeader(nested, SOURCE)).toThrow(`${SOURCE}: __metadata__ "nested" must be a string, got {"a":1}`);
   });
 });
 
@@ -198,7 +207,7 @@ describe('readSafetensors bad input: a clear CheckpointError naming file, key an
   });
 
   test('bad shape and a shape × dtype size that does not match the offsets', () => {
-    expectError(editSafetensorsHeader(good, (h) => (h[firstKey].shape = [16, -1])), 'shape must be a list of non-negative integers, got [16,-1]');
+    expectError(editSafetensorsHeader(good, (h) => (h[firstKey].shape = [16, -1])), 'shape must be a list of at most 64 non-negative integers, got [16,-1]');
     expectError(editSafetensorsHeader(good, (h) => (h[firstKey].shape = '16')), 'got "16"');
     expectError(
       editSafetensorsHeader(good, (h) => (h[firstKey].shape = [17])),

@@ -102,11 +102,6 @@ describe('readTorchCheckpoint on small hand-built checkpoints', () => {
     expect(Array.from(sd.get('d')!.data)).toEqual([Math.fround(0.1), -2.5]);
   });
 
-  test('deflate-compressed entries are read too', () => {
-    const pickle = stateDictPickle({ w: { key: '0', numel: 4, size: [2, 2] } });
-    const sd = readTorchCheckpoint(torchZip(pickle, { '0': f32Bytes([1, 2, 3, 4]) }, { level: 6 }), SOURCE);
-    expect(Array.from(sd.get('w')!.data)).toEqual([1, 2, 3, 4]);
-  });
 
   test('an OrderedDict state dict with its _metadata attribute (BUILD) and _rebuild_parameter', () => {
     const p = new PickleBuilder().proto(2).global('collections', 'OrderedDict').emptyTuple().reduce().mark();
@@ -222,9 +217,9 @@ describe('readTorchCheckpoint bad input: a clear CheckpointError, nothing run', 
     expectError(new Uint8Array(Buffer.from('{"not": "a checkpoint"}')), 'not a PyTorch checkpoint');
   });
 
-  test('a zip claiming an impossible expansion (zip bomb) is refused before inflating', () => {
-    const zip = torchZip(stateDictPickle({ w: { key: '0', numel: 1, size: [1] } }), { '0': f32Bytes([1]) }, { level: 6 });
-    // Patch the central directory's uncompressed size of data.pkl to 4 GB - 1.
+  test('a stored entry whose unpacked size differs from its stored size is refused before reading', () => {
+    const zip = torchZip(stateDictPickle({ w: { key: '0', numel: 1, size: [1] } }), { '0': f32Bytes([1]) });
+    // Patch the central directory's uncompressed size of data.pkl to 4 GB - 2.
     const view = new DataView(zip.buffer, zip.byteOffset, zip.length);
     let patched = false;
     for (let i = 0; i + 46 <= zip.length; i++) {
@@ -234,6 +229,6 @@ describe('readTorchCheckpoint bad input: a clear CheckpointError, nothing run', 
       }
     }
     expect(patched).toBe(true);
-    expectError(zip, 'entry "archive/data.pkl" claims to expand from', 'which is impossible');
+    expectError(zip, /stored entry "archive\/data.pkl" claims \d+ bytes in the file but 4294967294 unpacked/);
   });
 });

@@ -154,9 +154,9 @@ function checkEntry(name: string, raw: unknown, dataLength: number, source: stri
       name,
     );
   }
-  const numel = shape.reduce((a: number, b: number) => a * b, 1);
-  const expectedBytes = numel * FLOAT_DTYPE_BYTES[dtype];
-  if (expectedBytes !== end - begin) {
+  // BigInt: a hostile shape's product overflows a double's exact range (rank ≤ MAX_TENSOR_RANK keeps this cheap).
+  const expectedBytes = shape.reduce((a: bigint, b: number) => a * BigInt(b), 1n) * BigInt(FLOAT_DTYPE_BYTES[dtype]);
+  if (expectedBytes !== BigInt(end - begin)) {
     throw new CheckpointError(
       source,
       `shape ${describe(shape)} × ${dtype} (${FLOAT_DTYPE_BYTES[dtype]} bytes) needs ${expectedBytes} bytes but data_offsets ${describe(offsets)} hold ${end - begin}`,

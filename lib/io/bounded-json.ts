@@ -13,7 +13,8 @@
 export interface JsonLimits {
   /** Deepest nesting of objects and arrays (the top-level value is depth 1). */
   maxDepth: number;
-  /** Most values (objects, arrays, and the members/elements in them, counted by `{`, `[` and `,`). */
+  /** Most values: one, plus one for each `{`, `[` and `,` outside strings (an upper bound on the objects and
+   * arrays JSON.parse would build, and on their members but the first of each). */
   maxValues: number;
 }
 
@@ -53,6 +54,9 @@ export function parseBoundedJson(text: string, source: string, limits: Partial<J
     if (c === 0x22) {
       inString = true;
     } else if (c === 0x7b || c === 0x5b) {
+      if (++values > maxValues) {
+        throw new BoundedJsonError(source, `JSON with more than ${maxValues} values (at character ${i})`, i);
+      }
       if (++depth > maxDepth) {
         throw new BoundedJsonError(source, `JSON nested deeper than ${maxDepth} levels (at character ${i})`, i);
       }

@@ -157,6 +157,28 @@ describe('readTorchCheckpoint bad input: a clear CheckpointError, nothing run', 
     }
   });
 
+  test('storage types are looked up as own entries: torch.constructor, __proto__, toString are refused at the GLOBAL', () => {
+    for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      const pickle = stateDictPickle({ w: { key: '0', numel: 1, size: [1], storageType: name } });
+      expectError(torchZip(pickle, { '0': f32Bytes([1]) }), `data.pkl: global torch.${name} is not allowed`);
+    }
+  });
+
+  test('a compressed (deflated) entry is refused: torch.save never compresses', () => {
+    const pickle = stateDictPickle({ w: { key: '0', numel: 4, size: [2, 2] } });
+    expectError(torchZip(pickle, { '0': f32Bytes([1, 2, 3, 4]) }, { level: 6 }), /zip entry "archive\/data(\.pkl|\/0)" is compressed \(method 8, deflate\)/);
+  });
+
+  test('a tensor of more than 64 dimensions, or more than 100,000 tensors, is refused', () => {
+    const rank65 = stateDictPickle({ w: { key: '0', numel: 1, size: new Array(65).fill(1) } });
+    expectError(torchZip(rank65, { '0': f32Bytes([1]) }), 'bad tensor view', 'at most 64 dimensions');
+    // 100,001 keys that all name one memoised tensor: a few bytes each.
+    const p = new PickleBuilder().proto(2).emptyDict().mark().str('t').tensor({ key: '0', numel: 1, size: [1] }).raw(0x71, 1);
+    p.setitems().mark();
+    for (let i = 0; i < 100_001; i++) p.str(`k${i}`).raw(0x68, 1);
+    expectError(torchZip(p.setitems().stop().bytes(), { '0': f32Bytes([1]) }), 'the state dict has 100002 entries, more than the limit of 100000 tensors');
+  });
+
   test('the classic exploit pickles (protocol 0 GLOBAL, protocol 4 STACK_GLOBAL) are refused', () => {
     const protocol0 = new PickleBuilder().raw('cos\nsystem\n(S\'touch /tmp/pwned\'\ntR.').bytes();
     expectError(torchZip(protocol0, {}), 'global os.system is not allowed', '(pickle byte 0)');

@@ -7,6 +7,7 @@ import { zipSync } from 'fflate';
 import * as fs from 'fs';
 import * as path from 'path';
 import { HostileOutcome, runHostile, runHostileOne, tempDir } from './hostile/run-hostile';
+import { safetensorsFromHeaderText } from './safetensors-bytes';
 import { PickleBuilder, stateDictPickle, torchZip } from './torch-zip-bytes';
 
 /** A hang on main is a kill at this point; a fixed reader answers in milliseconds (the timeout is generous for CI). */
@@ -111,17 +112,9 @@ describe('defect 8: a named file that is not a regular file', () => {
 });
 
 describe('defect 9: deeply nested JSON', () => {
-  function rawSafetensors(headerText: string): Uint8Array {
-    const json = Buffer.from(headerText, 'utf8');
-    const out = new Uint8Array(8 + json.length);
-    new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
-    out.set(json, 8);
-    return out;
-  }
-
   test('in a safetensors header (a dtype 100,000 lists deep): a CheckpointError naming the limit, not a RangeError', () => {
     const deep = 100_000;
-    const file = write('deep.safetensors', rawSafetensors(`{"w":{"dtype":${'['.repeat(deep)}1${']'.repeat(deep)},"shape":[],"data_offsets":[0,0]}}`));
+    const file = write('deep.safetensors', safetensorsFromHeaderText(`{"w":{"dtype":${'['.repeat(deep)}1${']'.repeat(deep)},"shape":[],"data_offsets":[0,0]}}`));
     expectNamedError(runHostileOne('safetensors', [file], { timeoutMs: TIMEOUT_MS }), 'CheckpointError', `${file}: header`, 'JSON nested deeper than 8 levels');
   });
 

@@ -3,7 +3,7 @@
 // metadata, gaps, trailing bytes, truncation), and each is read: a result or a CheckpointError, nothing else.
 import fc from 'fast-check';
 import { readSafetensors } from '../../../lib/io/safetensors';
-import { joinSafetensors } from '../safetensors-bytes';
+import { joinSafetensors, safetensorsFromHeaderText } from '../safetensors-bytes';
 import { FuzzSummary, OutcomeCounter, resultOrNamedError } from './outcomes';
 
 const SOURCE = 'fuzz.safetensors';
@@ -164,12 +164,7 @@ export function mutatedSafetensors(tensors: { name: string; dtype: string; shape
 function withDeepValue(header: Header, data: Uint8Array, depth: number): Uint8Array {
   const text = JSON.stringify(header);
   const deepText = `${'['.repeat(depth)}1${']'.repeat(depth)}`;
-  const json = Buffer.from(`{"deep":{"dtype":${deepText},"shape":[],"data_offsets":[0,0]},${text.slice(1)}`, 'utf8');
-  const out = new Uint8Array(8 + json.length + data.length);
-  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
-  out.set(json, 8);
-  out.set(data, 8 + json.length);
-  return out;
+  return safetensorsFromHeaderText(`{"deep":{"dtype":${deepText},"shape":[],"data_offsets":[0,0]},${text.slice(1)}`, data);
 }
 
 const KINDS: [string, RegExp][] = [

@@ -110,7 +110,8 @@ const anyOpcodeChunkArb: fc.Arbitrary<number[]> = fc.oneof(
   fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }).map(op.int),
   fc.constantFrom(op.mark, op.tuple, op.emptyTuple, op.emptyDict, op.emptyList, op.reduce, op.persid, op.setitems, op.append, op.stop, [0x32], [0x30], [0x31], [0x85], [0x86], [0x87], [0x62], [0x73], [0x94], [0x64], [0x6c], [0x65]),
   fc.constantFrom(['os', 'system'], ['builtins', 'eval'], ['torch', 'constructor'], ['torch', '__proto__'], ['torch', 'toString'], ['collections', 'OrderedDict'], ['torch._utils', '_rebuild_parameter'], ['torch._utils', '_rebuild_tensor']).map(([m, n]) => op.global(m, n)),
-  fc.constantFrom([0x8a, 9, 1, 2, 3, 4, 5, 6, 7, 8, 0xff], [0x8d, 255, 255, 255, 255, 255, 255, 255, 127], [0x58, 255, 255, 255, 255], [0x95, 1, 0, 0, 0, 0, 0, 0, 0], [0x80, 9]),
+  // LONG1 of 9 bytes, BINUNICODE8 / BINUNICODE lengths past the end, a FRAME, an unsupported protocol.
+  fc.constantFrom<number[][]>([0x8a, 9, 1, 2, 3, 4, 5, 6, 7, 8, 0xff], [0x8d, 255, 255, 255, 255, 255, 255, 255, 127], [0x58, 255, 255, 255, 255], [0x95, 1, 0, 0, 0, 0, 0, 0, 0], [0x80, 9]),
   fc.integer({ min: 1, max: 45 }).map((levels) => dagChunks(levels).flat()),
 );
 
@@ -144,6 +145,7 @@ function mutatePickle(chunks: number[][], m: PickleMutation): number[][] {
       out.splice(at(m.at), 0, out[at(m.at)] ?? []);
       break;
     case 'swap': {
+      if (out.length === 0) break;
       const [i, j] = [at(m.at), at(m.with)];
       [out[i], out[j]] = [out[j], out[i]];
       break;
@@ -319,7 +321,7 @@ export function fuzzTorchZip(runs: number, seed: number): FuzzSummary {
         Object.defineProperty(files, m.name, { value: files[from], enumerable: true, configurable: true, writable: true });
         if (m.name !== from) delete files[from];
       }
-      let zip = zipSync(files, { level: mutations.some((m) => m.kind === 'deflate') ? 6 : 0 });
+      let zip: Uint8Array = zipSync(files, { level: mutations.some((m) => m.kind === 'deflate') ? 6 : 0 });
       for (const m of mutations) zip = mutateZip(zip, m);
       resultOrNamedError(() => readTorchCheckpoint(zip, SOURCE), SOURCE, counter);
     }),

@@ -13,7 +13,9 @@
  *
  * Resource bounds: every length read from the file is checked against the bytes left before anything is
  * allocated, the machine runs one step per byte at most (so it ends), and the memo and stack only hold what the
- * opcodes pushed.
+ * opcodes pushed. It is iterative (no recursion on the nesting of the data), and it never walks a value it built:
+ * memo references can make a DAG exponentially larger than the file, so whoever walks the result (an error message,
+ * a hook) must do so within a bound of its own (see `describeValue`).
  */
 
 /** A Python global (module + qualified name) that the allowlist admitted; inert until a stand-in is called. */
@@ -52,29 +54,31 @@ export class PickleError extends Error {
 
 const MARK = Symbol('MARK');
 
-/** Pickle opcodes this reader knows, by byte; the names are Python's (`pickletools`). */
-const OPCODE_NAMES: Record<number, string> = {
-  0x80: 'PROTO', 0x95: 'FRAME', 0x2e: 'STOP', 0x28: 'MARK', 0x30: 'POP', 0x31: 'POP_MARK', 0x32: 'DUP',
-  0x7d: 'EMPTY_DICT', 0x5d: 'EMPTY_LIST', 0x29: 'EMPTY_TUPLE', 0x74: 'TUPLE', 0x85: 'TUPLE1', 0x86: 'TUPLE2',
-  0x87: 'TUPLE3', 0x6c: 'LIST', 0x64: 'DICT', 0x61: 'APPEND', 0x65: 'APPENDS', 0x73: 'SETITEM', 0x75: 'SETITEMS',
-  0x71: 'BINPUT', 0x72: 'LONG_BINPUT', 0x94: 'MEMOIZE', 0x68: 'BINGET', 0x6a: 'LONG_BINGET', 0x4a: 'BININT',
-  0x4b: 'BININT1', 0x4d: 'BININT2', 0x8a: 'LONG1', 0x47: 'BINFLOAT', 0x4e: 'NONE', 0x88: 'NEWTRUE',
-  0x89: 'NEWFALSE', 0x58: 'BINUNICODE', 0x8c: 'SHORT_BINUNICODE', 0x8d: 'BINUNICODE8', 0x43: 'SHORT_BINBYTES',
-  0x42: 'BINBYTES', 0x63: 'GLOBAL', 0x93: 'STACK_GLOBAL', 0x52: 'REDUCE', 0x62: 'BUILD', 0x51: 'BINPERSID',
-};
+/** Pickle opcodes this reader knows, by byte; the names are Python's (`pickletools`). Maps, not objects: no lookup
+ * can reach `Object.prototype`. */
+const OPCODE_NAMES: ReadonlyMap<number, string> = new Map([
+  [0x80, 'PROTO'], [0x95, 'FRAME'], [0x2e, 'STOP'], [0x28, 'MARK'], [0x30, 'POP'], [0x31, 'POP_MARK'], [0x32, 'DUP'],
+  [0x7d, 'EMPTY_DICT'], [0x5d, 'EMPTY_LIST'], [0x29, 'EMPTY_TUPLE'], [0x74, 'TUPLE'], [0x85, 'TUPLE1'],
+  [0x86, 'TUPLE2'], [0x87, 'TUPLE3'], [0x6c, 'LIST'], [0x64, 'DICT'], [0x61, 'APPEND'], [0x65, 'APPENDS'],
+  [0x73, 'SETITEM'], [0x75, 'SETITEMS'], [0x71, 'BINPUT'], [0x72, 'LONG_BINPUT'], [0x94, 'MEMOIZE'],
+  [0x68, 'BINGET'], [0x6a, 'LONG_BINGET'], [0x4a, 'BININT'], [0x4b, 'BININT1'], [0x4d, 'BININT2'], [0x8a, 'LONG1'],
+  [0x47, 'BINFLOAT'], [0x4e, 'NONE'], [0x88, 'NEWTRUE'], [0x89, 'NEWFALSE'], [0x58, 'BINUNICODE'],
+  [0x8c, 'SHORT_BINUNICODE'], [0x8d, 'BINUNICODE8'], [0x43, 'SHORT_BINBYTES'], [0x42, 'BINBYTES'], [0x63, 'GLOBAL'],
+  [0x93, 'STACK_GLOBAL'], [0x52, 'REDUCE'], [0x62, 'BUILD'], [0x51, 'BINPERSID'],
+]);
 
 /** Opcodes that exist in Python's pickle but that this reader refuses (with their names, for the error). */
-const REFUSED_OPCODE_NAMES: Record<number, string> = {
-  0x69: 'INST', 0x6f: 'OBJ', 0x81: 'NEWOBJ', 0x92: 'NEWOBJ_EX', 0x82: 'EXT1', 0x83: 'EXT2', 0x84: 'EXT4',
-  0x50: 'PERSID', 0x70: 'PUT', 0x67: 'GET', 0x49: 'INT', 0x4c: 'LONG', 0x46: 'FLOAT', 0x53: 'STRING',
-  0x54: 'BINSTRING', 0x55: 'SHORT_BINSTRING', 0x56: 'UNICODE', 0x8b: 'LONG4', 0x8e: 'BINBYTES8',
-  0x96: 'BYTEARRAY8', 0x97: 'NEXT_BUFFER', 0x98: 'READONLY_BUFFER', 0x8f: 'EMPTY_SET', 0x90: 'ADDITEMS',
-  0x91: 'FROZENSET',
-};
+const REFUSED_OPCODE_NAMES: ReadonlyMap<number, string> = new Map([
+  [0x69, 'INST'], [0x6f, 'OBJ'], [0x81, 'NEWOBJ'], [0x92, 'NEWOBJ_EX'], [0x82, 'EXT1'], [0x83, 'EXT2'],
+  [0x84, 'EXT4'], [0x50, 'PERSID'], [0x70, 'PUT'], [0x67, 'GET'], [0x49, 'INT'], [0x4c, 'LONG'], [0x46, 'FLOAT'],
+  [0x53, 'STRING'], [0x54, 'BINSTRING'], [0x55, 'SHORT_BINSTRING'], [0x56, 'UNICODE'], [0x8b, 'LONG4'],
+  [0x8e, 'BINBYTES8'], [0x96, 'BYTEARRAY8'], [0x97, 'NEXT_BUFFER'], [0x98, 'READONLY_BUFFER'], [0x8f, 'EMPTY_SET'],
+  [0x90, 'ADDITEMS'], [0x91, 'FROZENSET'],
+]);
 
 /** The name of opcode byte `op` as Python spells it, or its hex value. */
 export function opcodeName(op: number): string {
-  return OPCODE_NAMES[op] ?? REFUSED_OPCODE_NAMES[op] ?? `0x${op.toString(16).padStart(2, '0')}`;
+  return OPCODE_NAMES.get(op) ?? REFUSED_OPCODE_NAMES.get(op) ?? `0x${op.toString(16).padStart(2, '0')}`;
 }
 
 /**
@@ -354,8 +358,8 @@ export function unpickle(bytes: Uint8Array, hooks: PickleHooks): unknown {
       }
       default:
         fail(
-          op in REFUSED_OPCODE_NAMES
-            ? `opcode ${REFUSED_OPCODE_NAMES[op]} is not allowed: this reader only accepts what torch.save writes`
+          REFUSED_OPCODE_NAMES.has(op)
+            ? `opcode ${REFUSED_OPCODE_NAMES.get(op)} is not allowed: this reader only accepts what torch.save writes`
             : `unknown opcode 0x${op.toString(16).padStart(2, '0')}: not a pickle, or a corrupted one`,
         );
     }

@@ -1,7 +1,9 @@
 import { unzipSync } from 'fflate';
 import { CheckpointError } from './checkpoint-error';
+import { describeValue } from './describe-value';
 import { FloatDtype, toFloat32 } from './float-convert';
 import { PickleHooks, PyDict, PyGlobal, PyTuple, typeName, unpickle } from './pickle-machine';
+import { MAX_DESCRIBED_CHARS, MAX_TENSOR_COUNT, MAX_TENSOR_RANK } from './reader-limits';
 import { NamedTensor, StateDict } from './state-dict';
 
 /**
@@ -13,9 +15,12 @@ import { NamedTensor, StateDict } from './state-dict';
  * Safety: the pickle runs on {@link unpickle}, a restricted machine that builds plain data only; the globals a
  * weights file needs are allowlisted below and stand for JavaScript functions that just record tensor views.
  * Any other global (`os.system`, `builtins.eval`, `posix.system`, ...) is refused before anything happens.
- * Sizes are checked before allocation: each storage must be exactly as long as its zip entry, each tensor view must
- * lie inside its storage, and the tensors together may not be more than twice the storages' size (so a small file
- * cannot expand into a huge allocation through overlapping views).
+ * Sizes are checked before allocation: zip entries must be stored, not compressed (torch.save never compresses, and
+ * a deflated entry can expand 1000-fold), so nothing read is larger than the file; each storage must be exactly as
+ * long as its zip entry, each tensor view must lie inside its storage, and the tensors together may not be more than
+ * twice the storages' size (so a small file cannot expand into a huge allocation through overlapping views). Error
+ * messages describe values with a bounded, iterative {@link describeValue}, so a pickle whose memo builds a huge
+ * DAG costs nothing to report.
  */
 
 interface StorageType {
@@ -25,18 +30,19 @@ interface StorageType {
   bytesPerElement: number;
 }
 
-const STORAGE_TYPES: Readonly<Record<string, StorageType>> = {
-  FloatStorage: { dtype: 'F32', torchDtype: 'float32', bytesPerElement: 4 },
-  HalfStorage: { dtype: 'F16', torchDtype: 'float16', bytesPerElement: 2 },
-  BFloat16Storage: { dtype: 'BF16', torchDtype: 'bfloat16', bytesPerElement: 2 },
-  DoubleStorage: { dtype: 'F64', torchDtype: 'float64', bytesPerElement: 8 },
-  LongStorage: { dtype: null, torchDtype: 'int64', bytesPerElement: 8 },
-  IntStorage: { dtype: null, torchDtype: 'int32', bytesPerElement: 4 },
-  ShortStorage: { dtype: null, torchDtype: 'int16', bytesPerElement: 2 },
-  CharStorage: { dtype: null, torchDtype: 'int8', bytesPerElement: 1 },
-  ByteStorage: { dtype: null, torchDtype: 'uint8', bytesPerElement: 1 },
-  BoolStorage: { dtype: null, torchDtype: 'bool', bytesPerElement: 1 },
-};
+/** torch.*Storage names → element type; a Map, so `constructor`, `__proto__` or `toString` are not storage types. */
+const STORAGE_TYPES: ReadonlyMap<string, StorageType> = new Map<string, StorageType>([
+  ['FloatStorage', { dtype: 'F32', torchDtype: 'float32', bytesPerElement: 4 }],
+  ['HalfStorage', { dtype: 'F16', torchDtype: 'float16', bytesPerElement: 2 }],
+  ['BFloat16Storage', { dtype: 'BF16', torchDtype: 'bfloat16', bytesPerElement: 2 }],
+  ['DoubleStorage', { dtype: 'F64', torchDtype: 'float64', bytesPerElement: 8 }],
+  ['LongStorage', { dtype: null, torchDtype: 'int64', bytesPerElement: 8 }],
+  ['IntStorage', { dtype: null, torchDtype: 'int32', bytesPerElement: 4 }],
+  ['ShortStorage', { dtype: null, torchDtype: 'int16', bytesPerElement: 2 }],
+  ['CharStorage', { dtype: null, torchDtype: 'int8', bytesPerElement: 1 }],
+  ['ByteStorage', { dtype: null, torchDtype: 'uint8', bytesPerElement: 1 }],
+  ['BoolStorage', { dtype: null, torchDtype: 'bool', bytesPerElement: 1 }],
+]);
 
 /** The only Python globals a `torch.save`d state dict may name. */
 const ALLOWED_CALLABLES = new Set([
@@ -70,8 +76,6 @@ class TensorRef {
 
 /** Zip entries we read: `data.pkl`, `byteorder`, `version`, `data/<key>` under one top-level folder. */
 const RELEVANT_ENTRY = /^[^/]+\/(data\.pkl|byteorder|version|\.data\/version|data\/[^/]+)$/;
-/** DEFLATE cannot expand data more than about 1032 times; a larger claimed size is a lie (a zip bomb). */
-const MAX_DEFLATE_RATIO = 1032;
 /** A central-directory record is at least 46 bytes, which bounds how many entries a file can really have. */
 const MIN_CENTRAL_RECORD_BYTES = 46;
 /** Tensors may add up to at most this many times the storage data (tied weights are fine, bombs are not). */
@@ -85,15 +89,26 @@ function isNonNegativeInteger(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
+/** A bounded description of a pickled value for an error message (O(MAX_DESCRIBED_CHARS) whatever the value). */
 function describe(value: unknown): string {
-  if (value instanceof StorageRef) return `storage ${JSON.stringify(value.key)}`;
-  if (value instanceof TensorRef) return 'a tensor';
-  if (value instanceof PyGlobal) return value.qualifiedName;
-  try {
-    const text = JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v instanceof Map ? Object.fromEntries(v) : v));
-    return text === undefined ? typeName(value) : text.length > 80 ? `${text.slice(0, 77)}...` : text;
-  } catch {
-    return typeName(value);
+  return describeValue(value, {
+    maxChars: MAX_DESCRIBED_CHARS,
+    special: (v) =>
+      v instanceof StorageRef
+        ? `storage ${describeValue(v.key, { maxChars: MAX_DESCRIBED_CHARS })}`
+        : v instanceof TensorRef
+          ? '<tensor>'
+          : v instanceof PyGlobal
+            ? describeValue(v.qualifiedName, { maxChars: MAX_DESCRIBED_CHARS }).slice(1, -1)
+            : undefined,
+  });
+}
+
+/** Thrown from inside fflate's filter: a compressed entry, refused before anything is inflated. */
+class CompressedEntryError extends Error {
+  constructor(readonly entry: string, readonly method: number) {
+    super(`entry ${entry} is compressed (method ${method})`);
+    this.name = 'CompressedEntryError';
   }
 }
 
@@ -124,22 +139,31 @@ function readArchive(bytes: Uint8Array, source: string): { prefix: string; entri
           throw new Error(`the central directory claims more entries than a ${bytes.length}-byte file can hold`);
         }
         if (!RELEVANT_ENTRY.test(file.name)) return false;
-        if (file.compression !== 0 && file.compression !== 8) {
-          throw new Error(`entry ${JSON.stringify(file.name)} uses compression method ${file.compression} (only stored and deflate are supported)`);
+        if (file.compression !== 0) {
+          throw new CompressedEntryError(file.name, file.compression);
         }
         if (file.size > bytes.length) {
-          throw new Error(`entry ${JSON.stringify(file.name)} claims ${file.size} compressed bytes, more than the whole file`);
+          throw new Error(`entry ${describe(file.name)} claims ${file.size} bytes, more than the whole file`);
         }
-        const maxOriginal = file.compression === 0 ? file.size : file.size * MAX_DEFLATE_RATIO + 64;
-        if (file.originalSize > maxOriginal) {
-          throw new Error(`entry ${JSON.stringify(file.name)} claims to expand from ${file.size} to ${file.originalSize} bytes, which is impossible`);
+        if (file.originalSize !== file.size) {
+          throw new Error(`stored entry ${describe(file.name)} claims ${file.size} bytes in the file but ${file.originalSize} unpacked`);
         }
         declaredSize.set(file.name, file.originalSize);
         return true;
       },
     });
   } catch (err) {
-    throw new CheckpointError(source, `not a valid zip archive (truncated or corrupted download?): ${(err as Error).message}`);
+    if (err instanceof CompressedEntryError) {
+      throw new CheckpointError(
+        source,
+        `zip entry ${describe(err.entry)} is compressed (method ${err.method}${err.method === 8 ? ', deflate' : ''}): torch.save ` +
+          'stores entries uncompressed, and a compressed entry can unpack to over 1000 times its size, so compressed ' +
+          'checkpoints are refused (re-save it with torch.save, or convert it to safetensors)',
+        undefined,
+        { cause: err },
+      );
+    }
+    throw new CheckpointError(source, `not a valid zip archive (truncated or corrupted download?): ${(err as Error).message}`, undefined, { cause: err });
   }
   const pickles = Object.keys(raw).filter((name) => name.endsWith('/data.pkl'));
   if (pickles.length !== 1) {
@@ -157,7 +181,7 @@ function readArchive(bytes: Uint8Array, source: string): { prefix: string; entri
     if (data.length !== declaredSize.get(name)) {
       throw new CheckpointError(
         source,
-        `zip entry ${JSON.stringify(name)} holds ${data.length} bytes but its header says ${declaredSize.get(name)} (truncated or corrupted file)`,
+        `zip entry ${describe(name)} holds ${data.length} bytes but its header says ${declaredSize.get(name)} (truncated or corrupted file)`,
       );
     }
     entries.set(name.slice(prefix.length), data);
@@ -166,7 +190,7 @@ function readArchive(bytes: Uint8Array, source: string): { prefix: string; entri
   if (byteorder !== undefined) {
     const order = new TextDecoder().decode(byteorder).trim();
     if (order !== 'little') {
-      throw new CheckpointError(source, `byteorder ${JSON.stringify(order)} is not supported (only little-endian checkpoints are)`);
+      throw new CheckpointError(source, `byteorder ${describe(order)} is not supported (only little-endian checkpoints are)`);
     }
   }
   return { prefix, entries };
@@ -178,9 +202,9 @@ function torchHooks(entries: Map<string, Uint8Array>, storages: Map<string, Stor
     findGlobal(module, name) {
       const qualified = `${module}.${name}`;
       if (ALLOWED_CALLABLES.has(qualified)) return new PyGlobal(module, name);
-      if (module === 'torch' && name in STORAGE_TYPES) return new PyGlobal(module, name);
+      if (module === 'torch' && STORAGE_TYPES.has(name)) return new PyGlobal(module, name);
       throw new Error(
-        `global ${qualified} is not allowed: a PyTorch weights file only names collections.OrderedDict, ` +
+        `global ${describeValue(qualified, { maxChars: MAX_DESCRIBED_CHARS }).slice(1, -1)} is not allowed: a PyTorch weights file only names collections.OrderedDict, ` +
           'torch._utils._rebuild_tensor_v2 / _rebuild_parameter and torch.*Storage types; this file asks for something ' +
           'else and is refused without running anything (do not load it with torch.load either)',
       );
@@ -211,28 +235,29 @@ function torchHooks(entries: Map<string, Uint8Array>, storages: Map<string, Stor
         throw new Error(`persistent id ${describe(pid)} is not a ('storage', type, key, location, numel) tuple`);
       }
       const [, type, key, , numel] = pid as unknown[];
-      if (!(type instanceof PyGlobal) || type.module !== 'torch' || !(type.name in STORAGE_TYPES)) {
+      const info = type instanceof PyGlobal && type.module === 'torch' ? STORAGE_TYPES.get(type.name) : undefined;
+      if (info === undefined) {
         throw new Error(`persistent id with storage type ${describe(type)}, not a torch.*Storage`);
       }
       if (typeof key !== 'string' || !isNonNegativeInteger(numel)) {
         throw new Error(`persistent id ${describe(pid)}: the key must be a string and numel a non-negative integer`);
       }
-      const info = STORAGE_TYPES[type.name];
+      const storageTypeName = (type as PyGlobal).name;
       const known = storages.get(key);
       if (known !== undefined) {
-        if (known.typeName !== type.name || known.numel !== numel) {
-          throw new Error(`storage ${JSON.stringify(key)} is described twice, differently (${known.typeName}×${known.numel}, ${type.name}×${numel})`);
+        if (known.typeName !== storageTypeName || known.numel !== numel) {
+          throw new Error(`storage ${describe(key)} is described twice, differently (${known.typeName}×${known.numel}, ${storageTypeName}×${numel})`);
         }
         return known;
       }
       const data = entries.get(`data/${key}`);
-      if (data === undefined) throw new Error(`storage ${JSON.stringify(key)} has no zip entry data/${key}`);
+      if (data === undefined) throw new Error(`storage ${describe(key)} has no zip entry data/${key.slice(0, MAX_DESCRIBED_CHARS)}`);
       if (data.length !== numel * info.bytesPerElement) {
         throw new Error(
-          `storage ${JSON.stringify(key)} declares ${numel} × ${type.name} (${numel * info.bytesPerElement} bytes) but its zip entry holds ${data.length} bytes`,
+          `storage ${describe(key)} declares ${numel} × ${storageTypeName} (${numel * info.bytesPerElement} bytes) but its zip entry holds ${data.length} bytes`,
         );
       }
-      const storage = new StorageRef(key, type.name, info, numel, data);
+      const storage = new StorageRef(key, storageTypeName, info, numel, data);
       storages.set(key, storage);
       return storage;
     },
@@ -249,9 +274,13 @@ function torchHooks(entries: Map<string, Uint8Array>, storages: Map<string, Stor
     if (!expected.includes(args.length)) throw new Error(`${name} called with ${args.length} arguments (expected ${expected.join(' or ')})`);
     const [storage, offset, size, stride] = args;
     if (!(storage instanceof StorageRef)) throw new Error(`${name}: first argument ${describe(storage)} is not a storage`);
-    const ints = (v: unknown): v is number[] => Array.isArray(v) && v.every(isNonNegativeInteger);
+    // Rank first: a size list shared through the memo by many tensors must not be walked at its full length each time.
+    const ints = (v: unknown): v is number[] => Array.isArray(v) && v.length <= MAX_TENSOR_RANK && v.every(isNonNegativeInteger);
     if (!isNonNegativeInteger(offset) || !ints(size) || !ints(stride) || size.length !== stride.length) {
-      throw new Error(`${name}: bad tensor view offset=${describe(offset)} size=${describe(size)} stride=${describe(stride)}`);
+      throw new Error(
+        `${name}: bad tensor view offset=${describe(offset)} size=${describe(size)} stride=${describe(stride)} ` +
+          `(non-negative integers, at most ${MAX_TENSOR_RANK} dimensions, as many strides as sizes)`,
+      );
     }
     if (args.length >= 6) {
       const hooks = args[5];
@@ -279,7 +308,7 @@ function materialize(tensor: TensorRef, key: string, source: string): Float32Arr
   if (last >= storage.numel) {
     throw new CheckpointError(
       source,
-      `view offset=${offset} size=[${size}] stride=[${stride}] reaches element ${last} but storage ${JSON.stringify(storage.key)} has ${storage.numel} elements`,
+      `view offset=${offset} size=[${size}] stride=[${stride}] reaches element ${last} but storage ${describe(storage.key)} has ${storage.numel} elements`,
       key,
     );
   }
@@ -329,10 +358,13 @@ export function readTorchCheckpoint(bytes: Uint8Array, source: string): StateDic
   try {
     root = unpickle(pickle, torchHooks(entries, storages));
   } catch (err) {
-    throw new CheckpointError(source, `data.pkl: ${(err as Error).message}`);
+    throw new CheckpointError(source, `data.pkl: ${(err as Error).message}`, undefined, { cause: err });
   }
   if (!(root instanceof PyDict)) {
     throw new CheckpointError(source, `data.pkl holds a ${typeName(root)}, not a state dict (a dict of name → tensor)`);
+  }
+  if (root.size > MAX_TENSOR_COUNT) {
+    throw new CheckpointError(source, `the state dict has ${root.size} entries, more than the limit of ${MAX_TENSOR_COUNT} tensors: refused`);
   }
   let storageElements = 0;
   for (const storage of storages.values()) storageElements += storage.numel;

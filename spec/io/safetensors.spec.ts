@@ -6,7 +6,7 @@ import { halfBitsToFloat32 } from '../../lib/io/float-convert';
 import { findWeightFile, readStateDict } from '../../lib/node/fs/read-state-dict';
 import { parseSafetensorsHeader, readSafetensors } from '../../lib/io/safetensors';
 import { fixturePath, loadFixture } from '../helpers/fixtures';
-import { editSafetensorsHeader, encodeSafetensors, splitSafetensors } from './safetensors-bytes';
+import { editSafetensorsHeader, encodeSafetensors, joinSafetensors, safetensorsFromHeaderText, splitSafetensors } from './safetensors-bytes';
 import { newAttentionName, stateDictSha256 } from './state-dict-hash';
 
 const SOURCE = 'model.safetensors';
@@ -122,12 +122,21 @@ describe('readSafetensors dtypes', () => {
     expect(sd.get('empty')).toEqual({ shape: [0, 4], data: new Float32Array(0) });
   });
 
-  test('__metadata__ is not a tensor and may hold anything', () => {
+  test('__metadata__ is not a tensor; it maps strings to strings, as the reference implementation requires', () => {
     const bytes = editSafetensorsHeader(good, (h) => {
-      h.__metadata__ = { format: 'pt', note: 'anything', nested: { a: 1 } };
+      h.__metadata__ = { format: 'pt', note: 'anything' };
+      Object.defineProperty(h.__metadata__, '__proto__', { value: 'x', enumerable: true });
     });
+    expect(Buffer.from(bytes).includes('"__proto__":"x"')).toBe(true);
     expect(readSafetensors(bytes, SOURCE).has('__metadata__')).toBe(false);
-    expect(parseSafetensorsHeader(bytes, SOURCE).metadata.note).toBe('anything');
+    const { metadata } = parseSafetensorsHeader(bytes, SOURCE);
+    expect(metadata.note).toBe('anything');
+    expect(Object.getOwnPropertyDescriptor(metadata, '__proto__')?.value).toBe('x'); // an own key, no prototype change
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
+    const nested = editSafetensorsHeader(good, (h) => {
+      h.__metadata__ = { format: 'pt', nested: { a: 1 } };
+    });
+    expect(() => parseSafetensorsHeader(nested, SOURCE)).toThrow(`${SOURCE}: __metadata__ "nested" must be a string, got {"a":1}`);
   });
 });
 
@@ -177,16 +186,8 @@ describe('readSafetensors bad input: a clear CheckpointError naming file, key an
     const notUtf8 = good.slice();
     notUtf8[20] = 0xff;
     expectError(notUtf8, 'is not valid UTF-8 JSON');
-    expectError(encodeArrayHeader(), 'header must be a JSON object, got [1,2]');
+    expectError(safetensorsFromHeaderText('[1,2]'), 'header must be a JSON object, got [1,2]');
   });
-
-  function encodeArrayHeader(): Uint8Array {
-    const json = Buffer.from('[1,2]');
-    const out = new Uint8Array(8 + json.length);
-    new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
-    out.set(json, 8);
-    return out;
-  }
 
   test('unknown dtype', () => {
     expectError(
@@ -198,7 +199,7 @@ describe('readSafetensors bad input: a clear CheckpointError naming file, key an
   });
 
   test('bad shape and a shape × dtype size that does not match the offsets', () => {
-    expectError(editSafetensorsHeader(good, (h) => (h[firstKey].shape = [16, -1])), 'shape must be a list of non-negative integers, got [16,-1]');
+    expectError(editSafetensorsHeader(good, (h) => (h[firstKey].shape = [16, -1])), 'shape must be a list of at most 64 non-negative integers, got [16,-1]');
     expectError(editSafetensorsHeader(good, (h) => (h[firstKey].shape = '16')), 'got "16"');
     expectError(
       editSafetensorsHeader(good, (h) => (h[firstKey].shape = [17])),
@@ -215,6 +216,45 @@ describe('readSafetensors bad input: a clear CheckpointError naming file, key an
       b.data_offsets = [a.data_offsets[1] - 4, a.data_offsets[1] - 4 + size];
     });
     expectError(bytes, /data_offsets \[60, \d+\] overlap those of "conv_in.bias" \[0, 64\]/);
+  });
+
+  test('a gap between tensors, a gap at the start and trailing bytes are refused, as by the reference implementation', () => {
+    const { header, data } = splitSafetensors(good);
+    const keys = Object.keys(header).filter((k) => k !== '__metadata__');
+    const sorted = keys.slice().sort((a, b) => header[a].data_offsets[0] - header[b].data_offsets[0]);
+    // Gap: move every tensor after the first 4 bytes on, with 4 unused bytes in between.
+    const withGap = { ...header };
+    for (const k of sorted.slice(1)) withGap[k] = { ...header[k], data_offsets: header[k].data_offsets.map((o: number) => o + 4) };
+    const [first, second] = sorted;
+    const firstEnd = header[first].data_offsets[1];
+    const gapped = new Uint8Array(data.length + 4);
+    gapped.set(data.subarray(0, firstEnd));
+    gapped.set(data.subarray(firstEnd), firstEnd + 4);
+    expectError(
+      joinSafetensors(withGap, gapped),
+      `tensor "${second}": data_offsets [${firstEnd + 4}, ${header[second].data_offsets[1] + 4}] leave a gap of 4 bytes after "${first}" (which ends at ${firstEnd})`,
+    );
+    // Gap at the start: every tensor 8 bytes on.
+    const shifted = Object.fromEntries(Object.entries(header).map(([k, v]) => [k, k === '__metadata__' ? v : { ...v, data_offsets: v.data_offsets.map((o: number) => o + 8) }]));
+    const padded = new Uint8Array(data.length + 8);
+    padded.set(data, 8);
+    expectError(joinSafetensors(shifted, padded), 'leave a gap of 8 bytes after the start of the data region');
+    // Trailing bytes.
+    const trailing = new Uint8Array(good.length + 3);
+    trailing.set(good);
+    expectError(trailing, `the data region is ${data.length + 3} bytes but the tensors end at ${data.length}: 3 trailing bytes`);
+  });
+
+  test('shapes over the rank limit and metadata that is not an object of strings', () => {
+    expectError(editSafetensorsHeader(good, (h) => (h[firstKey].shape = new Array(65).fill(1))), 'shape must be a list of at most 64 non-negative integers');
+    expectError(editSafetensorsHeader(good, (h) => (h.__metadata__ = [1])), '__metadata__ must be an object of strings, got [1]');
+  });
+
+  test('a huge shape: the size is computed exactly (no float rounding in the message)', () => {
+    expectError(
+      editSafetensorsHeader(good, (h) => (h[firstKey].shape = [2 ** 31, 2 ** 31, 2 ** 31])),
+      `tensor "${firstKey}": shape [2147483648,2147483648,2147483648] × F32 (4 bytes) needs 39614081257132168796771975168 bytes`,
+    );
   });
 
   test('out-of-file and malformed offsets', () => {

@@ -17,6 +17,7 @@ import {
   unknownKeysWarning,
   WarningSink,
 } from '../../config/config-schema';
+import { parseBoundedJson } from '../../io/bounded-json';
 import { CONFIG_LIMITS } from '../../config/limits';
 
 /**
@@ -330,7 +331,7 @@ export function parseUNet2DConfig(json: unknown, source = 'unet config', options
 export function parseUNet2DConfigText(text: string, source: string, options: ParseUNet2DConfigOptions = {}): UNet2DConfig {
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseBoundedJson(text, source);
   } catch (err) {
     throw new ConfigError(source, null, `cannot read the UNet config: ${(err as Error).message}`);
   }

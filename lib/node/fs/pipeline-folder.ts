@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { DDPM_CIFAR10_SCHEDULER_CONFIG } from '../../schedulers/ddpm-cifar10-32';
+import { readJsonFile } from './read-file';
 import { MODEL_JSON } from './tfjs-fs-handler';
 
 export { DDPM_CIFAR10_SCHEDULER_CONFIG };
@@ -30,7 +31,7 @@ function isDirectory(p: string): boolean {
 function readJsonObject(file: string): Record<string, unknown> {
   let value: unknown;
   try {
-    value = JSON.parse(fs.readFileSync(file, 'utf8'));
+    value = readJsonFile(file);
   } catch (err) {
     throw new Error(`${file}: not valid JSON (${err instanceof Error ? err.message : String(err)})`);
   }

@@ -4,22 +4,31 @@ import { CheckpointError } from '../../io/checkpoint-error';
 import { readSafetensors } from '../../io/safetensors';
 import { StateDict } from '../../io/state-dict';
 import { readTorchCheckpoint } from '../../io/torch-pickle';
+import { FileReadError, MAX_WEIGHT_FILE_BYTES, readRegularFile } from './read-file';
 
 /** The weight files of a diffusers model folder, in order of preference (safetensors never runs a pickle). */
 export const WEIGHT_FILE_NAMES = ['diffusion_pytorch_model.safetensors', 'diffusion_pytorch_model.bin'] as const;
 
 /**
  * Reads one weight file by its extension: `.safetensors`, or PyTorch's `.bin` / `.pt` / `.pth` (zip + pickle).
+ * The extension is checked first; the file must be a regular file of at most `MAX_WEIGHT_FILE_BYTES` (a FIFO, a
+ * device such as `/dev/zero` or a directory is refused, naming the path). Every failure is a {@link CheckpointError}.
  *
  * ```ts
  * const stateDict = readWeightFile('unet/diffusion_pytorch_model.bin');
  * ```
  */
 export function readWeightFile(file: string): StateDict {
-  const bytes = fs.readFileSync(file);
-  if (file.endsWith('.safetensors')) return readSafetensors(bytes, file);
-  if (/\.(bin|pt|pth|ckpt)$/.test(file)) return readTorchCheckpoint(bytes, file);
-  throw new CheckpointError(file, 'unknown weight file extension (expected .safetensors or .bin)');
+  const reader = file.endsWith('.safetensors') ? readSafetensors : /\.(bin|pt|pth|ckpt)$/.test(file) ? readTorchCheckpoint : undefined;
+  if (reader === undefined) throw new CheckpointError(file, 'unknown weight file extension (expected .safetensors or .bin)');
+  let bytes: Uint8Array;
+  try {
+    bytes = readRegularFile(file, { maxBytes: MAX_WEIGHT_FILE_BYTES });
+  } catch (err) {
+    if (err instanceof FileReadError) throw new CheckpointError(file, err.detail, undefined, { cause: err });
+    throw err;
+  }
+  return reader(bytes, file);
 }
 
 /** The weight file `readStateDict(dir)` would read: the first of {@link WEIGHT_FILE_NAMES} present in `dir`. */

@@ -1,5 +1,5 @@
-import * as fs from 'fs';
 import { ConfigError } from '../../config/config-error';
+import { MAX_JSON_FILE_BYTES, readRegularFile } from './read-file';
 import { parseUNet2DConfigText, ParseUNet2DConfigOptions, UNet2DConfig } from '../../models/unet/config';
 
 /**
@@ -13,9 +13,10 @@ import { parseUNet2DConfigText, ParseUNet2DConfigOptions, UNet2DConfig } from '.
 export function readUNet2DConfig(file: string, options: ParseUNet2DConfigOptions = {}): UNet2DConfig {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readRegularFile(file, { maxBytes: MAX_JSON_FILE_BYTES }).toString('utf8');
   } catch (err) {
-    throw new ConfigError(file, null, `cannot read the UNet config: ${(err as Error).message}`);
+    const reason = (err as Error).message.replace(`${file}: `, ''); // FileReadError names the file already
+    throw new ConfigError(file, null, `cannot read the UNet config: ${reason}`);
   }
   return parseUNet2DConfigText(text, file, options);
 }

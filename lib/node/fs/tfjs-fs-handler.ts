@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
+import { MAX_WEIGHT_FILE_BYTES, readJsonFile, readRegularFile } from './read-file';
 import { writeDirAtomic } from './atomic-write';
 
 /** The file name of a tfjs model's topology and weights manifest. */
@@ -85,7 +86,7 @@ export function fileSystemHandler(dir: string, options: FileSystemHandlerOptions
       if (!fs.existsSync(jsonPath)) throw new Error(`${dir}: no ${MODEL_JSON} (not a tfjs model folder)`);
       let modelJSON: tf.io.ModelJSON;
       try {
-        modelJSON = JSON.parse(fs.readFileSync(jsonPath, 'utf8'));
+        modelJSON = readJsonFile(jsonPath) as tf.io.ModelJSON;
       } catch (err) {
         throw new Error(`${jsonPath}: not valid JSON: ${(err as Error).message}`);
       }
@@ -107,7 +108,7 @@ function readWeights(dir: string, manifest: tf.io.WeightsManifestConfig): [tf.io
       const file = path.join(dir, name);
       if (path.basename(name) !== name) throw new Error(`${path.join(dir, MODEL_JSON)}: weight path ${JSON.stringify(name)} must be a plain file name`);
       if (!fs.existsSync(file)) throw new Error(`${file}: weight shard listed in ${MODEL_JSON} is missing`);
-      buffers.push(fs.readFileSync(file));
+      buffers.push(readRegularFile(file, { maxBytes: MAX_WEIGHT_FILE_BYTES }));
     }
   }
   const total = buffers.reduce((sum, b) => sum + b.length, 0);

@@ -1,0 +1,76 @@
+/**
+ * JSON from untrusted files with stated bounds: nesting depth and number of values are checked by a linear scan
+ * before `JSON.parse` runs, so a deeply nested document gives a {@link BoundedJsonError} naming the file and the
+ * position instead of a bare `RangeError` (stack overflow), and a document of millions of tiny values is refused
+ * before it becomes millions of objects. Pure (no fs): the checkpoint readers and the config parsers share it.
+ *
+ * ```ts
+ * parseBoundedJson('{"a": [1, 2]}', 'config.json');              // { a: [1, 2] }
+ * parseBoundedJson('['.repeat(1e5), 'config.json');             // throws BoundedJsonError: nested deeper than 64 levels
+ * ```
+ */
+
+export interface JsonLimits {
+  /** Deepest nesting of objects and arrays (the top-level value is depth 1). */
+  maxDepth: number;
+  /** Most values: one, plus one for each `{`, `[` and `,` outside strings (an upper bound on the objects and
+   * arrays JSON.parse would build, and on their members but the first of each). */
+  maxValues: number;
+}
+
+/** Defaults for small configuration files (a diffusers config has depth ≤ 3 and a few hundred values). */
+export const DEFAULT_JSON_LIMITS: Readonly<JsonLimits> = { maxDepth: 64, maxValues: 1_000_000 };
+
+/** A JSON document that is malformed or over a limit; `detail` is the message without the file name. */
+export class BoundedJsonError extends Error {
+  constructor(
+    /** The file (or other source) the text came from. */
+    readonly source: string,
+    readonly detail: string,
+    /** Character offset of the problem, when known. */
+    readonly position?: number,
+  ) {
+    super(`${source}: ${detail}`);
+    this.name = 'BoundedJsonError';
+  }
+}
+
+/**
+ * Parses `text` as JSON after checking it against `limits` (defaults: {@link DEFAULT_JSON_LIMITS}). Throws a
+ * {@link BoundedJsonError} naming `source` for a limit or a syntax error; never a bare `RangeError`.
+ */
+export function parseBoundedJson(text: string, source: string, limits: Partial<JsonLimits> = {}): unknown {
+  const { maxDepth, maxValues } = { ...DEFAULT_JSON_LIMITS, ...limits };
+  let depth = 0;
+  let values = 1;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+      continue;
+    }
+    if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++values > maxValues) {
+        throw new BoundedJsonError(source, `JSON with more than ${maxValues} values (at character ${i})`, i);
+      }
+      if (++depth > maxDepth) {
+        throw new BoundedJsonError(source, `JSON nested deeper than ${maxDepth} levels (at character ${i})`, i);
+      }
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    } else if (c === 0x2c) {
+      if (++values > maxValues) {
+        throw new BoundedJsonError(source, `JSON with more than ${maxValues} values (at character ${i})`, i);
+      }
+    }
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new BoundedJsonError(source, `not valid JSON: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * The limits the checkpoint readers enforce on untrusted files, in one place (docs/checkpoints.md lists them with
+ * their reasons). Each is far above what a real diffusers checkpoint needs and far below what would let a small
+ * hostile file take minutes or gigabytes.
+ */
+
+/**
+ * Most tensors in one checkpoint. The DDPM UNet has 328, Stable Diffusion's UNet about 700, SDXL's about 1,700;
+ * 100,000 leaves room for any model while a header of 1.4 M zero-size tensors (83 MB) is refused outright.
+ */
+export const MAX_TENSOR_COUNT = 100_000;
+
+/** Most dimensions of one tensor (PyTorch kernels stop at 25; a UNet uses at most 4). */
+export const MAX_TENSOR_RANK = 64;
+
+/**
+ * Largest safetensors header. The reference implementation allows 100 MB; a header takes about 100 bytes a
+ * tensor, so 16 MiB holds {@link MAX_TENSOR_COUNT} tensors with room to spare while bounding the JSON parse.
+ */
+export const SAFETENSORS_MAX_HEADER_BYTES = 16 * 1024 * 1024;
+
+/**
+ * JSON bounds for a safetensors header: the format nests 3 deep (header → entry → shape); 8 leaves room for a
+ * precise error about a wrong type. Values: about 10 per tensor (entry, dtype, shape dims, offsets).
+ */
+export const SAFETENSORS_HEADER_JSON_LIMITS = { maxDepth: 8, maxValues: 20 * MAX_TENSOR_COUNT } as const;
+
+/** Longest value or key quoted in an error message (the rest is elided with `...`). */
+export const MAX_DESCRIBED_CHARS = 120;

@@ -24,6 +24,8 @@ export type { BackendName, BrowserBackendOptions } from './backends/set-backend-
 export { Generator } from './random/generator';
 export { randn } from './random/randn';
 export type { RandnOptions, RandnDtype, RandnVariant } from './random/randn';
+export { rand } from './random/rand';
+export type { RandOptions } from './random/rand';
 export { randnTensor, randnTensorValues } from './random/randn-tensor';
 export type { RandnTensorOptions, RandnTensorLayout } from './random/randn-tensor';
 export { DDIMScheduler } from './schedulers/ddim';

@@ -19,6 +19,8 @@ export { Generator, DEFAULT_SEED } from './random/generator';
 export type { GeneratorState } from './random/generator';
 export { randn } from './random/randn';
 export type { RandnOptions, RandnDtype, RandnVariant } from './random/randn';
+export { rand } from './random/rand';
+export type { RandOptions } from './random/rand';
 export { randnTensor } from './random/randn-tensor';
 export type { RandnTensorOptions, RandnTensorLayout } from './random/randn-tensor';
 

@@ -63,7 +63,7 @@ export function checkedNumel(shape: readonly number[], where: string): number {
 }
 
 /** Allocates the output, turning the engine's RangeError into a message with the size. */
-function allocate(numel: number, dtype: RandnDtype, shape: readonly number[], where: string): Float32Array | Float64Array {
+export function allocate(numel: number, dtype: RandnDtype, shape: readonly number[], where: string): Float32Array | Float64Array {
   const bytesPerElement = dtype === 'float64' ? 8 : 4;
   try {
     return dtype === 'float64' ? new Float64Array(numel) : new Float32Array(numel);
@@ -76,7 +76,14 @@ function allocate(numel: number, dtype: RandnDtype, shape: readonly number[], wh
   }
 }
 
-function checkOptions(options: RandnOptions, where: string): Required<Omit<RandnOptions, 'generator'>> {
+/**
+ * Checks the options shared by {@link randn} and `rand` (an object, a known dtype, a single Generator or none);
+ * returns the dtype, `'float32'` by default. `where` names the caller in error messages.
+ */
+export function checkDtypeAndGenerator(
+  options: { dtype?: RandnDtype; generator?: Generator },
+  where: string,
+): RandnDtype {
   if (typeof options !== 'object' || options === null) {
     throw new Error(`${where}: options must be an object, got ${String(options)}`);
   }
@@ -84,16 +91,21 @@ function checkOptions(options: RandnOptions, where: string): Required<Omit<Randn
   if (!RANDN_DTYPES.includes(dtype)) {
     throw new Error(`${where}: dtype=${JSON.stringify(dtype)} is not one of ${RANDN_DTYPES.map((d) => `'${d}'`).join(', ')}`);
   }
+  if (options.generator !== undefined && !(options.generator instanceof Generator)) {
+    const g: unknown = options.generator;
+    const shown = Array.isArray(g) ? `an array (${where} takes one Generator; randnTensor takes a list)` : `${typeof g} ${String(g)}`;
+    throw new Error(`${where}: generator must be a Generator, got ${shown}`);
+  }
+  return dtype;
+}
+
+function checkOptions(options: RandnOptions, where: string): Required<Omit<RandnOptions, 'generator'>> {
+  const dtype = checkDtypeAndGenerator(options, where);
   const variant = options.variant ?? 'avx2';
   if (!RANDN_VARIANTS.includes(variant)) {
     throw new Error(
       `${where}: variant=${JSON.stringify(variant)} is not one of ${RANDN_VARIANTS.map((d) => `'${d}'`).join(', ')}`,
     );
-  }
-  if (options.generator !== undefined && !(options.generator instanceof Generator)) {
-    const g: unknown = options.generator;
-    const shown = Array.isArray(g) ? 'an array (randn takes one Generator; randnTensor takes a list)' : `${typeof g} ${String(g)}`;
-    throw new Error(`${where}: generator must be a Generator, got ${shown}`);
   }
   return { dtype, variant };
 }
@@ -121,7 +133,8 @@ export function randn(shape: readonly number[], options: RandnOptions = {}): Flo
   return out;
 }
 
-function nonDeterministicGenerator(): Generator {
+/** A fresh generator seeded from a non-deterministic source, for calls without a generator. */
+export function nonDeterministicGenerator(): Generator {
   const g = new Generator();
   g.seed();
   return g;

@@ -10,7 +10,8 @@ import { DDPM_CIFAR10_SCHEDULER_CONFIG, readPipelineFolder } from '../../lib/nod
 import { Generator } from '../../lib/random/generator';
 import { fixturePath, maxAbsDiff } from '../helpers/fixtures';
 import { FakeHub, sha256Hex } from '../node/hub/hub-server';
-import { caseTolerance, pipelineCase, pipelineFixture } from './pipeline-fixture';
+import { activeTestBackend, tinyPipelineBound } from '../helpers/tolerances';
+import { pipelineCase, pipelineFixture } from './pipeline-fixture';
 
 const CASE = 'tiny_s2_eta0_b1_seed0';
 
@@ -26,7 +27,7 @@ async function imagesOf(pipeline: DDIMPipeline): Promise<Float32Array> {
 
 function expectFixtureImages(images: Float32Array): void {
   const c = pipelineCase(CASE);
-  expect(maxAbsDiff(images, c.images.data)).toBeLessThanOrEqual(caseTolerance(c));
+  expect(maxAbsDiff(images, c.images.data)).toBeLessThanOrEqual(tinyPipelineBound(c.id, activeTestBackend()));
 }
 
 const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;

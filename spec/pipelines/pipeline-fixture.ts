@@ -35,16 +35,6 @@ export const pipelineCase = (id: string): PipelineCase => {
   return found;
 };
 
-/**
- * The tolerance of the acceptance criteria: max(1e-4, 20 × the case's float32-vs-float64 gap). The gap is how far
- * torch's own float32 result lies from exact arithmetic on the same inputs; a correct float32 port with other
- * rounding (tfjs kernels, other summation orders) lands within a small multiple of it, and 1e-4 is the floor for
- * cases where the gap is tiny.
- */
-export function caseTolerance(c: PipelineCase): number {
-  return Math.max(1e-4, 20 * c.conditioning.max_abs_diff_vs_float64_evaluation);
-}
-
 /** The case's generator(s), freshly seeded: one for the batch, or a list. */
 export function caseGenerator(c: PipelineCase): Generator | Generator[] {
   if (c.generator_seeds !== undefined) return c.generator_seeds.map((s) => new Generator().manualSeed(s));

@@ -6,7 +6,7 @@ import { randnTensor } from '../../lib/random/randn-tensor';
 import { setBackend } from '../../lib/node/backends/set-backend';
 import { describeEachBackend } from '../helpers/backends';
 import { maxAbs, maxAbsDiff } from '../helpers/fixtures';
-import { FLOAT32_VS_FLOAT64_TOLERANCE, referenceDDIMStep, relativeTo } from './reference-step';
+import { FLOAT32_VS_FLOAT64_TOLERANCE, referenceAlphasCumprod, referenceDDIMStep, relativeTo } from './reference-step';
 import { DDIMCase, ddimCases, relativeError, schedulerFixture, STEP_RELATIVE_TOLERANCE, toTensor } from './scheduler-fixture';
 
 const fixture = schedulerFixture();
@@ -92,13 +92,15 @@ async function checkStep(
   tf.dispose([mo, x, vn, out.prevSample, out.predOriginalSample]);
   const c = s.config;
   const prevT = t - Math.floor(c.numTrainTimesteps / n);
+  const alphas = referenceAlphasCumprod(c);
   const ref = referenceDDIMStep({
     ...c,
     modelOutput: inputs.model_output.data,
     sample: inputs.sample.data,
     batch: 2,
-    alphaProdT: s.alphasCumprod[t],
-    alphaProdTPrev: prevT >= 0 ? s.alphasCumprod[prevT] : c.setAlphaToOne ? 1 : s.alphasCumprod[0],
+    // ᾱ from the schedule's float64 definition, not the port's tables.
+    alphaProdT: alphas[t],
+    alphaProdTPrev: prevT >= 0 ? alphas[prevT] : c.setAlphaToOne ? 1 : alphas[0],
     eta: options.eta ?? 0,
     useClippedModelOutput: options.useClippedModelOutput ?? false,
     noise: options.noise,

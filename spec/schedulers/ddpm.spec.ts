@@ -6,7 +6,7 @@ import { Generator } from '../../lib/random/generator';
 import { randnTensor } from '../../lib/random/randn-tensor';
 import { describeEachBackend } from '../helpers/backends';
 import { maxAbs, maxAbsDiff } from '../helpers/fixtures';
-import { FLOAT32_VS_FLOAT64_TOLERANCE, referenceDDPMStep, relativeTo } from './reference-step';
+import { FLOAT32_VS_FLOAT64_TOLERANCE, referenceAlphasCumprod, referenceDDPMStep, relativeTo } from './reference-step';
 import { DDPMCase, ddpmCases, relativeError, schedulerFixture, STEP_RELATIVE_TOLERANCE, toTensor } from './scheduler-fixture';
 
 const fixture = schedulerFixture();
@@ -79,8 +79,10 @@ async function checkStep(
   tf.dispose([mo, x, vn, out.prevSample, out.predOriginalSample]);
   const c = s.config;
   const prevT = t - Math.floor(c.numTrainTimesteps / (n ?? c.numTrainTimesteps));
-  const at = s.alphasCumprod[t];
-  const ap = prevT >= 0 ? s.alphasCumprod[prevT] : 1;
+  // ᾱ from the schedule's float64 definition, not the port's tables.
+  const alphas = referenceAlphasCumprod(c);
+  const at = alphas[t];
+  const ap = prevT >= 0 ? alphas[prevT] : 1;
   const betaT = 1 - at / ap;
   const posteriorVariance = Math.max(((1 - ap) / (1 - at)) * betaT, 1e-20);
   const sigma = t === 0 ? 0 : c.varianceType.startsWith('fixed_small') ? Math.sqrt(posteriorVariance) : Math.sqrt(betaT);

@@ -9,11 +9,12 @@ import { convertCheckpoint } from '../../../lib/node/convert/convert-checkpoint'
 import { UNet2DModel } from '../../../lib/models/unet/unet-2d-model';
 import { describeEachBackend } from '../../helpers/backends';
 import { fixturePath, maxAbsDiff } from '../../helpers/fixtures';
+import { parityBound } from '../../helpers/tolerances';
 import { nchwValues, nhwcFromFixture, tinyFixture } from './unet-fixture';
 
-const FORWARD_TOLERANCE = 1e-4; // as in unet-2d-model.spec.ts: the bound; torch's own f32 vs f64 gap is ~1e-6
-
-describeEachBackend('convertCheckpoint and the tfjs format', (backend) => {
+describeEachBackend('convertCheckpoint and the tfjs format', (backend, label) => {
+  // The converted model is the same computation as the original: the tiny forward bound (spec/helpers/tolerances.ts).
+  const FORWARD_TOLERANCE = parityBound('tinyForward', label);
   const fixture = tinyFixture();
   let work: string;
   let converted: string;

@@ -4,10 +4,11 @@ import { Attention } from '../../../lib/models/unet/layers/attention';
 import { Downsample2D } from '../../../lib/models/unet/layers/downsample-2d';
 import { GroupNorm, groupNormBroadcast, groupNormPerChannel } from '../../../lib/models/unet/layers/group-norm';
 import { ResnetBlock2D } from '../../../lib/models/unet/layers/resnet-block-2d';
-import { Timesteps, timestepFrequencies } from '../../../lib/models/unet/layers/timesteps';
+import { Timesteps } from '../../../lib/models/unet/layers/timesteps';
 import { Upsample2D } from '../../../lib/models/unet/layers/upsample-2d';
 import { describeEachBackend } from '../../helpers/backends';
 import { maxAbsDiff } from '../../helpers/fixtures';
+import { tinyFixture } from './unet-fixture';
 
 // Float64 reference implementations on plain arrays, written from the PyTorch definitions, NHWC.
 // float32 vs float64 on these small inputs: ~1e-6 relative; 1e-5 absolute leaves room for tfjs' summation orders.
@@ -230,28 +231,36 @@ describeEachBackend('UNet layers against float64 references', () => {
     layer.dispose();
   });
 
-  test('Timesteps: [sin, cos] or [cos, sin], odd widths zero-padded, frequencies as PyTorch rounds them', async () => {
-    const t = tf.tensor1d([0, 3, 999.5]);
+  test('Timesteps: [sin, cos] or [cos, sin], odd widths zero-padded, against the float64 definition', async () => {
+    // diffusers' get_timestep_embedding in float64: f_i = exp(−ln(10⁴) · i / (half − shift)), emb = [sin(t·f), cos(t·f)].
+    // The port (like torch) computes in float32: the exponent carries ≤ 3 roundings (≤ 9.3 · 3 · 2^-24 absolute),
+    // so t·f is off by ≤ t · max_x(x·e^-x) · 1.7e-6 + 2^-24 · t·f, i.e. ≤ 1.2e-7 · t; 1e-6 + 2e-7 · t bounds it.
+    const times = [0, 3, 999.5];
+    const t = tf.tensor1d(times);
     for (const [numChannels, flip, shift] of [[8, false, 1], [8, true, 0], [7, false, 1]] as const) {
       const layer = new Timesteps({ numChannels, flipSinToCos: flip, downscaleFreqShift: shift, name: 'tp' });
       const y = layer.apply(t) as tf.Tensor;
       expect(y.shape).toEqual([3, numChannels]);
+      const values = await y.data();
       const half = Math.floor(numChannels / 2);
-      const freqs = timestepFrequencies(numChannels, shift);
-      const expected: number[] = [];
-      for (const tv of [0, 3, 999.5]) {
-        const angles = Array.from(freqs, (f) => Math.fround(tv * f));
-        const sin = angles.map(Math.sin);
-        const cos = angles.map(Math.cos);
-        expected.push(...(flip ? [...cos, ...sin] : [...sin, ...cos]), ...(numChannels % 2 ? [0] : []));
-      }
-      expect(maxAbsDiff(await y.data(), expected)).toBeLessThan(1e-6); // float32 sin/cos of the same angles
-      expect(freqs[0]).toBe(1);
-      expect(freqs.length).toBe(half);
+      times.forEach((tv, row) => {
+        const angles = Array.from({ length: half }, (_, i) => tv * Math.exp((-Math.log(10000) * i) / (half - shift)));
+        const expected = [...(flip ? angles.map(Math.cos) : angles.map(Math.sin)), ...(flip ? angles.map(Math.sin) : angles.map(Math.cos))];
+        if (numChannels % 2) expected.push(0);
+        expect(maxAbsDiff(values.subarray(row * numChannels, (row + 1) * numChannels), expected)).toBeLessThan(1e-6 + 2e-7 * tv);
+      });
       y.dispose();
     }
-    // exponent = fround(fround(-ln 1e4) * i) / (half - shift), each step rounded to float32 as in PyTorch
-    expect(timestepFrequencies(16, 1)[4]).toBe(Math.fround(Math.exp(Math.fround(Math.fround(Math.fround(-Math.log(10000)) * 4) / 7))));
     t.dispose();
+  });
+
+  test('Timesteps against torch: the tiny fixture time_proj at t = 500 (unet_tiny.json, debug_trace_seed0_t500)', async () => {
+    // Same float32 steps as torch; sin/cos of the same float32 angles differ by float32 rounding (≤ 1 ulp, 6e-8).
+    const expected = tinyFixture().debug_trace_seed0_t500.time_proj_full;
+    const layer = new Timesteps({ numChannels: 16, flipSinToCos: false, downscaleFreqShift: 1, name: 'tp' });
+    const t = tf.tensor1d([500]);
+    const y = layer.apply(t) as tf.Tensor;
+    expect(maxAbsDiff(await y.data(), expected.data)).toBeLessThan(2.5e-7);
+    tf.dispose([t, y]);
   });
 });

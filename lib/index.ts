@@ -29,7 +29,7 @@ export { CheckpointError } from './io/checkpoint-error';
 export type { NamedTensor, StateDict } from './io/state-dict';
 export { snapshotDownload, hfHubDownload, resolvePipelineFiles, resolveModelPath, HubError, HubFileNotFoundError } from './node/hub/hub';
 export type { HubDownloadOptions, HubProgress } from './node/hub/hub';
-export { defaultHubCacheDir, looksLikeRepoId } from './node/hub/hub-cache';
+export { defaultHubCacheDir, looksLikeRepoId } from './node/hub/cache';
 
 export { DDIMScheduler, ddimStepCoefficients } from './schedulers/ddim';
 export type { DDIMStepOptions, DDIMStepOutput, DDIMStepCoefficients, DDIMTables } from './schedulers/ddim';

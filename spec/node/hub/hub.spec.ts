@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { HubEnv, defaultHubCacheDir, isHubOfflineEnv, looksLikeRepoId, validateRepoId } from '../../../lib/node/hub/hub-cache';
+import { HubEnv, defaultHubCacheDir, isHubOfflineEnv, looksLikeRepoId, validateRepoId } from '../../../lib/node/hub/cache';
 import { HubDownloadOptions, HubError, HubFileNotFoundError, HubProgress, hfHubDownload, resolveModelPath, resolvePipelineFiles, snapshotDownload } from '../../../lib/node/hub/hub';
 import { readStateDict } from '../../../lib/node/fs/read-state-dict';
 import { fixturePath, loadFixture } from '../../helpers/fixtures';
@@ -281,7 +281,7 @@ describe('snapshotDownload against a fake Hub on 127.0.0.1', () => {
     const plain: typeof fetch = async () => new Response('hello', { status: 200, headers: { ETag: '"abc"' } });
     await expect(hfHubDownload(REPO, 'model_index.json', { ...options(), fetchImpl: plain })).rejects.toThrow('did not send the X-Repo-Commit and ETag headers of a Hugging Face Hub');
     const evil: typeof fetch = async () => new Response('x', { status: 200, headers: { ETag: '"../../evil"', 'X-Repo-Commit': 'b'.repeat(40) } });
-    await expect(hfHubDownload(REPO, 'model_index.json', { ...options(), fetchImpl: evil })).rejects.toThrow('ETag "../../evil" is not usable as a cache file name');
+    await expect(hfHubDownload(REPO, 'model_index.json', { ...options(), fetchImpl: evil })).rejects.toThrow('ETag "../../evil" is not a sha256 (64 hex digits) or git sha1 (40 hex digits)');
   });
 });
 

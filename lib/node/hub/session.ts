@@ -176,7 +176,13 @@ export class HubSession {
       const { status } = answer.response;
       const location = answer.response.headers.get('location');
       if (status < 300 || status >= 400 || location === null || status === 304) return answer;
-      const target = redirectTarget(url, location, this.endpoint);
+      let target: URL;
+      try {
+        target = redirectTarget(url, location, this.endpoint);
+      } catch (err) {
+        answer.done();
+        throw err;
+      }
       if (options.hostRelativeOnly && !(isHostRelative(location) && target.origin === new URL(url).origin)) return answer;
       answer.done();
       await answer.response.body?.cancel().catch(() => undefined);

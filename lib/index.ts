@@ -27,8 +27,9 @@ export { readTorchCheckpoint } from './io/torch-pickle';
 export { readStateDict, readWeightFile, findWeightFile, WEIGHT_FILE_NAMES } from './node/fs/read-state-dict';
 export { CheckpointError } from './io/checkpoint-error';
 export type { NamedTensor, StateDict } from './io/state-dict';
-export { snapshotDownload, hfHubDownload, resolvePipelineFiles, resolveModelPath, HubError, HubFileNotFoundError } from './node/hub/hub';
-export type { HubDownloadOptions, HubProgress } from './node/hub/hub';
+export { snapshotDownload, hfHubDownload, resolvePipelineFiles, resolveModelPath } from './node/hub/hub';
+export * from './node/hub/errors';
+export type { HubDownloadOptions, HubProgress, HubClientOptions } from './node/hub/hub';
 export { defaultHubCacheDir, looksLikeRepoId } from './node/hub/cache';
 
 export { DDIMScheduler, ddimStepCoefficients } from './schedulers/ddim';

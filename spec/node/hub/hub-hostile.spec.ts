@@ -1,6 +1,7 @@
-// Hostile and careless Hub servers (issue 10, defects 6 and 7 and the Hub part of 9): each test here failed on the
-// client before the split (hub.ts at 168fac0): it either succeeded where it must refuse, hung, or threw an unnamed
-// error. The servers are FakeHub on 127.0.0.1 or an in-process fetch stub; every server loop ends when the client
+// Hostile and careless Hub servers (issue 10, defects 6 and 7 and the Hub part of 9). Run against the client before
+// the split (hub.ts at 168fac0, the new error names aliased to HubError), every test of the first two blocks failed
+// (it succeeded where it must refuse, hung, or threw an unnamed error) except "every blob is verified", a guard of
+// what already held; the rate-rule block tests the new pure RateWindow. The servers are FakeHub on 127.0.0.1 or an in-process fetch stub; every server loop ends when the client
 // leaves (bounded), and every test has its own timeout.
 import * as fs from 'fs';
 import * as os from 'os';
@@ -107,7 +108,7 @@ describe('a hostile or careless Hub', () => {
   });
 
   test('every blob is verified by its hash: a non-LFS file whose bytes do not match its git sha1 ETag is refused', async () => {
-    // A valid-looking sha1 that is not the content's: the old client verified only when the ETag had the right shape.
+    // A valid-looking sha1 that is not the content's (already refused before; kept as a guard now that every ETag is a hash).
     hub.etagOverride.set('model_index.json', `"${gitBlobSha1(text('something else'))}"`);
     await expect(snapshotDownload(REPO, options())).rejects.toThrow(/org\/hostile\/model_index.json is corrupted: its git blob sha1 is/);
     expect(listTree(path.join(cacheDir, 'models--org--hostile', 'blobs'))).toEqual([]);

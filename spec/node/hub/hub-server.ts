@@ -29,6 +29,21 @@ export function gitBlobSha1(data: Uint8Array): string {
   return createHash('sha1').update(`blob ${data.length}\0`).update(data).digest('hex');
 }
 
+/** Sends `data` in slices of `slice` bytes every `intervalMs`, stopping when it is sent or the client leaves. */
+function trickle(res: http.ServerResponse, data: Uint8Array, slice: number, intervalMs: number): void {
+  let at = 0;
+  const timer = setInterval(() => {
+    if (at >= data.length || res.destroyed) {
+      clearInterval(timer);
+      res.end();
+      return;
+    }
+    res.write(Buffer.from(data.subarray(at, at + slice)));
+    at += slice;
+  }, intervalMs);
+  res.on('close', () => clearInterval(timer));
+}
+
 export class FakeHub {
   readonly repos = new Map<string, FakeRepo>();
   readonly log: HubRequest[] = [];
@@ -192,35 +207,8 @@ export class FakeHub {
       return;
     }
     const drip = this.drip.get(sha);
-    if (drip !== undefined) {
-      let at = start;
-      const timer = setInterval(() => {
-        if (at >= data!.length || res.destroyed) {
-          clearInterval(timer);
-          res.end();
-          return;
-        }
-        res.write(Buffer.from(data!.subarray(at, at + 1)));
-        at += 1;
-      }, drip);
-      res.on('close', () => clearInterval(timer));
-      return;
-    }
-    if (this.throttleBytesPerSecond !== undefined) {
-      const slice = 1 << 16;
-      let at = start;
-      const timer = setInterval(() => {
-        if (at >= data!.length || res.destroyed) {
-          clearInterval(timer);
-          res.end();
-          return;
-        }
-        res.write(Buffer.from(data!.subarray(at, at + slice)));
-        at += slice;
-      }, (1000 * slice) / this.throttleBytesPerSecond);
-      res.on('close', () => clearInterval(timer));
-      return;
-    }
+    if (drip !== undefined) return trickle(res, data.subarray(start), 1, drip);
+    if (this.throttleBytesPerSecond !== undefined) return trickle(res, data.subarray(start), 1 << 16, (1000 * (1 << 16)) / this.throttleBytesPerSecond);
     res.end(Buffer.from(data.subarray(start)));
   }
 }

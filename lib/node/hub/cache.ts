@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { writeFileAtomic } from '../fs/atomic-write';
-import { HubMetadataError } from './errors';
+import { HubArgumentError, HubMetadataError } from './errors';
 
 /**
  * The Hugging Face Hub cache, in huggingface_hub's layout, so that Python and this library share downloads:
@@ -66,9 +66,7 @@ export function validateRepoId(repoId: string): void {
     repoId.includes('..') ||
     /(^|\/)[.-]|[.-]($|\/)/.test(repoId)
   ) {
-    throw new Error(
-      `repoId ${JSON.stringify(repoId)} is not a Hugging Face Hub repository id ('name' or 'org/name': letters, digits, '-', '_', '.'; no '--' or '..')`,
-    );
+    throw new HubArgumentError('repoId', repoId, "a Hugging Face Hub repository id ('name' or 'org/name': letters, digits, '-', '_', '.'; no '--' or '..')");
   }
 }
 
@@ -86,14 +84,14 @@ export function looksLikeRepoId(value: string): boolean {
 export function validateRepoFilePath(file: string): void {
   const segments = typeof file === 'string' ? file.split('/') : [];
   if (segments.length === 0 || file.includes('\\') || file.includes('\0') || segments.some((s) => s === '' || s === '.' || s === '..')) {
-    throw new Error(`file ${JSON.stringify(file)} is not a relative path inside a repository ('dir/name', no '..')`);
+    throw new HubArgumentError('file', file, "a relative path inside a repository ('dir/name', no '..')");
   }
 }
 
 /** Checks a revision (branch, tag or commit) is safe as a path under refs/. */
 export function validateRevision(revision: string): void {
   if (typeof revision !== 'string' || revision === '' || revision.split('/').some((s) => s === '' || s === '.' || s === '..') || revision.includes('\\')) {
-    throw new Error(`revision ${JSON.stringify(revision)} is not a branch, tag or commit name`);
+    throw new HubArgumentError('revision', revision, 'a branch, tag or commit name');
   }
 }
 

@@ -19,6 +19,14 @@ export class HubFileNotFoundError extends HubError {
   }
 }
 
+/** A repository id, file path or revision that is not one (checked before it becomes a path or a URL). */
+export class HubArgumentError extends HubError {
+  constructor(readonly argument: 'repoId' | 'file' | 'revision', readonly value: unknown, expected: string) {
+    super(`${argument} ${JSON.stringify(value)} is not ${expected}`);
+    this.name = 'HubArgumentError';
+  }
+}
+
 /** `HF_ENDPOINT` (or the `endpoint` option) is not an http(s) URL. */
 export class HubEndpointError extends HubError {
   constructor(readonly variable: string, readonly value: string) {

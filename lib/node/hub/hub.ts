@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import type { HubDownloadOptions, HubProgress } from '../../loading/load-options';
 import { COMMIT_HASH, HubCacheRepo, blobNameOfEtag, defaultHubCacheDir, isHubOfflineEnv, looksLikeRepoId, validateRepoFilePath, validateRepoId, validateRevision } from './cache';
 import { downloadBlob } from './download';
-import { HubError, HubFileNotFoundError, HubMetadataError } from './errors';
+import { HubError, HubFileNotFoundError, HubMetadataError, HubResponseError } from './errors';
 import { pickPipelineFiles, RepoFileSource } from './pipeline-files';
 import { HubClientOptions, HubSession, networkErrorCode } from './session';
 
@@ -188,7 +188,7 @@ class HubRepo implements RepoFileSource {
     }
     const redirected = response.status >= 300 && response.status < 400 && location !== null;
     if (response.status >= 400 || (response.status >= 300 && !redirected)) {
-      throw new HubError(`${url}: HTTP ${response.status} ${response.statusText}`, response.status);
+      throw new HubResponseError(url, response.status, response.statusText);
     }
     const commit = response.headers.get('x-repo-commit');
     const etagHeader = response.headers.get('x-linked-etag') ?? response.headers.get('etag');

@@ -33,9 +33,10 @@ export type { JsonLimits } from './io/bounded-json';
 export { readRegularFile, readJsonFile, FileReadError, MAX_WEIGHT_FILE_BYTES, MAX_JSON_FILE_BYTES } from './node/fs/read-file';
 export { MAX_TENSOR_COUNT, MAX_TENSOR_RANK, SAFETENSORS_MAX_HEADER_BYTES } from './io/reader-limits';
 export type { NamedTensor, StateDict } from './io/state-dict';
-export { snapshotDownload, hfHubDownload, resolvePipelineFiles, resolveModelPath, HubError, HubFileNotFoundError } from './node/hub/hub';
-export type { HubDownloadOptions, HubProgress } from './node/hub/hub';
-export { defaultHubCacheDir, looksLikeRepoId } from './node/hub/hub-cache';
+export { snapshotDownload, hfHubDownload, resolvePipelineFiles, resolveModelPath } from './node/hub/hub';
+export * from './node/hub/errors';
+export type { HubDownloadOptions, HubProgress, HubClientOptions } from './node/hub/hub';
+export { defaultHubCacheDir, looksLikeRepoId } from './node/hub/cache';
 
 export { DDIMScheduler, ddimStepCoefficients } from './schedulers/ddim';
 export type { DDIMStepOptions, DDIMStepOutput, DDIMStepCoefficients, DDIMTables } from './schedulers/ddim';

@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { setBackend } from '../../lib/node/backends/set-backend';
 import { formatAbsSumLine } from '../../lib/node/cli/generate';
-import { defaultHubCacheDir } from '../../lib/node/hub/hub-cache';
+import { defaultHubCacheDir } from '../../lib/node/hub/cache';
 import { UNet2DModel } from '../../lib/models/unet/unet-2d-model';
 import { DDIMPipeline } from '../../lib/pipelines/ddim-pipeline';
 import { imageAbsSum } from '../../lib/pipelines/image-abs-sum';

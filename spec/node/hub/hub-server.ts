@@ -29,6 +29,21 @@ export function gitBlobSha1(data: Uint8Array): string {
   return createHash('sha1').update(`blob ${data.length}\0`).update(data).digest('hex');
 }
 
+/** Sends `data` in slices of `slice` bytes every `intervalMs`, stopping when it is sent or the client leaves. */
+function trickle(res: http.ServerResponse, data: Uint8Array, slice: number, intervalMs: number): void {
+  let at = 0;
+  const timer = setInterval(() => {
+    if (at >= data.length || res.destroyed) {
+      clearInterval(timer);
+      res.end();
+      return;
+    }
+    res.write(Buffer.from(data.subarray(at, at + slice)));
+    at += slice;
+  }, intervalMs);
+  res.on('close', () => clearInterval(timer));
+}
+
 export class FakeHub {
   readonly repos = new Map<string, FakeRepo>();
   readonly log: HubRequest[] = [];
@@ -40,6 +55,14 @@ export class FakeHub {
   readonly corrupt = new Set<string>();
   /** Ignore Range headers (answer 200 with the whole body). */
   ignoreRange = false;
+  /** path → the ETag header sent for that (non-LFS) file instead of its git sha1 (hostile servers). */
+  readonly etagOverride = new Map<string, string>();
+  /** Non-LFS paths answered without Content-Length (chunked GET, no size on HEAD). */
+  readonly undeclaredSize = new Set<string>();
+  /** sha256 → ms between single bytes: that blob is sent one byte at a time (a drip), until the client leaves. */
+  readonly drip = new Map<string, number>();
+  /** LFS blobs are sent at about this many bytes per second (64 KiB slices), when set. */
+  throttleBytesPerSecond: number | undefined;
   private server: http.Server | undefined;
   private readonly sockets = new Set<import('net').Socket>();
 
@@ -119,8 +142,28 @@ export class FakeHub {
       res.end();
       return;
     }
-    res.writeHead(200, { 'X-Repo-Commit': repo.commit, ETag: `"${gitBlobSha1(data)}"`, 'Content-Length': String(data.length) });
-    res.end(head ? undefined : Buffer.from(data));
+    const etag = this.etagOverride.get(path) ?? `"${gitBlobSha1(data)}"`;
+    const length: Record<string, string> = this.undeclaredSize.has(path) ? {} : { 'Content-Length': String(data.length) };
+    res.writeHead(200, { 'X-Repo-Commit': repo.commit, ETag: etag, ...length });
+    if (head) {
+      res.end();
+      return;
+    }
+    if (this.undeclaredSize.has(path)) {
+      // Chunked, in 1 MiB slices, stopping as soon as the client goes away.
+      let at = 0;
+      const next = (): void => {
+        if (at >= data.length || res.destroyed) return void res.end();
+        const slice = Buffer.from(data.subarray(at, at + (1 << 20)));
+        at += slice.length;
+        if (res.write(slice)) setImmediate(next);
+        else res.once('drain', next);
+      };
+      res.on('close', () => (at = data.length));
+      next();
+      return;
+    }
+    res.end(Buffer.from(data));
   }
 
   private serveBlob(sha: string, req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -163,6 +206,9 @@ export class FakeHub {
       res.write(Buffer.from(data.subarray(start, start + stall))); // ...and nothing more until stop()
       return;
     }
+    const drip = this.drip.get(sha);
+    if (drip !== undefined) return trickle(res, data.subarray(start), 1, drip);
+    if (this.throttleBytesPerSecond !== undefined) return trickle(res, data.subarray(start), 1 << 16, (1000 * (1 << 16)) / this.throttleBytesPerSecond);
     res.end(Buffer.from(data.subarray(start)));
   }
 }

@@ -1,8 +1,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { HubEnv, defaultHubCacheDir, isHubOfflineEnv, looksLikeRepoId, validateRepoId } from '../../../lib/node/hub/hub-cache';
-import { HubDownloadOptions, HubError, HubFileNotFoundError, HubProgress, hfHubDownload, resolveModelPath, resolvePipelineFiles, snapshotDownload } from '../../../lib/node/hub/hub';
+import { HubEnv, defaultHubCacheDir, isHubOfflineEnv, looksLikeRepoId, validateRepoId } from '../../../lib/node/hub/cache';
+import { HubArgumentError, HubDownloadOptions, HubError, HubFileNotFoundError, HubProgress, hfHubDownload, resolveModelPath, resolvePipelineFiles, snapshotDownload } from '../../../lib/node/hub/hub';
 import { readStateDict } from '../../../lib/node/fs/read-state-dict';
 import { fixturePath, loadFixture } from '../../helpers/fixtures';
 import { FakeHub, HubRequest, gitBlobSha1, sha256Hex } from './hub-server';
@@ -272,6 +272,7 @@ describe('snapshotDownload against a fake Hub on 127.0.0.1', () => {
     await expect(snapshotDownload(REPO, { ...options(), files: ['missing.json'] })).rejects.toThrow(`missing.json not found in ${REPO} at revision main`);
     const requests = hub.log.length;
     await expect(snapshotDownload('../etc', options())).rejects.toThrow('repoId "../etc" is not a Hugging Face Hub repository id');
+    await expect(snapshotDownload('../etc', options())).rejects.toBeInstanceOf(HubArgumentError);
     await expect(hfHubDownload(REPO, '../../../etc/passwd', options())).rejects.toThrow('is not a relative path inside a repository');
     await expect(hfHubDownload(REPO, 'a', { ...options(), revision: '../x' })).rejects.toThrow('revision "../x" is not a branch');
     expect(hub.log.length).toBe(requests);
@@ -281,7 +282,7 @@ describe('snapshotDownload against a fake Hub on 127.0.0.1', () => {
     const plain: typeof fetch = async () => new Response('hello', { status: 200, headers: { ETag: '"abc"' } });
     await expect(hfHubDownload(REPO, 'model_index.json', { ...options(), fetchImpl: plain })).rejects.toThrow('did not send the X-Repo-Commit and ETag headers of a Hugging Face Hub');
     const evil: typeof fetch = async () => new Response('x', { status: 200, headers: { ETag: '"../../evil"', 'X-Repo-Commit': 'b'.repeat(40) } });
-    await expect(hfHubDownload(REPO, 'model_index.json', { ...options(), fetchImpl: evil })).rejects.toThrow('ETag "../../evil" is not usable as a cache file name');
+    await expect(hfHubDownload(REPO, 'model_index.json', { ...options(), fetchImpl: evil })).rejects.toThrow('ETag "../../evil" is not a sha256 (64 hex digits) or git sha1 (40 hex digits)');
   });
 });
 

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { writeFileAtomic } from '../fs/atomic-write';
+import { HubArgumentError, HubMetadataError } from './errors';
 
 /**
  * The Hugging Face Hub cache, in huggingface_hub's layout, so that Python and this library share downloads:
@@ -13,10 +14,16 @@ import { writeFileAtomic } from '../fs/atomic-write';
  *   snapshots/<commit>/<path>         relative symlinks into blobs/ (copies where symlinks are not allowed)
  *   refs/<revision>                   the commit a branch or tag pointed to at the last download
  *   .no_exist/<commit>/<path>         empty markers: the file does not exist at that commit
+ * <cacheDir>/.locks/models--<org>--<name>/<etag>.tfjs-diffusers.lock   held while one process downloads that blob
+ * <cacheDir>/tfjs-diffusers/<org>--<name>/<commit>/                     the tfjs conversion of that snapshot
+ * <cacheDir>/.locks/tfjs-diffusers/<org>--<name>/<commit>.lock          held while one process converts it
  * ```
+ *
+ * These are the only paths the Hub client writes (docs/checkpoints.md, "Hub cache"). The lock files have their own
+ * suffix, not huggingface_hub's `<etag>.lock`: Python holds those with `flock` and never deletes them, which our
+ * lock (a file that exists while held, see lib/node/fs/file-lock.ts) would read as held.
  */
 
-/** Environment variables the Hub code reads; pass your own object instead of `process.env` to isolate a call. */
 import type { HubEnv } from '../../loading/load-options';
 
 export type { HubEnv };
@@ -59,9 +66,7 @@ export function validateRepoId(repoId: string): void {
     repoId.includes('..') ||
     /(^|\/)[.-]|[.-]($|\/)/.test(repoId)
   ) {
-    throw new Error(
-      `repoId ${JSON.stringify(repoId)} is not a Hugging Face Hub repository id ('name' or 'org/name': letters, digits, '-', '_', '.'; no '--' or '..')`,
-    );
+    throw new HubArgumentError('repoId', repoId, "a Hugging Face Hub repository id ('name' or 'org/name': letters, digits, '-', '_', '.'; no '--' or '..')");
   }
 }
 
@@ -79,18 +84,56 @@ export function looksLikeRepoId(value: string): boolean {
 export function validateRepoFilePath(file: string): void {
   const segments = typeof file === 'string' ? file.split('/') : [];
   if (segments.length === 0 || file.includes('\\') || file.includes('\0') || segments.some((s) => s === '' || s === '.' || s === '..')) {
-    throw new Error(`file ${JSON.stringify(file)} is not a relative path inside a repository ('dir/name', no '..')`);
+    throw new HubArgumentError('file', file, "a relative path inside a repository ('dir/name', no '..')");
   }
 }
 
 /** Checks a revision (branch, tag or commit) is safe as a path under refs/. */
 export function validateRevision(revision: string): void {
   if (typeof revision !== 'string' || revision === '' || revision.split('/').some((s) => s === '' || s === '.' || s === '..') || revision.includes('\\')) {
-    throw new Error(`revision ${JSON.stringify(revision)} is not a branch, tag or commit name`);
+    throw new HubArgumentError('revision', revision, 'a branch, tag or commit name');
   }
 }
 
 export const COMMIT_HASH = /^[0-9a-f]{40}$/;
+
+/**
+ * The blob name for an ETag header value: a hex hash only, a 64-digit sha256 (LFS files) or a 40-digit git blob
+ * sha1 (the others), lower-cased; quotes and a weak `W/` prefix are dropped. Anything else is refused: it could not be
+ * verified, and as a file name it could leave `blobs/` (`"."`, `".."`).
+ *
+ * ```ts
+ * blobNameOfEtag('W/"3c7a..."', url); // '3c7a...'
+ * blobNameOfEtag('"."', url);         // throws HubMetadataError
+ * ```
+ */
+export function blobNameOfEtag(header: string | null, url: string): string {
+  const value = header?.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+  if (value === undefined || !/^(?:[0-9a-fA-F]{40}|[0-9a-fA-F]{64})$/.test(value)) {
+    throw new HubMetadataError(url, 'ETag', value ?? header, 'is not a sha256 (64 hex digits) or git sha1 (40 hex digits): refused, it could not be verified');
+  }
+  return value.toLowerCase();
+}
+
+/** `org--name`: a repository id as one path segment. */
+function flatRepoName(repoId: string): string {
+  return repoId.split('/').join('--');
+}
+
+/**
+ * The folder where a Hub snapshot's tfjs conversion is kept: `<hub cache>/tfjs-diffusers/<org>--<name>/<commit>`,
+ * beside huggingface_hub's own `models--<org>--<name>` folders, so the Hub cache holds both.
+ */
+export function convertedCacheDir(cacheDir: string, repoId: string, commit: string): string {
+  validateRepoId(repoId);
+  return path.join(cacheDir, 'tfjs-diffusers', flatRepoName(repoId), commit);
+}
+
+/** The lock held while one process converts a snapshot into {@link convertedCacheDir}. */
+export function convertedLockPath(cacheDir: string, repoId: string, commit: string): string {
+  validateRepoId(repoId);
+  return path.join(cacheDir, '.locks', 'tfjs-diffusers', flatRepoName(repoId), `${commit}.lock`);
+}
 
 /** One repository's folder in the cache. */
 export class HubCacheRepo {
@@ -99,7 +142,12 @@ export class HubCacheRepo {
 
   constructor(readonly cacheDir: string, readonly repoId: string) {
     validateRepoId(repoId);
-    this.root = path.join(cacheDir, `models--${repoId.split('/').join('--')}`);
+    this.root = path.join(cacheDir, `models--${flatRepoName(repoId)}`);
+  }
+
+  /** The lock held while one process downloads blobs/<etag>. */
+  lockPath(etag: string): string {
+    return path.join(this.cacheDir, '.locks', path.basename(this.root), `${etag}.tfjs-diffusers.lock`);
   }
 
   blobPath(etag: string): string {

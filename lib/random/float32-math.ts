@@ -1,42 +1,13 @@
 /**
- * float32 arithmetic for the bit-exact port of torch's AVX2 `normal_fill`: a correctly rounded float32
- * fused multiply-add, and scalar ports of the Cephes `log256_ps` / `sincos256_ps` of
+ * float32 arithmetic for the bit-exact port of torch's AVX2 `normal_fill`: scalar ports of the Cephes
+ * `log256_ps` / `sincos256_ps` of
  * `aten/src/ATen/native/cpu/avx_mathfun.h`, with the fused multiply-adds GCC put in torch's build
  * (see docs: torch-randn.md). Every input and output is a float32 value held in a JS number.
  */
 
+import { fmaF32 } from '../math/float32';
+
 const fround = Math.fround;
-
-/**
- * Correctly rounded float32 `fma(a, b, c)` for float32 inputs: `a·b` is exact in a double, so the only
- * error is the double rounding of `a·b + c`, which matters only when that double sum lands exactly on a
- * float32 midpoint; then the sign of the sum's rounding error (an error-free two-sum) picks the neighbour.
- *
- * ```ts
- * fmaF32(Math.fround(1 + 2 ** -12), Math.fround(1 + 2 ** -12), -1); // 2^-11 + 2^-24, exactly
- * ```
- */
-export function fmaF32(a: number, b: number, c: number): number {
-  const s = a * b + c;
-  const r = fround(s);
-  const d = s - r;
-  // s is a float32 midpoint exactly when d ≠ 0 and r + 2d (the other neighbour) is a float32.
-  const other = r + 2 * d;
-  if (d === 0 || fround(other) !== other) return r;
-  return breakMidpointTie(a * b, c, s, r, other);
-}
-
-/**
- * `p + c` rounded to the double `s`, a float32 midpoint between `r` and `other`: the error-free two-sum
- * `p + c = s + err` says on which side the exact sum lies. Kept out of {@link fmaF32} so that stays small
- * enough to inline.
- */
-function breakMidpointTie(p: number, c: number, s: number, r: number, other: number): number {
-  const bv = s - p;
-  const err = p - (s - bv) + (c - bv);
-  if (err === 0) return r;
-  return err > 0 === other > r ? other : r;
-}
 
 // avx_mathfun.h constants, rounded to float32 as the `_PS256_CONST` tables hold them.
 const FLT_MIN_NORM_POS = 1.1754943508222875e-38; // 2^-126

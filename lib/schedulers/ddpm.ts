@@ -12,7 +12,7 @@ import {
   VarianceType,
   warnUnknownKeys,
 } from './config';
-import { f32, sqrtF32 } from './float32';
+import { f32, sqrtF32 } from '../math/float32';
 import { addNoiseWith, Timesteps, velocityWith } from './noising';
 import { allTimestepsDescending, alphasFromBetas, betasForSchedule, cumprodFloat32, spacedTimesteps } from './schedule';
 import { assertLayout, assertSameShape, assertTimestep, varianceNoiseFor, VarianceNoiseOptions } from './step-inputs';

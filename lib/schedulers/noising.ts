@@ -2,7 +2,7 @@
  * The forward process shared by the DDIM and DDPM schedulers: diffusers' `add_noise` and `get_velocity`.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { f32, sqrtF32 } from './float32';
+import { f32, sqrtF32 } from '../math/float32';
 import { assertSameShape, assertTimestep } from './step-inputs';
 
 /** One timestep for the whole batch, or one per batch element. */

@@ -2,7 +2,7 @@
  * Pure helpers that build the scheduler tables: betas, alphas, their cumulative product, and the inference
  * timesteps. Every table reproduces PyTorch 1.13 / NumPy / diffusers 0.30.3 bit for bit (see docs/schedulers.md).
  */
-import { f32, fmaF32, sqrtF32 } from './float32';
+import { f32, fmaF32, sqrtF32 } from '../math/float32';
 
 /** The beta schedules of `DDIMScheduler`; `DDPMScheduler` also has `'sigmoid'`. */
 export type BetaSchedule = 'linear' | 'scaled_linear' | 'squaredcos_cap_v2';

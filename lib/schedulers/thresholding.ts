@@ -4,7 +4,7 @@
  * x₀ ← clamp(x₀, −s, s) / s. It reduces over every non-batch element, so it is the same for NCHW and NHWC.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { f32 } from './float32';
+import { f32 } from '../math/float32';
 
 /** Where `torch.quantile(x, q)` (linear interpolation) reads a sorted row of `n` values. */
 export interface QuantilePosition {

@@ -1,4 +1,5 @@
-import { createFloat32Scratch, fmaF32, log256Ps, sincos256Ps } from '../../lib/random/float32-math';
+import { createFloat32Scratch, log256Ps, sincos256Ps } from '../../lib/random/float32-math';
+import { fmaF32 } from '../../lib/math/float32';
 
 /** Exact value of a finite double as m · 2^e with a BigInt m. */
 function exact(x: number): { m: bigint; e: number } {

@@ -177,3 +177,16 @@ function silenceNodeHint(): void {
   const backend = tf.backend() as unknown as { firstUse?: boolean };
   if (typeof backend.firstUse === 'boolean') backend.firstUse = false;
 }
+
+/**
+ * The active backend; when none has been chosen yet in this process, `setBackend(fallback)` first (default: the
+ * fastest installed). Loading and converting weights need a backend to hold tensors, and a fresh process has none.
+ *
+ * ```ts
+ * await ensureBackend('cpu'); // convert: no math, the pure-JS backend holds the weights
+ * ```
+ */
+export async function ensureBackend(fallback?: BackendName): Promise<string> {
+  if (tf.getBackend() !== undefined) return getBackendName();
+  return setBackend(fallback);
+}

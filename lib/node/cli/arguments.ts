@@ -6,6 +6,15 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/**
+ * The most images one run (`--batch`) may hold: 4096 CIFAR-sized images are 50 MB per float32 tensor and a 64 × 64
+ * grid PNG; beyond that a run fails late on memory instead of at once on its arguments.
+ */
+export const MAX_BATCH = 4096;
+
+/** `--threads`: at most this many (the wasm backend's pool caps at 8 too). */
+export const MAX_THREADS = 64;
+
 /** The most runs one `--seeds` list may ask for. */
 export const MAX_SEEDS = 10000;
 
@@ -32,11 +41,14 @@ export function parsePositiveInteger(flag: string, raw: string): number {
   return Number(text);
 }
 
-/** `--eta 0.5` → 0.5; a finite number ≥ 0, else a {@link UsageError}. */
+/** A plain decimal number: digits with an optional point and exponent (no hex, binary, octal, Infinity or NaN). */
+const DECIMAL = /^[+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+
+/** `--eta 0.5` → 0.5; a finite decimal number ≥ 0, else a {@link UsageError} (`0x10` is not 16 here). */
 export function parseNonNegativeNumber(flag: string, raw: string): number {
   const text = raw.trim();
   const value = Number(text);
-  if (text === '' || !Number.isFinite(value) || value < 0) {
+  if (!DECIMAL.test(text) || !Number.isFinite(value) || value < 0) {
     throw new UsageError(`${flag}: expected a number >= 0, got ${quoted(raw)}`);
   }
   return value;
@@ -88,6 +100,20 @@ export function parseSeedList(flag: string, raw: string): bigint[] {
   return seeds;
 }
 
+/** `--threads 2` → 2: a positive integer up to {@link MAX_THREADS}. */
+export function parseThreads(flag: string, raw: string): number {
+  const threads = parsePositiveInteger(flag, raw);
+  if (threads > MAX_THREADS) throw new UsageError(`${flag}: expected at most ${MAX_THREADS}, got ${quoted(raw)}`);
+  return threads;
+}
+
+/** `--native on|off|auto` → true | false | 'auto'. */
+export function parseNative(flag: string, raw: string): boolean | 'auto' {
+  const values: Record<string, boolean | 'auto'> = { on: true, off: false, auto: 'auto' };
+  if (!Object.prototype.hasOwnProperty.call(values, raw)) throw new UsageError(`${flag}: expected on, off or auto, got ${quoted(raw)}`);
+  return values[raw];
+}
+
 /** A backend name of {@link BACKEND_NAMES}, else a {@link UsageError} listing them. */
 export function parseBackend(flag: string, raw: string): BackendName {
   if (!(BACKEND_NAMES as readonly string[]).includes(raw)) {
@@ -105,6 +131,8 @@ export interface RawGenerateOptions {
   eta?: string;
   batch?: string;
   backend?: string;
+  threads?: string;
+  native?: string;
   out?: string;
   outDir?: string;
   json?: boolean;
@@ -122,6 +150,10 @@ export interface GenerateOptions {
   batch: number;
   /** undefined: the fastest backend installed. */
   backend?: BackendName;
+  /** CPU threads (wasm's pool on plain wasm, oneDNN's with the native kernels); undefined: every core. */
+  threads?: number;
+  /** The native oneDNN kernels on the wasm backend: required, off, or used when built. */
+  native: boolean | 'auto';
   /** Where each run's PNG goes: one file, a folder (`seed<N>.png` inside), or nowhere. */
   output: { kind: 'file'; file: string } | { kind: 'dir'; dir: string } | { kind: 'none' };
   json: boolean;
@@ -146,7 +178,8 @@ export function resolveGenerateOptions(raw: RawGenerateOptions): GenerateOptions
   const steps = parsePositiveInteger('--steps', raw.steps ?? GENERATE_DEFAULTS.steps);
   const eta = parseNonNegativeNumber('--eta', raw.eta ?? GENERATE_DEFAULTS.eta);
   const batch = parsePositiveInteger('--batch', raw.batch ?? GENERATE_DEFAULTS.batch);
-  const backend = raw.backend === undefined ? undefined : parseBackend('--backend', raw.backend);
+  if (batch > MAX_BATCH) throw new UsageError(`--batch: expected at most ${MAX_BATCH} images per run, got ${quoted(raw.batch ?? '')}`);
+  const { backend, threads, native } = resolveBackendOptions(raw);
   if (raw.model !== undefined && raw.model.trim() === '') {
     throw new UsageError(`--model: expected a folder or a Hub id like google/ddpm-cifar10-32, got ${quoted(raw.model)}`);
   }
@@ -164,7 +197,18 @@ export function resolveGenerateOptions(raw: RawGenerateOptions): GenerateOptions
     if (raw.outDir.trim() === '') throw new UsageError(`--out-dir: expected a folder, got ${quoted(raw.outDir)}`);
     output = { kind: 'dir', dir: raw.outDir };
   }
-  return { model: raw.model, seeds, steps, eta, batch, backend, output, json: Boolean(raw.json), force: Boolean(raw.force) };
+  return { model: raw.model, seeds, steps, eta, batch, backend, threads, native, output, json: Boolean(raw.json), force: Boolean(raw.force) };
+}
+
+/** `--backend`, `--threads` and `--native`, checked together (generate and demo share them). */
+export function resolveBackendOptions(raw: Pick<RawGenerateOptions, 'backend' | 'threads' | 'native'>): Pick<GenerateOptions, 'backend' | 'threads' | 'native'> {
+  const backend = raw.backend === undefined ? undefined : parseBackend('--backend', raw.backend);
+  const threads = raw.threads === undefined ? undefined : parseThreads('--threads', raw.threads);
+  const native = raw.native === undefined ? 'auto' : parseNative('--native', raw.native);
+  if (native === true && backend !== undefined && backend !== 'wasm') {
+    throw new UsageError(`--native on: the native kernels run on the wasm backend only, got --backend ${quoted(backend)}`);
+  }
+  return { backend, threads, native };
 }
 
 /** The file one run writes, or undefined when the options ask for no file. */

@@ -50,9 +50,6 @@ export async function runConvertCommand(src: string, out: string, options: { for
   if (!fs.existsSync(srcDir) || !fs.statSync(srcDir).isDirectory()) {
     throw new UsageError(`<diffusers_dir>: expected a folder, got "${src}" (no such folder)`);
   }
-  if (path.relative(srcDir, outDir) === '') {
-    throw new UsageError(`<out_dir>: must differ from <diffusers_dir>, got "${out}" for both`);
-  }
   if (!options.force && fs.existsSync(outDir)) {
     throw new UsageError(`<out_dir>: "${out}" already exists; pass --force to replace it`);
   }

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { setBackend } from '../backends/set-backend';
+import { defaultBackendName, setBackend } from '../backends/set-backend';
+import { nativeKernelsStatus, setNativeThreads } from '../backends/native';
 import { writeFileAtomic } from '../fs/atomic-write';
 import { encodePng } from '../png';
 import { Generator } from '../../random/generator';
@@ -53,7 +54,43 @@ function plannedOutputFiles(options: GenerateOptions, cwd: string): (string | un
       throw new UsageError(`${flag}: ${path.relative(cwd, file) || file} already exists; pass --force to overwrite it`);
     }
   });
+  assertWritableFolders(files, options, cwd);
   return files;
+}
+
+/**
+ * Checks, before any work, that each output folder exists or can be made and takes a file (a probe is created and
+ * removed): a read-only or missing target fails at once as a usage error naming the flag and the folder, not after
+ * the whole generation as a raw error about a temporary file.
+ */
+function assertWritableFolders(files: (string | undefined)[], options: GenerateOptions, cwd: string): void {
+  const flag = options.output.kind === 'file' ? '--out' : '--out-dir';
+  const folders = new Set(files.filter((f): f is string => f !== undefined).map((f) => path.dirname(f)));
+  for (const folder of folders) {
+    const probe = path.join(folder, `.tfjs-diffusers-probe-${process.pid}`);
+    try {
+      fs.mkdirSync(folder, { recursive: true });
+      fs.writeFileSync(probe, '', { flag: 'wx' });
+      fs.rmSync(probe);
+    } catch (err) {
+      const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      throw new UsageError(`${flag}: cannot write into ${path.relative(cwd, folder) || folder} (${reason})`);
+    }
+  }
+}
+
+/**
+ * Starts the backend the options ask for. `--threads N` sets the CPU threads of whatever runs the math: the wasm
+ * backend's XNNPACK pool on plain wasm; oneDNN's pool when the native kernels run (the wasm pool then stays at one
+ * thread, so the two pools never compete for the cores). Returns the backend's name.
+ */
+export async function startBackend(options: Pick<GenerateOptions, 'backend' | 'threads' | 'native'>): Promise<string> {
+  const backend = options.backend ?? defaultBackendName();
+  const withNative = backend === 'wasm' && options.native !== false && nativeKernelsStatus().available;
+  const threads = options.threads === undefined ? undefined : withNative ? 1 : options.threads;
+  const name = await setBackend(backend, { threads, native: options.native });
+  if (withNative && options.threads !== undefined) setNativeThreads(options.threads);
+  return name;
 }
 
 /**
@@ -62,7 +99,7 @@ function plannedOutputFiles(options: GenerateOptions, cwd: string): (string | un
  */
 export async function runGenerate(options: GenerateOptions, io: CliIO, extra: { label?: string } = {}): Promise<RunRecord[]> {
   const files = plannedOutputFiles(options, io.cwd);
-  const backend = await setBackend(options.backend);
+  const backend = await startBackend(options);
   const modelArg = options.model ?? EMBEDDED_MODEL_DIR;
   const model = fs.existsSync(path.resolve(io.cwd, modelArg)) ? path.resolve(io.cwd, modelArg) : modelArg;
   const download = createDownloadDisplay(io.stderr);

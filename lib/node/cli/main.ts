@@ -2,7 +2,9 @@
 import '../register-node-loaders';
 import { Command, CommanderError } from 'commander';
 import { BACKEND_NAMES } from '../backends/set-backend';
-import { parseBackend, resolveGenerateOptions, RawGenerateOptions, UsageError } from './arguments';
+import { resolveBackendOptions, resolveGenerateOptions, RawGenerateOptions, UsageError } from './arguments';
+import { OutputFolderError } from '../fs/output-folder';
+import { packageVersion } from '../package-version';
 import { CliIO, processIO } from './cli-io';
 import { runConvertCommand } from './convert';
 import { EMBEDDED_MODEL_NOTE } from './embedded-model';
@@ -26,6 +28,7 @@ function buildProgram(io: CliIO): Command {
       writeOut: (text) => io.stdout(text),
       writeErr: (text) => void io.stderr.write(text),
     })
+    .version(packageVersion(), '-V, --version', 'print the version of tfjs-diffusers')
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', `\n${EMBEDDED_MODEL_NOTE}\n`);
 
@@ -39,6 +42,8 @@ function buildProgram(io: CliIO): Command {
     .option('--eta <x>', "DDIM's eta: 0 deterministic, 1 DDPM-like (default 0)")
     .option('--batch <n>', 'images per run, batch_size; a PNG then holds a grid (default 1)')
     .option('--backend <name>', `tfjs backend: ${BACKEND_NAMES.join(', ')} (default: the fastest installed)`)
+    .option('--threads <n>', 'CPU threads: the wasm pool on plain wasm, oneDNN\'s with the native kernels (default: every core)')
+    .option('--native <on|off|auto>', 'the native oneDNN kernels on wasm: on = required, off = plain wasm, auto = when built (default auto)')
     .option('--out <file.png>', 'write the run\'s image (a grid for a batch) to this PNG')
     .option('--out-dir <dir>', 'write each run\'s PNG to <dir>/seed<N>.png')
     .option('--json', 'print one JSON record per run (seed, steps, eta, backend, absSum, seconds, file) instead of abs-sum')
@@ -62,11 +67,12 @@ function buildProgram(io: CliIO): Command {
     .command('demo')
     .description(`what \`npm start\` runs: the embedded random-weight model, seed 0, 2 steps; writes ${DEMO_OUTPUT}`)
     .option('--backend <name>', `tfjs backend: ${BACKEND_NAMES.join(', ')} (default: the fastest installed)`)
+    .option('--threads <n>', 'CPU threads: the wasm pool on plain wasm, oneDNN\'s with the native kernels (default: every core)')
+    .option('--native <on|off|auto>', 'the native oneDNN kernels on wasm: on = required, off = plain wasm, auto = when built (default auto)')
     .addHelpText('after', `\n${EMBEDDED_MODEL_NOTE}\n`)
-    .action(async (raw: { backend?: string }) => {
-      const backend = raw.backend === undefined ? undefined : parseBackend('--backend', raw.backend);
+    .action(async (raw: { backend?: string; threads?: string; native?: string }) => {
       const [record] = await runGenerate(
-        { seeds: [0n], steps: 2, eta: 0, batch: 1, backend, output: { kind: 'file', file: DEMO_OUTPUT }, json: false, force: true },
+        { seeds: [0n], steps: 2, eta: 0, batch: 1, ...resolveBackendOptions(raw), output: { kind: 'file', file: DEMO_OUTPUT }, json: false, force: true },
         io,
       );
       io.stderr.write(
@@ -104,7 +110,7 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
       // Help and version end with exit code 0; parse errors were already printed by commander.
       return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
     }
-    if (err instanceof UsageError) {
+    if (err instanceof UsageError || err instanceof OutputFolderError) {
       io.stderr.write(`tfjs-diffusers: ${err.message}\n`);
       return EXIT_USAGE;
     }

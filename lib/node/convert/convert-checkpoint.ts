@@ -2,6 +2,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { MODEL_JSON } from '../fs/tfjs-fs-handler';
 import { UNet2DModel } from '../../models/unet/unet-2d-model';
+import { ensureBackend } from '../backends/set-backend';
+import { assertOutputOutsideSource, OUTPUT_MARKER } from '../fs/output-folder';
 
 export interface ConvertOptions {
   /** Replace an existing output folder. Default false: an existing folder is an error. */
@@ -33,6 +35,7 @@ export interface ConvertSummary {
  */
 export async function convertCheckpoint(srcDir: string, outDir: string, options: ConvertOptions = {}): Promise<ConvertSummary> {
   const start = process.hrtime.bigint();
+  assertOutputOutsideSource(srcDir, outDir);
   if (!options.force && fs.existsSync(outDir)) {
     throw new Error(`${outDir} already exists; pass --force (force: true) to overwrite it`);
   }
@@ -40,11 +43,13 @@ export async function convertCheckpoint(srcDir: string, outDir: string, options:
     throw new Error(`${srcDir} is already a converted tfjs model (it has ${MODEL_JSON}); convert reads diffusers folders`);
   }
   const source = fs.existsSync(path.join(srcDir, 'config.json')) || !fs.existsSync(path.join(srcDir, 'unet')) ? srcDir : path.join(srcDir, 'unet');
+  // A fresh process has no tfjs backend yet; conversion does no math, so the pure-JS one holds the weights.
+  await ensureBackend('cpu');
   const unet = await UNet2DModel.fromPretrained(source);
   try {
     const parameters = unet.countParams();
     await unet.save(outDir, { force: options.force, source: path.basename(path.resolve(srcDir)) });
-    const files = fs.readdirSync(outDir).sort();
+    const files = fs.readdirSync(outDir).filter((f) => f !== OUTPUT_MARKER).sort();
     const bytes = files.reduce((sum, f) => sum + fs.statSync(path.join(outDir, f)).size, 0);
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     return { parameters, bytes, seconds, source, files };

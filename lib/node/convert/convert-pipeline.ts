@@ -4,6 +4,7 @@ import { writeDirAtomic } from '../fs/atomic-write';
 import { convertCheckpoint } from './convert-checkpoint';
 import { DDIMScheduler } from '../../schedulers/ddim';
 import { readPipelineFolder } from '../fs/pipeline-folder';
+import { assertOutputOutsideSource, OUTPUT_MARKER } from '../fs/output-folder';
 
 /** What {@link convertPipelineFolder} reports. */
 export interface ConvertPipelineSummary {
@@ -15,7 +16,7 @@ export interface ConvertPipelineSummary {
   seconds: number;
   /** The UNet folder that was read. */
   source: string;
-  /** The files written, relative to the output folder, '/'-separated. */
+  /** The files written, relative to the output folder, '/'-separated (the output marker files aside). */
   files: string[];
   /** Where the scheduler config came from, or null when the cifar10 default was written. */
   schedulerConfigFile: string | null;
@@ -24,6 +25,7 @@ export interface ConvertPipelineSummary {
 function listFiles(dir: string, prefix = ''): string[] {
   return fs
     .readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.name !== OUTPUT_MARKER)
     .flatMap((e) => (e.isDirectory() ? listFiles(path.join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`]))
     .sort();
 }
@@ -37,7 +39,9 @@ function listFiles(dir: string, prefix = ''): string[] {
  * <out>/unet/model.json + weight shards   convertCheckpoint's tfjs LayersModel format
  * <out>/scheduler/scheduler_config.json   the source's scheduler config (the cifar10 DDPM one for a bare UNet)
  * ```
- * Written atomically: a temporary folder renamed into place; an existing `out` is replaced only with `force`.
+ * Written atomically: a temporary folder renamed into place; an existing `out` is replaced only with `force`, and
+ * only when it is empty or was written by this library (`OUTPUT_MARKER`). `out` may not be, contain or lie inside
+ * `src`.
  *
  * ```ts
  * const { parameters, bytes, seconds } = await convertPipelineFolder('ddpm-cifar10-32', 'ddpm-cifar10-32-tfjs');
@@ -45,6 +49,7 @@ function listFiles(dir: string, prefix = ''): string[] {
  */
 export async function convertPipelineFolder(src: string, out: string, options: { force?: boolean } = {}): Promise<ConvertPipelineSummary> {
   const started = performance.now();
+  assertOutputOutsideSource(src, out);
   const folder = readPipelineFolder(src);
   if (folder.unetConverted) {
     throw new Error(`${folder.unetDir} is already converted (it holds model.json); convert reads diffusers folders`);
@@ -68,7 +73,7 @@ export async function convertPipelineFolder(src: string, out: string, options: {
       };
       fs.writeFileSync(path.join(tmp, 'model_index.json'), `${JSON.stringify(modelIndex, null, 2)}\n`);
     },
-    { force: options.force },
+    { force: options.force, writer: 'convertPipelineFolder' },
   );
   const files = listFiles(out);
   const bytes = files.reduce((sum, f) => sum + fs.statSync(path.join(out, ...f.split('/'))).size, 0);

@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { assertReplaceableOutput, OUTPUT_MARKER, outputMarkerText } from './output-folder';
 
 function temporarySibling(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${Date.now().toString(36)}`);
@@ -26,22 +27,25 @@ export function writeFileAtomic(target: string, data: string | Uint8Array, optio
 
 /**
  * Fills a folder atomically: `fill` writes into a temporary sibling folder, which then replaces `target`.
- * Refuses to replace an existing `target` unless `force`; on any error the temporary folder is removed and
- * `target` is left as it was.
+ * Refuses to replace an existing `target` unless `force`, and even with `force` replaces only an empty folder or one
+ * this library wrote (it carries `OUTPUT_MARKER`, which every folder written here gets); on any error the temporary
+ * folder is removed and `target` is left as it was.
  */
 export async function writeDirAtomic(
   target: string,
   fill: (tmpDir: string) => Promise<void> | void,
-  options: { force?: boolean } = {},
+  options: { force?: boolean; writer?: string } = {},
 ): Promise<void> {
   if (!options.force && fs.existsSync(target)) {
     throw new Error(`${target} already exists; pass --force (force: true) to overwrite it`);
   }
+  assertReplaceableOutput(target);
   fs.mkdirSync(path.dirname(path.resolve(target)), { recursive: true });
   const tmp = temporarySibling(path.resolve(target));
   fs.mkdirSync(tmp);
   try {
     await fill(tmp);
+    fs.writeFileSync(path.join(tmp, OUTPUT_MARKER), outputMarkerText(options.writer ?? 'writeDirAtomic'));
     if (fs.existsSync(target)) {
       const old = `${tmp}.old`;
       fs.renameSync(target, old);

@@ -76,7 +76,7 @@ export function fileSystemHandler(dir: string, options: FileSystemHandlerOptions
           });
           fs.writeFileSync(path.join(tmp, MODEL_JSON), JSON.stringify(modelJSON));
         },
-        { force: options.force },
+        { force: options.force, writer: 'UNet2DModel.save' },
       );
       return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
     },

@@ -1,39 +1,26 @@
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import type { CliIO } from '../../../lib/node/cli/cli-io';
-import { DEMO_OUTPUT, EXIT_OK, EXIT_RUNTIME_ERROR, EXIT_USAGE, main } from '../../../lib/node/cli/main';
 import { decodePng, floatToByte } from '../../../lib/node/png';
-import { RunRecord } from '../../../lib/node/cli/generate';
+import type { RunRecord } from '../../../lib/node/cli/generate';
+import { DEMO_OUTPUT } from '../../../lib/node/cli/main';
+import { OUTPUT_MARKER } from '../../../lib/node/fs/output-folder';
 import { fixturePath } from '../../helpers/fixtures';
+import { CLI_BIN, CliRun, EXIT, runCli } from '../../helpers/cli';
 import { FakeHub } from '../hub/hub-server';
 import { pipelineCase } from '../../pipelines/pipeline-fixture';
 import { closedPort } from '../../helpers/ports';
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+/**
+ * The CLI as users run it from a shell: every test spawns the built bin (dist/node/cli/main.js) in a fresh Node
+ * process, so nothing an earlier test set up in this process (a tfjs backend, registered loaders) can hide a defect.
+ */
+const EXIT_OK = EXIT.ok;
+const EXIT_USAGE = EXIT.usage;
+const EXIT_RUNTIME_ERROR = EXIT.runtime;
 
-
-/** A captured run of the CLI, in-process. */
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function runIn(cwd: string, env: Record<string, string | undefined> = {}, isTTY = false) {
-  return async (...argv: string[]): Promise<CliRun> => {
-    let stdout = '';
-    let stderr = '';
-    const io: CliIO = {
-      stdout: (text) => void (stdout += text),
-      stderr: { isTTY, write: (text: string) => ((stderr += text), true) },
-      env,
-      cwd,
-    };
-    const code = await main(argv, io);
-    return { code, stdout, stderr };
-  };
+function runIn(cwd: string, env: Record<string, string | undefined> = {}, tty = false) {
+  return (...argv: string[]): Promise<CliRun> => runCli(argv, { cwd, env, tty });
 }
 
 /** The value of an `abs-sum` line, checked for its format: 4 decimals. */
@@ -48,7 +35,7 @@ function absSumOf(line: string): number {
 const DEMO_CASE = pipelineCase('tiny_s2_eta0_b1_seed0');
 const ABS_SUM_TOLERANCE = 2 * 2 ** -13 + 5e-5;
 
-describe('tfjs-diffusers CLI (in-process main)', () => {
+describe('tfjs-diffusers CLI (the built bin, one fresh process per command)', () => {
   let tmp: string;
   let cli: (...argv: string[]) => Promise<CliRun>;
   beforeEach(() => {
@@ -58,8 +45,11 @@ describe('tfjs-diffusers CLI (in-process main)', () => {
   afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
   test('generate: one abs-sum line on stdout, a PNG of the images (numpy_to_pil bytes), nothing on stderr off a terminal', async () => {
-    const run = await cli('generate', '--seed', '0', '--steps', '2', '--backend', 'wasm', '--out', 'img.png');
-    expect(run).toMatchObject({ code: EXIT_OK, stderr: '' });
+    // The default backend (the fastest installed), as a user who names none gets it.
+    const run = await cli('generate', '--seed', '0', '--steps', '2', '--out', 'img.png');
+    expect(run.code).toBe(EXIT_OK);
+    // Off a terminal stderr is silent, but for the one-line note where the optional native kernels are absent.
+    expect(run.stderr.split('\n').filter((line) => line !== '' && !/native/.test(line))).toEqual([]);
     expect(run.stdout.endsWith('\n')).toBe(true);
     const lines = run.stdout.trimEnd().split('\n');
     expect(lines).toHaveLength(1);
@@ -195,11 +185,14 @@ describe('tfjs-diffusers CLI (in-process main)', () => {
   });
 
   test('a progress bar (steps, it/s) appears on stderr only when it is a terminal', async () => {
-    const run = await runIn(tmp, {}, true)('generate', '--steps', '3', '--backend', 'wasm');
-    expect(run.code).toBe(EXIT_OK);
-    expect(run.stderr).toContain('3/3 steps');
-    expect(run.stderr).toContain('it/s');
-    expect(run.stdout).toMatch(/^abs-sum \d+\.\d{4}\n$/);
+    const onTerminal = await runIn(tmp, {}, true)('generate', '--steps', '3', '--backend', 'wasm');
+    expect(onTerminal.code).toBe(EXIT_OK);
+    // On a pseudo-terminal stdout and stderr arrive merged.
+    expect(onTerminal.stdout).toContain('3/3 steps');
+    expect(onTerminal.stdout).toContain('it/s');
+    expect(onTerminal.stdout).toMatch(/abs-sum \d+\.\d{4}\r?\n/);
+    const piped = await cli('generate', '--steps', '3', '--backend', 'wasm');
+    expect(piped.stderr).not.toContain('steps');
   });
 
   test('--model <hub id> downloads through HF_ENDPOINT into HF_HOME, converts once, and generates', async () => {
@@ -226,34 +219,88 @@ describe('tfjs-diffusers CLI (in-process main)', () => {
   });
 });
 
-describe('tfjs-diffusers CLI, built and spawned as the bin', () => {
-  let pkg: string;
-  let bin: string;
-  beforeAll(() => {
-    // Compile lib/ as `npm run build` does, into a throw-away package that links models/ and node_modules/.
-    pkg = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-built-'));
-    const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(REPO_ROOT, 'tsconfig.build.json'), '--outDir', path.join(pkg, 'dist'), '--sourceMap', 'false', '--declaration', 'false'], { encoding: 'utf8' });
-    expect(tsc.stdout + tsc.stderr).toBe('');
-    fs.symlinkSync(path.join(REPO_ROOT, 'models'), path.join(pkg, 'models'));
-    fs.symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(pkg, 'node_modules'));
-    bin = path.join(pkg, 'dist', 'node', 'cli', 'main.js');
-  }, 120000);
-  afterAll(() => fs.rmSync(pkg, { recursive: true, force: true }));
+describe('tfjs-diffusers CLI: flags, hostile arguments and outputs', () => {
+  let tmp: string;
+  let cli: (...argv: string[]) => Promise<CliRun>;
+  beforeEach(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-'));
+    cli = runIn(tmp);
+  });
+  afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-  test('dist/node/cli/main.js has the shebang; `demo` prints the abs-sum and writes the PNG; bad arguments exit 2', () => {
-    expect(fs.readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
-    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-spawn-'));
-    try {
-      const demo = spawnSync(process.execPath, [bin, 'demo', '--backend', 'wasm'], { cwd, encoding: 'utf8', env: { ...process.env, DEBUG: '' } });
-      expect(demo.status).toBe(0);
-      expect(Math.abs(absSumOf(demo.stdout.trimEnd()) - DEMO_CASE.image_abs_sum)).toBeLessThanOrEqual(ABS_SUM_TOLERANCE);
-      expect(decodePng(fs.readFileSync(path.join(cwd, DEMO_OUTPUT))).width).toBe(32);
-      const bad = spawnSync(process.execPath, [bin, 'generate', '--steps', 'abc'], { cwd, encoding: 'utf8' });
-      expect(bad.status).toBe(2);
-      expect(bad.stderr).toContain('--steps: expected a positive integer, got "abc"');
-      expect(bad.stdout).toBe('');
-    } finally {
-      fs.rmSync(cwd, { recursive: true, force: true });
-    }
+  test('the bin has the shebang; --version prints package.json\'s version', async () => {
+    expect(fs.readFileSync(CLI_BIN, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+    const version = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')).version;
+    for (const flag of ['--version', '-V']) expect(await cli(flag)).toMatchObject({ code: EXIT_OK, stdout: `${version}\n` });
+  });
+
+  test.each([
+    [['--eta', '0x10'], '--eta: expected a number >= 0, got "0x10"'],
+    [['--eta', 'Infinity'], '--eta: expected a number >= 0, got "Infinity"'],
+    [['--steps', '0x10'], '--steps: expected a positive integer, got "0x10"'],
+    [['--batch', '100000000'], '--batch: expected at most 4096 images per run, got "100000000"'],
+    [['--threads', '0'], '--threads: expected a positive integer, got "0"'],
+    [['--threads', '1000'], '--threads: expected at most 64, got "1000"'],
+    [['--native', 'yes'], '--native: expected on, off or auto, got "yes"'],
+    [['--native', 'on', '--backend', 'cpu'], '--native on: the native kernels run on the wasm backend only, got --backend "cpu"'],
+  ])('generate %j is refused at once (exit 2), naming the argument and the value', async (args, message) => {
+    const run = await cli('generate', ...args);
+    expect(run.code).toBe(EXIT_USAGE);
+    expect(run.stderr).toContain(message);
+  });
+
+  test('--threads and --native off run plain wasm and give the same figure as the defaults', async () => {
+    const plain = await cli('generate', '--steps', '2', '--backend', 'wasm', '--native', 'off', '--threads', '1');
+    const defaults = await cli('generate', '--steps', '2');
+    expect(plain.code).toBe(EXIT_OK);
+    expect(plain.stderr).not.toMatch(/native/);
+    expect(Math.abs(absSumOf(plain.stdout.trimEnd()) - absSumOf(defaults.stdout.trimEnd()))).toBeLessThanOrEqual(ABS_SUM_TOLERANCE);
+  });
+
+  test('an output folder that cannot be written fails before any work, naming the flag and the folder', async () => {
+    fs.writeFileSync(path.join(tmp, 'a-file'), 'not a folder');
+    const started = Date.now();
+    const run = await cli('generate', '--steps', '50', '--out-dir', path.join('a-file', 'images'));
+    expect(run.code).toBe(EXIT_USAGE);
+    expect(run.stderr).toContain(`--out-dir: cannot write into ${path.join('a-file', 'images')} (ENOTDIR)`);
+    expect(Date.now() - started).toBeLessThan(20000); // 50 steps were never run
+    const file = await cli('generate', '--out', path.join('a-file', 'x.png'));
+    expect(file.code).toBe(EXIT_USAGE);
+    expect(file.stderr).toContain(`--out: cannot write into a-file (`);
+    expect(fs.readFileSync(path.join(tmp, 'a-file'), 'utf8')).toBe('not a folder');
+  });
+
+  test('convert never deletes what it did not write: an output that is, holds or lies inside the source, or a foreign folder', async () => {
+    const models = path.join(tmp, 'models');
+    fs.cpSync(fixturePath('tiny-unet'), path.join(models, 'my-unet'), { recursive: true });
+    fs.writeFileSync(path.join(models, 'notes.txt'), 'a sibling file');
+    const listing = () => fs.readdirSync(models).sort();
+    const before = listing();
+
+    const holds = await cli('convert', 'models/my-unet', 'models', '--force');
+    expect(holds.code).toBe(EXIT_USAGE);
+    expect(holds.stderr).toContain('contains the source folder');
+    const inside = await cli('convert', 'models/my-unet', 'models/my-unet/tfjs', '--force');
+    expect(inside.code).toBe(EXIT_USAGE);
+    expect(inside.stderr).toContain('lies inside the source folder');
+    const same = await cli('convert', 'models/my-unet', 'models/./my-unet', '--force');
+    expect(same.code).toBe(EXIT_USAGE);
+    expect(same.stderr).toContain('is the source folder');
+    expect(listing()).toEqual(before);
+
+    fs.mkdirSync(path.join(tmp, 'mine'));
+    fs.writeFileSync(path.join(tmp, 'mine', 'thesis.tex'), 'precious');
+    const foreign = await cli('convert', 'models/my-unet', 'mine', '--force');
+    expect(foreign.code).toBe(EXIT_USAGE);
+    expect(foreign.stderr).toContain(`was not written by tfjs-diffusers (it holds 1 entry and no ${OUTPUT_MARKER} marker)`);
+    expect(fs.readFileSync(path.join(tmp, 'mine', 'thesis.tex'), 'utf8')).toBe('precious');
+
+    // Its own output, and an empty folder, --force may replace.
+    expect((await cli('convert', 'models/my-unet', 'out')).code).toBe(EXIT_OK);
+    expect(fs.existsSync(path.join(tmp, 'out', OUTPUT_MARKER))).toBe(true);
+    expect((await cli('convert', 'models/my-unet', 'out', '--force')).code).toBe(EXIT_OK);
+    fs.mkdirSync(path.join(tmp, 'empty'));
+    expect((await cli('convert', 'models/my-unet', 'empty', '--force')).code).toBe(EXIT_OK);
   });
 });
+

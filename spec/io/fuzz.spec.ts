@@ -19,7 +19,7 @@ describe.each([
   test(`${RUNS} generated inputs: a result or a named error, within ${BUDGET_MS / 1000} s`, () => {
     const outcome = runHostileOne(task, [String(RUNS), String(SEED)], { timeoutMs: BUDGET_MS + 15_000, maxOldSpaceMb: 512 });
     if (outcome.result !== 'ok') throw new Error(`${what} (seed ${SEED}): ${JSON.stringify(outcome).slice(0, 4000)}`);
-    const summary = outcome.summary as FuzzSummary;
+    const summary = outcome.value as FuzzSummary;
     console.log(
       `fuzz ${task}: ${summary.runs} inputs in ${summary.ms} ms (seed ${summary.seed}); ${summary.pastFirstCheck} got past the first check, ` +
         `${summary.ok} read without error; outcomes ${JSON.stringify(summary.counts)}`,

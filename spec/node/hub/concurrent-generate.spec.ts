@@ -5,7 +5,7 @@ import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { buildCliPackage, BuiltCli } from '../../helpers/built-cli';
+import { CLI_BIN } from '../../helpers/cli';
 import { fixturePath } from '../../helpers/fixtures';
 import { FakeHub, gitBlobSha1, sha256Hex } from './hub-server';
 
@@ -50,11 +50,8 @@ function filesUnder(dir: string): string[] {
 }
 
 describe('many generate processes, one Hub cache', () => {
-  let built: BuiltCli;
   let hub: FakeHub;
   let tmp: string;
-  beforeAll(() => (built = buildCliPackage('hub-concurrent-')), 180000);
-  afterAll(() => built?.remove());
   beforeEach(async () => {
     hub = new FakeHub();
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hub-concurrent-'));
@@ -81,7 +78,7 @@ describe('many generate processes, one Hub cache', () => {
     const blobs = path.join(cache, 'models--org--tiny-unet', 'blobs');
     const lockFile = path.join(cache, '.locks', 'models--org--tiny-unet', `${weightsSha}.tfjs-diffusers.lock`);
 
-    const runs = Array.from({ length: PROCESSES }, () => generate(built.bin, tmp, env));
+    const runs = Array.from({ length: PROCESSES }, () => generate(CLI_BIN, tmp, env));
     // Kill the process that holds the weights' lock once part of the weights is on disk.
     const victimPid = await waitFor('a partial download of the weights', 90000, () => {
       try {
@@ -127,7 +124,7 @@ describe('many generate processes, one Hub cache', () => {
 
     // A rerun: HEAD requests only, the same abs-sum, no conversion.
     const before = hub.log.filter((r) => r.method === 'GET').length;
-    const rerun = await generate(built.bin, tmp, env).done;
+    const rerun = await generate(CLI_BIN, tmp, env).done;
     expect(rerun.code).toBe(0);
     expect(rerun.stdout).toBe([...absSums][0]);
     expect(rerun.stderr).not.toContain('converting');

@@ -1,12 +1,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import type { LoadedPipelineComponents, LoadPipelineOptions } from '../loading/load-options';
+import type { LoadPipelineOptions } from '../loading/load-options';
+import type { ModelSource } from '../loading/model-source';
+import { CONVERTED_LAYOUT } from '../loading/pipeline-layout';
 import { snapshotDownload } from './hub/hub';
-import { defaultHubCacheDir, looksLikeRepoId } from './hub/hub-cache';
-import { MODEL_JSON } from './fs/tfjs-fs-handler';
-import { loadUNetFromFolder } from './fs/load-unet';
+import { defaultHubCacheDir } from './hub/hub-cache';
 import { convertPipelineFolder } from './convert/convert-pipeline';
-import { readPipelineFolder } from './fs/pipeline-folder';
+import { FsModelSource } from './fs/fs-model-source';
+import { classifyModelLocation } from './model-location';
 
 /**
  * The folder where a Hub snapshot's tfjs conversion is kept: `<hub cache>/tfjs-diffusers/<org>--<name>/<commit>`,
@@ -27,7 +28,7 @@ export async function downloadAndConvert(repoId: string, options: LoadPipelineOp
   const { onStatus: _onStatus, onWarning: _onWarning, ...hubOptions } = options;
   const snapshot = await snapshotDownload(repoId, { ...hubOptions, cacheDir, env });
   const converted = convertedCacheDir(cacheDir, repoId, path.basename(snapshot));
-  if (!fs.existsSync(path.join(converted, 'unet', MODEL_JSON))) {
+  if (!fs.existsSync(path.join(converted, ...CONVERTED_LAYOUT.unetModelJson.split('/')))) {
     options.onStatus?.(`converting ${repoId} to the tfjs format, once: ${converted}`);
     await convertPipelineFolder(snapshot, converted, { force: true });
   }
@@ -35,25 +36,15 @@ export async function downloadAndConvert(repoId: string, options: LoadPipelineOp
 }
 
 /**
- * Loads the UNet and the scheduler config of a pipeline from a folder (any layout `readPipelineFolder` knows) or a
- * Hub id (`org/name`, downloaded and converted once by {@link downloadAndConvert}). A local folder wins over a Hub id
- * of the same name, as in diffusers.
+ * Node's {@link PlatformLoaders.openModelSource}: a folder or `file:` URL is read where it is; a Hub id
+ * (`org/name`) is downloaded and converted once by {@link downloadAndConvert}, then its converted cache folder is
+ * read. A local folder wins over a Hub id of the same name, as in diffusers (see `classifyModelLocation`).
+ *
+ * ```ts
+ * const source = await openModelSource('google/ddpm-cifar10-32');
+ * ```
  */
-export async function loadPipelineComponents(dirOrHubId: string, options: LoadPipelineOptions = {}): Promise<LoadedPipelineComponents> {
-  if (typeof dirOrHubId !== 'string' || dirOrHubId.trim() === '') {
-    throw new Error(`DDIMPipeline.fromPretrained: expected a folder or a Hub id like google/ddpm-cifar10-32, got ${JSON.stringify(dirOrHubId)}`);
-  }
-  let dir: string;
-  if (fs.existsSync(dirOrHubId)) {
-    dir = dirOrHubId;
-  } else if (looksLikeRepoId(dirOrHubId) && dirOrHubId.includes('/')) {
-    dir = await downloadAndConvert(dirOrHubId, options);
-  } else {
-    throw new Error(
-      `DDIMPipeline.fromPretrained: ${JSON.stringify(dirOrHubId)} is neither an existing folder nor a Hub id like google/ddpm-cifar10-32`,
-    );
-  }
-  const folder = readPipelineFolder(dir);
-  const unet = await loadUNetFromFolder(folder.unetDir);
-  return { unet, schedulerConfig: folder.schedulerConfig, dir };
+export async function openModelSource(location: string, options: LoadPipelineOptions = {}): Promise<ModelSource> {
+  const where = classifyModelLocation(location);
+  return new FsModelSource(where.kind === 'folder' ? where.dir : await downloadAndConvert(where.repoId, options));
 }

@@ -50,7 +50,7 @@ describe('DDIMPipeline.fromPretrained: folder layouts (wasm)', () => {
   afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
   test('a bare UNet folder gets google/ddpm-cifar10-32 scheduler config (the one the fixtures used)', async () => {
-    expect(readPipelineFolder(fixturePath('tiny-unet')).schedulerConfig).toEqual(pipelineFixture().scheduler_config);
+    expect((await readPipelineFolder(fixturePath('tiny-unet'))).schedulerConfig).toEqual(pipelineFixture().scheduler_config);
     expect({ ...DDPM_CIFAR10_SCHEDULER_CONFIG }).toEqual(pipelineFixture().scheduler_config);
     expectFixtureImages(await imagesOf(await DDIMPipeline.fromPretrained(fixturePath('tiny-unet'))));
   });
@@ -91,7 +91,7 @@ describe('DDIMPipeline.fromPretrained: folder layouts (wasm)', () => {
   });
 
   test('the embedded model (models/tiny-random) is the fixture UNet with the fixture scheduler: fixture images, bit for bit as the source', async () => {
-    expect(readPipelineFolder(EMBEDDED_MODEL_DIR).schedulerConfig).toEqual(pipelineFixture().scheduler_config);
+    expect((await readPipelineFolder(EMBEDDED_MODEL_DIR)).schedulerConfig).toEqual(pipelineFixture().scheduler_config);
     const embedded = await imagesOf(await DDIMPipeline.fromPretrained(EMBEDDED_MODEL_DIR));
     expectFixtureImages(embedded);
     const fromFixture = await imagesOf(await DDIMPipeline.fromPretrained(fixturePath('tiny-unet')));

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { StateDict } from '../../io/state-dict';
 import { platformLoader } from '../../loading/platform-loaders';
+import { ModelLayoutError } from '../../loading/pipeline-layout';
 import { parseUNet2DConfig, spatialDivisor, UNet2DConfig, unet2DConfigToJSON } from './config';
 import { loadStateDictIntoModel } from './state-dict-mapping';
 import { buildUNet2DLayersModel, traceLayerNames } from './unet-2d-graph';
@@ -16,6 +17,29 @@ export interface UNet2DMetadata {
   config: Record<string, unknown>;
   /** The name of the folder the weights were converted from (no local path), when known. */
   source?: string;
+}
+
+/**
+ * The `userDefinedMetadata.diffusers` record of a converted model.json, checked: a `UNet2DModel` with a config object.
+ *
+ * ```ts
+ * readUNet2DMetadata(modelJson.userDefinedMetadata, 'unet/model.json').config; // the diffusers config.json
+ * ```
+ * @throws {ModelLayoutError} naming `where` when the model.json was not written by tfjs-diffusers.
+ */
+export function readUNet2DMetadata(userDefinedMetadata: unknown, where: string): UNet2DMetadata {
+  const metadata =
+    userDefinedMetadata !== null && typeof userDefinedMetadata === 'object' && Object.prototype.hasOwnProperty.call(userDefinedMetadata, UNET_METADATA_KEY)
+      ? ((userDefinedMetadata as Record<string, unknown>)[UNET_METADATA_KEY] as Partial<UNet2DMetadata> | null)
+      : undefined;
+  if (metadata == null || typeof metadata !== 'object' || metadata._class_name !== 'UNet2DModel' || typeof metadata.config !== 'object' || metadata.config === null || Array.isArray(metadata.config)) {
+    throw new ModelLayoutError(
+      where,
+      `has no userDefinedMetadata.${UNET_METADATA_KEY} with a UNet2DModel config (not a model converted by tfjs-diffusers: ` +
+        'use `tfjs-diffusers convert` or UNet2DModel.save)',
+    );
+  }
+  return metadata as UNet2DMetadata;
 }
 
 export interface UNet2DSaveOptions {
@@ -78,8 +102,10 @@ export class UNet2DModel {
    * const unet = await UNet2DModel.fromPretrained('models/ddpm-cifar10-32-tfjs');
    * ```
    */
-  static async fromPretrained(dir: string): Promise<UNet2DModel> {
-    return platformLoader('loadUNet')(dir);
+  static async fromPretrained(location: string): Promise<UNet2DModel> {
+    // Imported when called: the loader builds UNet2DModels, so a static import would be a cycle.
+    const { loadUNet } = await import('../../loading/load-pipeline');
+    return loadUNet(location);
   }
 
   /**
@@ -87,13 +113,9 @@ export class UNet2DModel {
    * `userDefinedMetadata.diffusers` holds a UNet2DModel config; disposes `model` and throws, naming `where`, if not.
    */
   static fromLayersModel(model: tfl.LayersModel, where: string): UNet2DModel {
-    const metadata = (model.getUserDefinedMetadata() as Record<string, unknown> | undefined)?.[UNET_METADATA_KEY] as UNet2DMetadata | undefined;
-    if (metadata == null || metadata._class_name !== 'UNet2DModel' || metadata.config == null) {
-      model.dispose();
-      throw new Error(`${where}: userDefinedMetadata.${UNET_METADATA_KEY} holds no UNet2DModel config (not written by tfjs-diffusers)`);
-    }
     let config: UNet2DConfig;
     try {
+      const metadata = readUNet2DMetadata(model.getUserDefinedMetadata(), where);
       config = parseUNet2DConfig(metadata.config, `${where} (userDefinedMetadata.${UNET_METADATA_KEY}.config)`);
     } catch (err) {
       model.dispose();

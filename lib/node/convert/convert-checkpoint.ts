@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { MODEL_JSON } from '../fs/tfjs-fs-handler';
-import { UNet2DModel } from '../../models/unet/unet-2d-model';
+import { loadUNetFromSource } from '../../loading/load-unet';
+import { findUNetLayout } from '../../loading/pipeline-layout';
+import { FsModelSource } from '../fs/fs-model-source';
 
 export interface ConvertOptions {
   /** Replace an existing output folder. Default false: an existing folder is an error. */
@@ -36,11 +37,13 @@ export async function convertCheckpoint(srcDir: string, outDir: string, options:
   if (!options.force && fs.existsSync(outDir)) {
     throw new Error(`${outDir} already exists; pass --force (force: true) to overwrite it`);
   }
-  if (fs.existsSync(path.join(srcDir, MODEL_JSON))) {
-    throw new Error(`${srcDir} is already a converted tfjs model (it has ${MODEL_JSON}); convert reads diffusers folders`);
+  const folder = new FsModelSource(srcDir);
+  const layout = await findUNetLayout(folder);
+  if (layout.format === 'tfjs') {
+    throw new Error(`${srcDir} is already a converted tfjs model (it has ${layout.modelJson}); convert reads diffusers folders`);
   }
-  const source = fs.existsSync(path.join(srcDir, 'config.json')) || !fs.existsSync(path.join(srcDir, 'unet')) ? srcDir : path.join(srcDir, 'unet');
-  const unet = await UNet2DModel.fromPretrained(source);
+  const source = path.dirname(folder.describe(layout.config));
+  const unet = await loadUNetFromSource(folder, layout);
   try {
     const parameters = unet.countParams();
     await unet.save(outDir, { force: options.force, source: path.basename(path.resolve(srcDir)) });

@@ -4,6 +4,7 @@ import { writeDirAtomic } from '../fs/atomic-write';
 import { convertCheckpoint } from './convert-checkpoint';
 import { DDIMScheduler } from '../../schedulers/ddim';
 import { readPipelineFolder } from '../fs/pipeline-folder';
+import { CONVERTED_LAYOUT } from '../../loading/pipeline-layout';
 
 /** What {@link convertPipelineFolder} reports. */
 export interface ConvertPipelineSummary {
@@ -45,7 +46,7 @@ function listFiles(dir: string, prefix = ''): string[] {
  */
 export async function convertPipelineFolder(src: string, out: string, options: { force?: boolean } = {}): Promise<ConvertPipelineSummary> {
   const started = performance.now();
-  const folder = readPipelineFolder(src);
+  const folder = await readPipelineFolder(src);
   if (folder.unetConverted) {
     throw new Error(`${folder.unetDir} is already converted (it holds model.json); convert reads diffusers folders`);
   }
@@ -55,9 +56,9 @@ export async function convertPipelineFolder(src: string, out: string, options: {
   await writeDirAtomic(
     out,
     async (tmp) => {
-      ({ parameters } = await convertCheckpoint(folder.unetDir, path.join(tmp, 'unet')));
-      fs.mkdirSync(path.join(tmp, 'scheduler'));
-      fs.writeFileSync(path.join(tmp, 'scheduler', 'scheduler_config.json'), `${JSON.stringify(folder.schedulerConfig, null, 2)}\n`);
+      ({ parameters } = await convertCheckpoint(folder.unetDir, path.join(tmp, CONVERTED_LAYOUT.unetFolder)));
+      fs.mkdirSync(path.join(tmp, CONVERTED_LAYOUT.schedulerFolder));
+      fs.writeFileSync(path.join(tmp, ...CONVERTED_LAYOUT.schedulerConfig.split('/')), `${JSON.stringify(folder.schedulerConfig, null, 2)}\n`);
       const modelIndex = {
         ...(folder.modelIndex ?? {
           _class_name: 'DDIMPipeline',
@@ -66,7 +67,7 @@ export async function convertPipelineFolder(src: string, out: string, options: {
         }),
         _tfjs_diffusers: { format: 'tfjs-layers', converted_from: path.resolve(src) },
       };
-      fs.writeFileSync(path.join(tmp, 'model_index.json'), `${JSON.stringify(modelIndex, null, 2)}\n`);
+      fs.writeFileSync(path.join(tmp, CONVERTED_LAYOUT.modelIndex), `${JSON.stringify(modelIndex, null, 2)}\n`);
     },
     { force: options.force },
   );

@@ -1,12 +1,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { CheckpointError } from '../../io/checkpoint-error';
-import { readSafetensors } from '../../io/safetensors';
 import { StateDict } from '../../io/state-dict';
-import { readTorchCheckpoint } from '../../io/torch-pickle';
+import { decodeWeightFile } from '../../loading/load-unet';
+import { UNET_FOLDER, WEIGHT_FILE_NAMES } from '../../loading/pipeline-layout';
 
-/** The weight files of a diffusers model folder, in order of preference (safetensors never runs a pickle). */
-export const WEIGHT_FILE_NAMES = ['diffusion_pytorch_model.safetensors', 'diffusion_pytorch_model.bin'] as const;
+export { WEIGHT_FILE_NAMES };
 
 /**
  * Reads one weight file by its extension: `.safetensors`, or PyTorch's `.bin` / `.pt` / `.pth` (zip + pickle).
@@ -16,10 +15,7 @@ export const WEIGHT_FILE_NAMES = ['diffusion_pytorch_model.safetensors', 'diffus
  * ```
  */
 export function readWeightFile(file: string): StateDict {
-  const bytes = fs.readFileSync(file);
-  if (file.endsWith('.safetensors')) return readSafetensors(bytes, file);
-  if (/\.(bin|pt|pth|ckpt)$/.test(file)) return readTorchCheckpoint(bytes, file);
-  throw new CheckpointError(file, 'unknown weight file extension (expected .safetensors or .bin)');
+  return decodeWeightFile(fs.readFileSync(file), file);
 }
 
 /** The weight file `readStateDict(dir)` would read: the first of {@link WEIGHT_FILE_NAMES} present in `dir`. */
@@ -33,7 +29,7 @@ export function findWeightFile(dir: string): string {
   throw new CheckpointError(
     dir,
     `no weights found: looked for ${WEIGHT_FILE_NAMES.join(' and ')}` +
-      (fs.existsSync(path.join(dir, 'unet')) ? ` (this looks like a pipeline folder: try ${path.join(dir, 'unet')})` : ''),
+      (fs.existsSync(path.join(dir, UNET_FOLDER)) ? ` (this looks like a pipeline folder: try ${path.join(dir, UNET_FOLDER)})` : ''),
   );
 }
 

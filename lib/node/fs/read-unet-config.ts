@@ -1,5 +1,6 @@
-import * as fs from 'fs';
+import { MAX_JSON_BYTES, parseJsonObject } from '../../loading/model-source';
 import { parseUNet2DConfig, UNet2DConfig } from '../../models/unet/config';
+import { readModelFile } from './fs-model-source';
 
 /**
  * Reads and parses a diffusers `config.json`.
@@ -9,11 +10,5 @@ import { parseUNet2DConfig, UNet2DConfig } from '../../models/unet/config';
  * ```
  */
 export function readUNet2DConfig(file: string): UNet2DConfig {
-  let json: unknown;
-  try {
-    json = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new Error(`${file}: cannot read the UNet config: ${(err as Error).message}`);
-  }
-  return parseUNet2DConfig(json, file);
+  return parseUNet2DConfig(parseJsonObject(readModelFile(file, MAX_JSON_BYTES), file), file);
 }

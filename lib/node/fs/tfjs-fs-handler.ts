@@ -2,9 +2,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { writeDirAtomic } from './atomic-write';
+import { MODEL_JSON } from '../../loading/pipeline-layout';
 
-/** The file name of a tfjs model's topology and weights manifest. */
-export const MODEL_JSON = 'model.json';
+export { MODEL_JSON };
 
 /** Weight shard size, as tfjs' own converter writes them (4 MiB). */
 export const DEFAULT_SHARD_BYTES = 4 * 1024 * 1024;

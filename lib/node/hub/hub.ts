@@ -2,13 +2,23 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { HubDownloadOptions, HubProgress } from '../../loading/load-options';
+import { MAX_JSON_BYTES, parseJsonObject } from '../../loading/model-source';
+import {
+  checkModelIndex,
+  MODEL_INDEX_FILE,
+  SCHEDULER_CONFIG_PATHS,
+  UNET_CONFIG_FILE,
+  UNET_FOLDER,
+  WEIGHT_FILE_NAMES as WEIGHT_FILES,
+} from '../../loading/pipeline-layout';
+import { readModelFile } from '../fs/fs-model-source';
+import { classifyModelLocation } from '../model-location';
 import {
   COMMIT_HASH,
   HubCacheRepo,
   HubEnv,
   defaultHubCacheDir,
   isHubOfflineEnv,
-  looksLikeRepoId,
   validateRepoFilePath,
   validateRepoId,
   validateRevision,
@@ -407,12 +417,9 @@ export async function hfHubDownload(repoId: string, file: string, options: HubDo
   return (await new HubRepoSession(repoId, options).file(file))!;
 }
 
-/** The weight files of a diffusers model folder, preferred first. */
-const WEIGHT_FILES = ['diffusion_pytorch_model.safetensors', 'diffusion_pytorch_model.bin'];
-
 async function fetchModelFolder(session: HubRepoSession, folder: string): Promise<string[]> {
   const prefix = folder === '' ? '' : `${folder}/`;
-  const config = `${prefix}config.json`;
+  const config = `${prefix}${UNET_CONFIG_FILE}`;
   await session.file(config);
   for (const name of WEIGHT_FILES) {
     if ((await session.file(`${prefix}${name}`, true)) !== null) return [config, `${prefix}${name}`];
@@ -423,28 +430,21 @@ async function fetchModelFolder(session: HubRepoSession, folder: string): Promis
 }
 
 async function fetchPipelineFiles(session: HubRepoSession): Promise<string[]> {
-  const modelIndex = await session.file('model_index.json', true);
+  const modelIndex = await session.file(MODEL_INDEX_FILE, true);
   if (modelIndex === null) {
     // The model layout: config.json and the weights at the top.
-    const config = await session.file('config.json', true);
+    const config = await session.file(UNET_CONFIG_FILE, true);
     if (config === null) {
       throw new HubError(`${session.repoId}: neither model_index.json (a pipeline) nor config.json (a model) found at revision ${session.revision}`);
     }
     return fetchModelFolder(session, '');
   }
-  let components: Record<string, unknown>;
-  try {
-    components = JSON.parse(fs.readFileSync(modelIndex, 'utf8'));
-  } catch (err) {
-    throw new HubError(`${session.repoId}/model_index.json is not valid JSON: ${(err as Error).message}`);
-  }
-  if (!('unet' in components)) {
-    throw new HubError(`${session.repoId}/model_index.json has no "unet" component (components: ${Object.keys(components).filter((k) => !k.startsWith('_')).join(', ')})`);
-  }
-  const files = ['model_index.json', ...(await fetchModelFolder(session, 'unet'))];
+  const components = parseJsonObject(readModelFile(modelIndex, MAX_JSON_BYTES), `${session.repoId}/${MODEL_INDEX_FILE}`);
+  checkModelIndex(components, `${session.repoId}/${MODEL_INDEX_FILE}`);
+  const files = [MODEL_INDEX_FILE, ...(await fetchModelFolder(session, UNET_FOLDER))];
   if ('scheduler' in components) {
-    await session.file('scheduler/scheduler_config.json');
-    files.push('scheduler/scheduler_config.json');
+    await session.file(SCHEDULER_CONFIG_PATHS[0]);
+    files.push(SCHEDULER_CONFIG_PATHS[0]);
   }
   return files;
 }
@@ -496,9 +496,6 @@ export async function snapshotDownload(repoId: string, options: HubDownloadOptio
  * ```
  */
 export async function resolveModelPath(model: string, options: HubDownloadOptions = {}): Promise<string> {
-  if (fs.existsSync(model)) return model;
-  if (!looksLikeRepoId(model)) {
-    throw new HubError(`model ${JSON.stringify(model)} is neither an existing folder nor a Hugging Face Hub repository id (org/name)`);
-  }
-  return snapshotDownload(model, options);
+  const where = classifyModelLocation(model);
+  return where.kind === 'folder' ? where.dir : snapshotDownload(where.repoId, options);
 }

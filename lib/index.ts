@@ -76,6 +76,7 @@ export type { DenoisingModel } from './pipelines/pipeline-components';
 export { convertPipelineFolder } from './node/convert/convert-pipeline';
 export type { ConvertPipelineSummary } from './node/convert/convert-pipeline';
 export { downloadAndConvert, convertedCacheDir } from './node/load-pipeline';
+export { EMBEDDED_MODEL, EMBEDDED_MODEL_DIR } from './node/embedded-model';
 export { loadPipelineComponents, loadPipelineComponentsFromSource } from './loading/load-pipeline';
 export { loadUNetFromSource } from './loading/load-unet';
 export type { LoadUNetOptions } from './loading/load-unet';

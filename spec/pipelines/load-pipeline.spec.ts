@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { setBackend } from '../../lib/node/backends/set-backend';
-import { EMBEDDED_MODEL_DIR } from '../../lib/node/cli/embedded-model';
+import { EMBEDDED_MODEL_DIR } from '../../lib/node/embedded-model';
 import { convertPipelineFolder } from '../../lib/node/convert/convert-pipeline';
 import { DDIMPipeline } from '../../lib/pipelines/ddim-pipeline';
 import { convertedCacheDir } from '../../lib/node/load-pipeline';

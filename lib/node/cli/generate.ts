@@ -8,7 +8,7 @@ import { DDIMPipeline } from '../../pipelines/ddim-pipeline';
 import { imageAbsSum } from '../../pipelines/image-abs-sum';
 import { GenerateOptions, outputFileForSeed, UsageError } from './arguments';
 import type { CliIO } from './cli-io';
-import { EMBEDDED_MODEL_DIR } from './embedded-model';
+import { EMBEDDED_MODEL_DIR } from '../embedded-model';
 import { createDownloadDisplay, createProgressDisplay } from './progress';
 
 /** One line of `--json` output: a run of one seed. */

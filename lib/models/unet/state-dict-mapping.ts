@@ -103,7 +103,7 @@ export class StateDictMismatchError extends Error {
   ) {
     const list = (items: string[]) => (items.length > 25 ? `${items.slice(0, 25).join(', ')}, … and ${items.length - 25} more` : items.join(', '));
     const parts: string[] = [];
-    const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+    const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : word.endsWith('h') ? 'es' : 's'}`;
     if (missing.length > 0) parts.push(`${plural(missing.length, 'missing key')}: ${list(missing)}`);
     if (unexpected.length > 0) parts.push(`${plural(unexpected.length, 'unexpected key')}: ${list(unexpected)}`);
     if (shapeMismatches.length > 0) {

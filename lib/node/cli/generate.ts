@@ -9,6 +9,7 @@ import { imageAbsSum } from '../../pipelines/image-abs-sum';
 import { GenerateOptions, outputFileForSeed, UsageError } from './arguments';
 import type { CliIO } from './cli-io';
 import { EMBEDDED_MODEL_DIR } from '../embedded-model';
+import { looksLikePath } from '../model-location';
 import { createDownloadDisplay, createProgressDisplay } from './progress';
 
 /** One line of `--json` output: a run of one seed. */
@@ -64,7 +65,7 @@ export async function runGenerate(options: GenerateOptions, io: CliIO, extra: { 
   const files = plannedOutputFiles(options, io.cwd);
   const backend = await setBackend(options.backend);
   const modelArg = options.model ?? EMBEDDED_MODEL_DIR;
-  const model = fs.existsSync(path.resolve(io.cwd, modelArg)) ? path.resolve(io.cwd, modelArg) : modelArg;
+  const model = fs.existsSync(path.resolve(io.cwd, modelArg)) || looksLikePath(modelArg) ? path.resolve(io.cwd, modelArg) : modelArg;
   const download = createDownloadDisplay(io.stderr);
   let pipeline: DDIMPipeline;
   try {

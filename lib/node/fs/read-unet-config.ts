@@ -1,6 +1,5 @@
-import { MAX_JSON_BYTES, parseJsonObject } from '../../loading/model-source';
+import * as fs from 'fs';
 import { parseUNet2DConfig, UNet2DConfig } from '../../models/unet/config';
-import { readModelFile } from './fs-model-source';
 
 /**
  * Reads and parses a diffusers `config.json`.
@@ -10,5 +9,11 @@ import { readModelFile } from './fs-model-source';
  * ```
  */
 export function readUNet2DConfig(file: string): UNet2DConfig {
-  return parseUNet2DConfig(parseJsonObject(readModelFile(file, MAX_JSON_BYTES), file), file);
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`${file}: cannot read the UNet config: ${(err as Error).message}`);
+  }
+  return parseUNet2DConfig(json, file);
 }

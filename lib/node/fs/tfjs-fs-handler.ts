@@ -3,6 +3,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { writeDirAtomic } from './atomic-write';
 import { MODEL_JSON } from '../../loading/pipeline-layout';
+import { manifestEntryBytes } from '../../models/unet/weight-specs';
 
 export { MODEL_JSON };
 
@@ -111,7 +112,7 @@ function readWeights(dir: string, manifest: tf.io.WeightsManifestConfig): [tf.io
     }
   }
   const total = buffers.reduce((sum, b) => sum + b.length, 0);
-  const expected = specs.reduce((sum, s) => sum + weightSpecBytes(s), 0);
+  const expected = specs.reduce((sum, s) => sum + manifestEntryBytes(s, path.join(dir, MODEL_JSON)), 0);
   if (total !== expected) {
     throw new Error(`${dir}: the weight shards hold ${total} bytes but ${MODEL_JSON} describes ${expected} (truncated or mismatched files)`);
   }
@@ -122,14 +123,4 @@ function readWeights(dir: string, manifest: tf.io.WeightsManifestConfig): [tf.io
     offset += b.length;
   }
   return [specs, out.buffer];
-}
-
-const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, float16: 2, uint8: 1, uint16: 2 };
-
-function weightSpecBytes(spec: tf.io.WeightsManifestEntry): number {
-  const numel = spec.shape.reduce((a, b) => a * b, 1);
-  const dtype = spec.quantization?.dtype ?? spec.dtype;
-  const bytes = DTYPE_BYTES[dtype];
-  if (bytes === undefined) throw new Error(`weight ${spec.name}: dtype ${dtype} is not supported by this reader`);
-  return numel * bytes;
 }

@@ -44,4 +44,5 @@ export type { GenerateOptions, GeneratedImages, OutputType, StepInfo } from './p
 export { imageAbsSum } from './pipelines/image-abs-sum';
 export { floatToByte } from './pipelines/image-bytes';
 export { loadPipelineFromUrl, resolvePipelineUrls } from './pipelines/load-pipeline-from-url';
+export { EMBEDDED_MODEL } from './loading/embedded-model-browser';
 export type { LoadPipelineFromUrlOptions, PipelineUrls } from './pipelines/load-pipeline-from-url';

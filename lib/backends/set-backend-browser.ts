@@ -5,17 +5,13 @@ import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { BackendName } from './backend-names';
+import { bundleRelativeUrl } from '../loading/bundle-url';
 
 export type { BackendName } from './backend-names';
 
 /** The backends a browser can run, fastest first: the order {@link defaultBackendName} tries them in. */
 export const BROWSER_BACKEND_NAMES: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
 
-/**
- * The URL of the ESM bundle, defined by a banner line that scripts/build-browser.js puts at the top of
- * dist/browser/tfjs-diffusers.esm.js (`import.meta.url`); undefined when this file is used unbundled.
- */
-declare const __TFJS_DIFFUSERS_BUNDLE_URL__: string | undefined;
 
 /** Options of the browser {@link setBackend}. */
 export interface BrowserBackendOptions {
@@ -107,7 +103,7 @@ export function getBackendName(): string {
 
 /** The folder of the bundle, where scripts/build-browser.js puts the `.wasm` files, or undefined unbundled. */
 function bundleFolderUrl(): string | undefined {
-  return typeof __TFJS_DIFFUSERS_BUNDLE_URL__ === 'string' ? new URL('./', __TFJS_DIFFUSERS_BUNDLE_URL__).href : undefined;
+  return bundleRelativeUrl('./');
 }
 
 /**

@@ -1,7 +1,9 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { ImagesNHWC } from '../pipelines/image-bytes';
-import type { UNet2DModel, UNet2DSaveOptions } from '../models/unet/unet-2d-model';
-import type { LoadedPipelineComponents, LoadPipelineOptions } from './load-options';
+import type { UNet2DSaveOptions } from '../models/unet/unet-2d-model';
+import { HttpModelSource, HttpModelSourceOptions } from './http-model-source';
+import type { LoadPipelineOptions } from './load-options';
+import type { ModelSource } from './model-source';
 
 /**
  * The services `fromPretrained`, `save` and `outputType: 'png'` need from the platform: the one place where the
@@ -10,10 +12,11 @@ import type { LoadedPipelineComponents, LoadPipelineOptions } from './load-optio
  * lib/node/ on import. Core code asks for a service by name and gets a clear error where the platform has none.
  */
 export interface PlatformLoaders {
-  /** `DDIMPipeline.fromPretrained`: a pipeline's UNet and scheduler config from a folder or a Hub id. */
-  loadPipelineComponents(location: string, options: LoadPipelineOptions): Promise<LoadedPipelineComponents>;
-  /** `UNet2DModel.fromPretrained`: a UNet from a folder (diffusers, pipeline or converted). */
-  loadUNet(location: string): Promise<UNet2DModel>;
+  /**
+   * A {@link ModelSource} for a location that is not an http(s) URL: in Node a folder, a `file:` URL or a Hub id
+   * (downloaded and converted into the Hugging Face cache first).
+   */
+  openModelSource(location: string, options: LoadPipelineOptions): Promise<ModelSource>;
   /** `UNet2DModel.save(dir)`: the tfjs IO handler that writes a converted model folder. */
   unetSaveHandler(dir: string, options: UNet2DSaveOptions): tf.io.IOHandler;
   /** `outputType: 'png'`: PNG bytes for NHWC float images. */
@@ -28,8 +31,7 @@ export function registerPlatformLoaders(loaders: Partial<PlatformLoaders>): void
 }
 
 const BROWSER_HINT: Record<keyof PlatformLoaders, string> = {
-  loadPipelineComponents: 'in a browser, load a converted pipeline with loadPipelineFromUrl(url)',
-  loadUNet: 'in a browser, load a converted UNet with loadUNetFromUrl(modelJsonUrl)',
+  openModelSource: 'in a browser, pass the http(s) URL of a model folder (or one relative to the page)',
   unetSaveHandler: 'in a browser, pass a tf.io handler (e.g. tf.io.browserDownloads()) to unet.model.save',
   encodePng: "in a browser, take outputType 'array' or 'tensor' and draw it on a canvas",
 };
@@ -38,7 +40,7 @@ const BROWSER_HINT: Record<keyof PlatformLoaders, string> = {
  * The registered service `name`, or an error that says what to use instead on this platform.
  *
  * ```ts
- * const unet = await platformLoader('loadUNet')('models/tiny-random/unet');
+ * const png = platformLoader('encodePng')(images);
  * ```
  */
 export function platformLoader<K extends keyof PlatformLoaders>(name: K): PlatformLoaders[K] {
@@ -47,4 +49,37 @@ export function platformLoader<K extends keyof PlatformLoaders>(name: K): Platfo
     throw new Error(`${name} is available from the Node entry of tfjs-diffusers only (files, the Hub cache, PNG files); ${BROWSER_HINT[name]}`);
   }
   return loader as PlatformLoaders[K];
+}
+
+/** Whether `location` is an absolute http(s) URL. */
+export function isHttpUrl(location: string): boolean {
+  return /^https?:\/\//i.test(location);
+}
+
+/** The folder of a URL that names a `model.json` (a bare converted UNet), else the URL itself. */
+function modelFolderUrl(url: string): string {
+  return url.replace(/\/model\.json(\?[^/]*)?$/, '/');
+}
+
+/**
+ * Where `fromPretrained` reads from: an http(s) URL on every platform (a model folder, or a converted UNet's
+ * `model.json`); in a page, without the Node entry, also a URL relative to the page; anything else goes to the
+ * platform's {@link PlatformLoaders.openModelSource} (Node: a folder, a `file:` URL, a Hub id).
+ *
+ * ```ts
+ * const source = await resolveModelSource('https://example.com/models/tiny-random/');
+ * ```
+ */
+export async function resolveModelSource(location: string, options: LoadPipelineOptions & HttpModelSourceOptions = {}): Promise<ModelSource> {
+  if (typeof location !== 'string' || location.trim() === '') {
+    throw new TypeError(`expected a folder, a URL or a Hub id like google/ddpm-cifar10-32, got ${JSON.stringify(location) ?? String(location)}`);
+  }
+  const inPage = typeof globalThis.location !== 'undefined' && typeof (globalThis as { document?: unknown }).document !== 'undefined';
+  if (isHttpUrl(location) || (registered.openModelSource === undefined && inPage)) {
+    return new HttpModelSource(modelFolderUrl(location), {
+      fetchFunc: options.fetchFunc ?? options.fetchImpl,
+      requestInit: options.requestInit,
+    });
+  }
+  return platformLoader('openModelSource')(location, options);
 }

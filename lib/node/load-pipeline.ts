@@ -1,13 +1,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import type { LoadedPipelineComponents, LoadPipelineOptions } from '../loading/load-options';
+import type { LoadPipelineOptions } from '../loading/load-options';
+import type { ModelSource } from '../loading/model-source';
+import { CONVERTED_LAYOUT } from '../loading/pipeline-layout';
 import { snapshotDownload } from './hub/hub';
-import { convertedCacheDir, convertedLockPath, defaultHubCacheDir, looksLikeRepoId } from './hub/cache';
+import { convertedCacheDir, convertedLockPath, defaultHubCacheDir } from './hub/cache';
 import { FileLock } from './fs/file-lock';
-import { MODEL_JSON } from './fs/tfjs-fs-handler';
-import { loadUNetFromFolder } from './fs/load-unet';
 import { convertPipelineFolder } from './convert/convert-pipeline';
-import { readPipelineFolder } from './fs/pipeline-folder';
+import { FsModelSource } from './fs/fs-model-source';
+import { classifyModelLocation } from './model-location';
 
 export { convertedCacheDir };
 
@@ -36,7 +37,7 @@ export async function downloadAndConvert(repoId: string, options: LoadPipelineOp
   const { onStatus: _onStatus, onWarning: _onWarning, ...hubOptions } = options;
   const snapshot = await snapshotDownload(repoId, { ...hubOptions, cacheDir, env });
   const converted = convertedCacheDir(cacheDir, repoId, path.basename(snapshot));
-  const done = (): boolean => fs.existsSync(path.join(converted, 'unet', MODEL_JSON));
+  const done = (): boolean => fs.existsSync(path.join(converted, ...CONVERTED_LAYOUT.unetModelJson.split('/')));
   if (done()) return converted;
   const lock = await FileLock.acquire(convertedLockPath(cacheDir, repoId, path.basename(snapshot)), {
     onWait: (holder) => options.onStatus?.(`waiting for another process converting ${repoId}${holder ? ` (pid ${holder.pid} on ${holder.hostname})` : ''}`),
@@ -55,25 +56,15 @@ export async function downloadAndConvert(repoId: string, options: LoadPipelineOp
 }
 
 /**
- * Loads the UNet and the scheduler config of a pipeline from a folder (any layout `readPipelineFolder` knows) or a
- * Hub id (`org/name`, downloaded and converted once by {@link downloadAndConvert}). A local folder wins over a Hub id
- * of the same name, as in diffusers.
+ * Node's {@link PlatformLoaders.openModelSource}: a folder or `file:` URL is read where it is; a Hub id
+ * (`org/name`) is downloaded and converted once by {@link downloadAndConvert}, then its converted cache folder is
+ * read. A local folder wins over a Hub id of the same name, as in diffusers (see `classifyModelLocation`).
+ *
+ * ```ts
+ * const source = await openModelSource('google/ddpm-cifar10-32');
+ * ```
  */
-export async function loadPipelineComponents(dirOrHubId: string, options: LoadPipelineOptions = {}): Promise<LoadedPipelineComponents> {
-  if (typeof dirOrHubId !== 'string' || dirOrHubId.trim() === '') {
-    throw new Error(`DDIMPipeline.fromPretrained: expected a folder or a Hub id like google/ddpm-cifar10-32, got ${JSON.stringify(dirOrHubId)}`);
-  }
-  let dir: string;
-  if (fs.existsSync(dirOrHubId)) {
-    dir = dirOrHubId;
-  } else if (looksLikeRepoId(dirOrHubId) && dirOrHubId.includes('/')) {
-    dir = await downloadAndConvert(dirOrHubId, options);
-  } else {
-    throw new Error(
-      `DDIMPipeline.fromPretrained: ${JSON.stringify(dirOrHubId)} is neither an existing folder nor a Hub id like google/ddpm-cifar10-32`,
-    );
-  }
-  const folder = readPipelineFolder(dir);
-  const unet = await loadUNetFromFolder(folder.unetDir);
-  return { unet, schedulerConfig: folder.schedulerConfig, dir };
+export async function openModelSource(location: string, options: LoadPipelineOptions = {}): Promise<ModelSource> {
+  const where = classifyModelLocation(location);
+  return new FsModelSource(where.kind === 'folder' ? where.dir : await downloadAndConvert(where.repoId, options));
 }

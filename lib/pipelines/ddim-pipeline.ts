@@ -6,6 +6,7 @@ import type { ImagesNHWC } from './image-bytes';
 import type { DenoisingModel } from './pipeline-components';
 import type { LoadPipelineOptions } from '../loading/load-options';
 import { platformLoader } from '../loading/platform-loaders';
+import { loadPipelineComponents } from '../loading/load-pipeline';
 
 /** What `generate` returns as `images`: a tfjs tensor, a plain float array, or one PNG file per image. */
 export type OutputType = 'tensor' | 'array' | 'png';
@@ -143,8 +144,8 @@ export class DDIMPipeline {
    * const pipeline = await DDIMPipeline.fromPretrained('./ddpm-cifar10-32');
    * ```
    */
-  static async fromPretrained(dirOrHubId: string, options: LoadPipelineOptions = {}): Promise<DDIMPipeline> {
-    const { unet, schedulerConfig } = await platformLoader('loadPipelineComponents')(dirOrHubId, options);
+  static async fromPretrained(location: string, options: LoadPipelineOptions = {}): Promise<DDIMPipeline> {
+    const { unet, schedulerConfig } = await loadPipelineComponents(location, options);
     try {
       return new DDIMPipeline({ unet, scheduler: schedulerConfig, onWarning: options.onWarning });
     } catch (err) {

@@ -3,8 +3,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as fs from 'fs';
-// The package's Node entry, as users import it (it also registers the disk loaders behind fromPretrained).
-import { DDIMScheduler, DDPMScheduler, UNet2DModel } from '../../lib';
+// What the Node entry registers on import (the disk loaders behind fromPretrained), without the rest of the entry.
+import '../../lib/node/register-node-loaders';
+import { UNet2DModel } from '../../lib/models/unet/unet-2d-model';
+import { DDIMScheduler } from '../../lib/schedulers/ddim';
+import { DDPMScheduler } from '../../lib/schedulers/ddpm';
 import { isolatedMain } from '../helpers/run-isolated';
 import { fuzzSchedulerConfigs, fuzzUNetConfigs } from './config-fuzz';
 

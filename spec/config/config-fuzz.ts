@@ -6,7 +6,8 @@
 import fc from 'fast-check';
 import { ConfigError } from '../../lib/config/config-error';
 import { CONFIG_LIMITS } from '../../lib/config/limits';
-import { parseUNet2DConfig, UNET_2D_CONFIG_KEYS, unet2DConfigToJSON, unet2DParameterCount } from '../../lib/models/unet/config';
+import { parseUNet2DConfig, UNET_2D_CONFIG_KEYS, unet2DConfigToJSON } from '../../lib/models/unet/config';
+import { unet2DParameterCount } from '../../lib/models/unet/weight-specs';
 import { DDIMScheduler } from '../../lib/schedulers/ddim';
 import { DDPMScheduler } from '../../lib/schedulers/ddpm';
 

@@ -6,7 +6,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { parseUNet2DConfig, unet2DWeightShapes } from '../../lib/models/unet/config';
+import { parseUNet2DConfig } from '../../lib/models/unet/config';
+import { unet2DWeightSpecs } from '../../lib/models/unet/weight-specs';
 import { DDPM_CIFAR10_32_UNET_CONFIG } from '../../lib/models/unet/ddpm-cifar10-32';
 import { IsolatedOutcome, runIsolated } from '../helpers/run-isolated';
 
@@ -90,7 +91,7 @@ describe('a converted model.json is checked against its config before anything i
   function writeTfjsFolder(edit: (modelJson: { modelTopology: { config: { layers: unknown[] } }; weightsManifest: { paths: string[]; weights: { name: string; shape: number[]; dtype: string }[] }[]; userDefinedMetadata: { diffusers: { config: Record<string, unknown> } } }) => void, writeShard = true): string {
     const folder = fs.mkdtempSync(path.join(dir, 'tfjs-'));
     const conv = (filters: number) => ({ class_name: 'Conv2D', config: { name: 'conv_in', filters, kernel_size: [3, 3], padding: 'same' } });
-    const weights = [...unet2DWeightShapes(parseUNet2DConfig(TINY))].map(([name, shape]) => ({ name, shape, dtype: 'float32' }));
+    const weights = unet2DWeightSpecs(parseUNet2DConfig(TINY)).map((spec) => ({ name: spec.tfjsName, shape: spec.shape, dtype: 'float32' }));
     const modelJson = {
       format: 'layers-model',
       modelTopology: { class_name: 'Functional', config: { name: 'UNet2DModel', layers: [conv(32)] as unknown[] } },

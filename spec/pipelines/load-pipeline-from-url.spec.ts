@@ -5,8 +5,10 @@ import { setBackend } from '../../lib/node/backends/set-backend';
 import { activeTestBackend, tinyPipelineBound } from '../helpers/tolerances';
 import { loadPipelineFromUrl, resolvePipelineUrls } from '../../lib/pipelines/load-pipeline-from-url';
 import { DDIMPipeline } from '../../lib/pipelines/ddim-pipeline';
-import { DDPM_CIFAR10_SCHEDULER_CONFIG } from '../../lib/node/fs/pipeline-folder';
+import { DDPM_CIFAR10_SCHEDULER_CONFIG } from '../../lib/schedulers/ddpm-cifar10-32';
 import { Generator } from '../../lib/random/generator';
+import { ModelJsonError, ModelSourceError } from '../../lib/loading/model-source';
+import { ModelLayoutError } from '../../lib/loading/pipeline-layout';
 import { loadFixture, maxAbsDiff } from '../helpers/fixtures';
 import { startStaticServer, type StaticServer } from '../helpers/static-server';
 
@@ -25,6 +27,10 @@ describe('loadPipelineFromUrl', () => {
     fs.writeFileSync(path.join(tmp, 'vae-pipeline', 'model_index.json'), JSON.stringify({ unet: ['diffusers', 'UNet2DConditionModel'] }));
     fs.mkdirSync(path.join(tmp, 'bad-scheduler'));
     fs.writeFileSync(path.join(tmp, 'bad-scheduler', 'scheduler_config.json'), '[1, 2]');
+    // The flat layout: a converted UNet with the (bad) scheduler config beside it.
+    for (const f of fs.readdirSync(path.join(MODELS_DIR, 'tiny-random', 'unet'))) {
+      fs.copyFileSync(path.join(MODELS_DIR, 'tiny-random', 'unet', f), path.join(tmp, 'bad-scheduler', f));
+    }
     server = await startStaticServer({ '/models/': MODELS_DIR, '/other/': tmp });
   });
 
@@ -68,16 +74,19 @@ describe('loadPipelineFromUrl', () => {
 
   it('names the URL of what is wrong', async () => {
     await expect(loadPipelineFromUrl(`${server.origin}/other/vae-pipeline/`)).rejects.toThrow(
-      `loadPipelineFromUrl: ${server.origin}/other/vae-pipeline/model_index.json: unet is a UNet2DConditionModel; DDIMPipeline runs UNet2DModel pipelines only`,
+      new ModelLayoutError(
+        `${server.origin}/other/vae-pipeline/model_index.json`,
+        'unet is a UNet2DConditionModel; DDIMPipeline runs UNet2DModel pipelines only',
+      ),
     );
     await expect(loadPipelineFromUrl(`${server.origin}/other/bad-scheduler`)).rejects.toThrow(
-      `loadPipelineFromUrl: ${server.origin}/other/bad-scheduler/scheduler_config.json must hold a JSON object, got an array`,
+      new ModelJsonError(`${server.origin}/other/bad-scheduler/scheduler_config.json`, 'must hold a JSON object, got an array'),
     );
     await expect(loadPipelineFromUrl(`${server.origin}/other/nothing-here/`)).rejects.toThrow(
-      `loadUNetFromUrl: could not load ${server.origin}/other/nothing-here/model.json`,
+      `${server.origin}/other/nothing-here/: holds no UNet: expected unet/ (a pipeline folder)`,
     );
     await expect(loadPipelineFromUrl('models/tiny-random')).rejects.toThrow(
-      'loadPipelineFromUrl: "models/tiny-random" is not a URL (outside a page, pass an absolute http(s) URL)',
+      new ModelSourceError('models/tiny-random', 'is not a URL (outside a page, pass an absolute http(s) URL)'),
     );
   });
 });

@@ -2,12 +2,15 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { setBackend } from '../../lib/node/backends/set-backend';
-import { EMBEDDED_MODEL_DIR } from '../../lib/node/cli/embedded-model';
+import { EMBEDDED_MODEL_DIR } from '../../lib/node/embedded-model';
 import { convertPipelineFolder } from '../../lib/node/convert/convert-pipeline';
 import { DDIMPipeline } from '../../lib/pipelines/ddim-pipeline';
 import { convertedCacheDir } from '../../lib/node/load-pipeline';
-import { DDPM_CIFAR10_SCHEDULER_CONFIG, readPipelineFolder } from '../../lib/node/fs/pipeline-folder';
+import { readPipelineFolder } from '../../lib/node/fs/pipeline-folder';
+import { DDPM_CIFAR10_SCHEDULER_CONFIG } from '../../lib/schedulers/ddpm-cifar10-32';
 import { Generator } from '../../lib/random/generator';
+import { ModelFileNotFoundError } from '../../lib/loading/model-source';
+import { ModelLayoutError } from '../../lib/loading/pipeline-layout';
 import { fixturePath, maxAbsDiff } from '../helpers/fixtures';
 import { FakeHub, sha256Hex } from '../node/hub/hub-server';
 import { activeTestBackend, tinyPipelineBound } from '../helpers/tolerances';
@@ -51,7 +54,7 @@ describe('DDIMPipeline.fromPretrained: folder layouts (wasm)', () => {
   afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
   test('a bare UNet folder gets google/ddpm-cifar10-32 scheduler config (the one the fixtures used)', async () => {
-    expect(readPipelineFolder(fixturePath('tiny-unet')).schedulerConfig).toEqual(pipelineFixture().scheduler_config);
+    expect((await readPipelineFolder(fixturePath('tiny-unet'))).schedulerConfig).toEqual(pipelineFixture().scheduler_config);
     expect({ ...DDPM_CIFAR10_SCHEDULER_CONFIG }).toEqual(pipelineFixture().scheduler_config);
     expectFixtureImages(await imagesOf(await DDIMPipeline.fromPretrained(fixturePath('tiny-unet'))));
   });
@@ -92,7 +95,7 @@ describe('DDIMPipeline.fromPretrained: folder layouts (wasm)', () => {
   });
 
   test('the embedded model (models/tiny-random) is the fixture UNet with the fixture scheduler: fixture images, bit for bit as the source', async () => {
-    expect(readPipelineFolder(EMBEDDED_MODEL_DIR).schedulerConfig).toEqual(pipelineFixture().scheduler_config);
+    expect((await readPipelineFolder(EMBEDDED_MODEL_DIR)).schedulerConfig).toEqual(pipelineFixture().scheduler_config);
     const embedded = await imagesOf(await DDIMPipeline.fromPretrained(EMBEDDED_MODEL_DIR));
     expectFixtureImages(embedded);
     const fromFixture = await imagesOf(await DDIMPipeline.fromPretrained(fixturePath('tiny-unet')));
@@ -100,15 +103,19 @@ describe('DDIMPipeline.fromPretrained: folder layouts (wasm)', () => {
   });
 
   test('what is not a pipeline is refused with the path and the reason', async () => {
-    await expect(DDIMPipeline.fromPretrained(path.join(tmp, 'nope', 'x'))).rejects.toThrow(
-      `DDIMPipeline.fromPretrained: ${JSON.stringify(path.join(tmp, 'nope', 'x'))} is neither an existing folder nor a Hub id like google/ddpm-cifar10-32`,
+    await expect(DDIMPipeline.fromPretrained(path.join(tmp, 'nope', 'x'))).rejects.toThrow(new ModelFileNotFoundError(path.join(tmp, 'nope', 'x'), 'no such folder'));
+    await expect(DDIMPipeline.fromPretrained('not a folder')).rejects.toThrow(
+      `not a folder: is neither an existing folder (from ${process.cwd()}) nor a Hub id like google/ddpm-cifar10-32`,
     );
     const empty = path.join(tmp, 'empty');
     fs.mkdirSync(empty);
-    await expect(DDIMPipeline.fromPretrained(empty)).rejects.toThrow(`${empty} holds no UNet: expected unet/`);
+    await expect(DDIMPipeline.fromPretrained(empty)).rejects.toThrow(`${empty}: holds no UNet: expected unet/`);
+    await expect(DDIMPipeline.fromPretrained(empty)).rejects.toBeInstanceOf(ModelLayoutError);
     const conditional = writePipelineFolder(path.join(tmp, 'conditional'));
     fs.writeFileSync(path.join(conditional, 'model_index.json'), json({ unet: ['diffusers', 'UNet2DConditionModel'] }));
-    await expect(DDIMPipeline.fromPretrained(conditional)).rejects.toThrow('unet is a UNet2DConditionModel; DDIMPipeline runs UNet2DModel pipelines only');
+    await expect(DDIMPipeline.fromPretrained(conditional)).rejects.toThrow(
+      new ModelLayoutError(path.join(conditional, 'model_index.json'), 'unet is a UNet2DConditionModel; DDIMPipeline runs UNet2DModel pipelines only'),
+    );
   });
 });
 

@@ -18,6 +18,8 @@ import {
   WarningSink,
 } from '../../config/config-schema';
 import { parseBoundedJson } from '../../io/bounded-json';
+// weight-specs imports this file back; the count is only called at parse time, after both modules are loaded.
+import { unet2DParameterCount } from './weight-specs';
 import { CONFIG_LIMITS } from '../../config/limits';
 
 /**
@@ -163,82 +165,6 @@ const REFUSED_UNET_KEYS: Record<string, RefusedKey> = {
   timestep_post_act: { neutral: [null], reason: 'this port builds the time embedding without a post activation only' },
 };
 
-/**
- * Every weight the model of a config has, by its tfjs name (`<layer>/<weight>`, the names of a converted
- * `model.json`'s weights manifest) with its tfjs shape (conv kernels HWIO, dense kernels `[in, out]`), in the order
- * {@link buildUNet2DLayersModel} creates them — computed from the config alone, before anything is built.
- *
- * ```ts
- * unet2DWeightShapes(config).get('conv_in/kernel');  // [3, 3, 3, 128] for google/ddpm-cifar10-32
- * ```
- */
-export function unet2DWeightShapes(config: UNet2DConfig): Map<string, number[]> {
-  const shapes = new Map<string, number[]>();
-  const ch = config.blockOutChannels;
-  const last = ch.length - 1;
-  const temb = timeEmbedDim(config);
-  const add = (layer: string, weights: [string, number[]][]) => weights.forEach(([name, shape]) => shapes.set(`${layer}/${name}`, shape));
-  const conv3x3 = (prefix: string, cin: number, cout: number): [string, number[]][] => [[`${prefix}weight`, [3, 3, cin, cout]], [`${prefix}bias`, [cout]]];
-  const norm = (prefix: string, c: number): [string, number[]][] => [[`${prefix}weight`, [c]], [`${prefix}bias`, [c]]];
-  const resnet = (layer: string, cin: number, cout: number) =>
-    add(layer, [
-      ...norm('norm1.', cin),
-      ...conv3x3('conv1.', cin, cout),
-      ['time_emb_proj.weight', [temb, cout]],
-      ['time_emb_proj.bias', [cout]],
-      ...norm('norm2.', cout),
-      ...conv3x3('conv2.', cout, cout),
-      ...(cin !== cout ? ([['conv_shortcut.weight', [1, 1, cin, cout]], ['conv_shortcut.bias', [cout]]] as [string, number[]][]) : []),
-    ]);
-  const attention = (layer: string, c: number) =>
-    add(layer, [...norm('group_norm.', c), ...['to_q', 'to_k', 'to_v', 'to_out.0'].flatMap((p) => [[`${p}.weight`, [c, c]], [`${p}.bias`, [c]]] as [string, number[]][])]);
-
-  add('conv_in', [['kernel', [3, 3, config.inChannels, ch[0]]], ['bias', [ch[0]]]]);
-  add('time_embedding', [['linear_1.weight', [ch[0], temb]], ['linear_1.bias', [temb]], ['linear_2.weight', [temb, temb]], ['linear_2.bias', [temb]]]);
-  const skips = [ch[0]];
-  let x = ch[0];
-  config.downBlockTypes.forEach((type, i) => {
-    for (let j = 0; j < config.layersPerBlock; j++) {
-      resnet(`down_blocks.${i}.resnets.${j}`, x, ch[i]);
-      if (type === 'AttnDownBlock2D') attention(`down_blocks.${i}.attentions.${j}`, ch[i]);
-      x = ch[i];
-      skips.push(x);
-    }
-    if (i < last) {
-      add(`down_blocks.${i}.downsamplers.0`, conv3x3('conv.', x, x));
-      skips.push(x);
-    }
-  });
-  resnet('mid_block.resnets.0', x, x);
-  if (config.addAttention) attention('mid_block.attentions.0', x);
-  resnet('mid_block.resnets.1', x, x);
-  config.upBlockTypes.forEach((type, i) => {
-    const c = ch[last - i];
-    for (let j = 0; j <= config.layersPerBlock; j++) {
-      resnet(`up_blocks.${i}.resnets.${j}`, x + (skips.pop() as number), c);
-      if (type === 'AttnUpBlock2D') attention(`up_blocks.${i}.attentions.${j}`, c);
-      x = c;
-    }
-    if (i < last) add(`up_blocks.${i}.upsamplers.0`, conv3x3('conv.', x, x));
-  });
-  add('conv_norm_out', norm('', x));
-  add('conv_out', [['kernel', [3, 3, x, config.outChannels]], ['bias', [config.outChannels]]]);
-  return shapes;
-}
-
-/**
- * The parameters a config implies (the sum of {@link unet2DWeightShapes}), before anything is built: the
- * `countParams()` of the built model.
- *
- * ```ts
- * unet2DParameterCount(parseUNet2DConfig(cifar10Json));  // 35746307
- * ```
- */
-export function unet2DParameterCount(config: UNet2DConfig): number {
-  let count = 0;
-  for (const shape of unet2DWeightShapes(config).values()) count += shape.reduce((a, b) => a * b, 1);
-  return count;
-}
 
 /** The checks between fields, with the message diffusers would not give; then the parameter limit. */
 function checkUNet2DConfig(config: UNet2DConfig, context: CrossCheckContext<UNet2DConfig>): void {

@@ -27,7 +27,8 @@ export function torchShapeOf(shape: number[], layout: WeightLayout): number[] {
   return shape.slice();
 }
 
-function layoutOf(shape: number[], key: string): WeightLayout {
+/** The layout of a tfjs weight, from its rank: 4 → conv kernel, 2 → linear matrix, 1 → vector. */
+export function layoutOf(shape: number[], key: string): WeightLayout {
   if (shape.length === 4) return 'conv';
   if (shape.length === 2) return 'linear';
   if (shape.length === 1) return 'vector';
@@ -35,8 +36,20 @@ function layoutOf(shape: number[], key: string): WeightLayout {
 }
 
 /**
- * Every weight of a UNet2DModel LayersModel with its diffusers key: the layer's name (its diffusers module path), a
- * dot, and the weight's name inside the layer (tfjs-layers' own `Conv2D` calls its weight `kernel`: read `weight`).
+ * The diffusers key of a weight: the layer's name (its diffusers module path), a dot, and the weight's name inside
+ * the layer (tfjs-layers' own `Conv2D` calls its weight `kernel`: read `weight`).
+ *
+ * ```ts
+ * stateDictKey('conv_in', 'kernel');                    // 'conv_in.weight'
+ * stateDictKey('down_blocks.0.resnets.0', 'conv1.bias'); // 'down_blocks.0.resnets.0.conv1.bias'
+ * ```
+ */
+export function stateDictKey(layer: string, weightName: string): string {
+  return `${layer}.${weightName === 'kernel' ? 'weight' : weightName}`;
+}
+
+/**
+ * Every weight of a UNet2DModel LayersModel with its diffusers key ({@link stateDictKey}).
  *
  * ```ts
  * stateDictBindings(model).map((b) => b.key); // ['conv_in.weight', 'conv_in.bias', 'time_embedding.linear_1.weight', ...]
@@ -48,7 +61,7 @@ export function stateDictBindings(model: LayersModel): WeightBinding[] {
     for (const variable of layer.weights) {
       const prefix = `${layer.name}/`;
       const local = variable.originalName.startsWith(prefix) ? variable.originalName.slice(prefix.length) : variable.originalName;
-      const key = `${layer.name}.${local === 'kernel' ? 'weight' : local}`;
+      const key = stateDictKey(layer.name, local);
       const shape = variable.shape.map((d) => d as number);
       const layout = layoutOf(shape, key);
       bindings.push({ key, variable, layout, shape, torchShape: torchShapeOf(shape, layout) });
@@ -85,10 +98,12 @@ export class StateDictMismatchError extends Error {
     readonly unexpected: string[],
     readonly shapeMismatches: { key: string; checkpoint: number[]; expected: number[] }[],
     readonly duplicates: string[] = [],
+    /** Other problems with single entries (a bad dtype, an entry listed twice), each naming the entry. */
+    readonly problems: string[] = [],
   ) {
     const list = (items: string[]) => (items.length > 25 ? `${items.slice(0, 25).join(', ')}, … and ${items.length - 25} more` : items.join(', '));
     const parts: string[] = [];
-    const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+    const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : word.endsWith('h') ? 'es' : 's'}`;
     if (missing.length > 0) parts.push(`${plural(missing.length, 'missing key')}: ${list(missing)}`);
     if (unexpected.length > 0) parts.push(`${plural(unexpected.length, 'unexpected key')}: ${list(unexpected)}`);
     if (shapeMismatches.length > 0) {
@@ -98,6 +113,7 @@ export class StateDictMismatchError extends Error {
       );
     }
     if (duplicates.length > 0) parts.push(`${plural(duplicates.length, 'key')} present under both the old and the new attention names: ${list(duplicates)}`);
+    if (problems.length > 0) parts.push(list(problems));
     super(`${source}: the weights do not match the UNet2DModel config: ${parts.join('; ')}`);
     this.name = 'StateDictMismatchError';
   }
@@ -108,7 +124,7 @@ export class StateDictMismatchError extends Error {
  * binding, the checkpoint tensor it loads from. Throws a {@link StateDictMismatchError} listing every missing key,
  * unexpected key and shape mismatch at once.
  */
-export function matchStateDict(bindings: WeightBinding[], stateDict: StateDict, source: string): NamedTensor[] {
+export function matchStateDict(bindings: readonly Pick<WeightBinding, 'key' | 'torchShape'>[], stateDict: StateDict, source: string): NamedTensor[] {
   const byCanonical = new Map<string, NamedTensor>();
   const duplicates: string[] = [];
   for (const [key, tensor] of stateDict) {

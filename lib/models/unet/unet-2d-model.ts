@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { StateDict } from '../../io/state-dict';
 import { platformLoader } from '../../loading/platform-loaders';
+import { ModelLayoutError } from '../../loading/pipeline-layout';
 import { parseUNet2DConfig, spatialDivisor, UNet2DConfig, unet2DConfigToJSON } from './config';
-import { checkTfjsWeightSpecs } from './check-weight-specs';
 import { loadStateDictIntoModel } from './state-dict-mapping';
 import { buildUNet2DLayersModel, traceLayerNames } from './unet-2d-graph';
 
@@ -17,6 +17,29 @@ export interface UNet2DMetadata {
   config: Record<string, unknown>;
   /** The name of the folder the weights were converted from (no local path), when known. */
   source?: string;
+}
+
+/**
+ * The `userDefinedMetadata.diffusers` record of a converted model.json, checked: a `UNet2DModel` with a config object.
+ *
+ * ```ts
+ * readUNet2DMetadata(modelJson.userDefinedMetadata, 'unet/model.json').config; // the diffusers config.json
+ * ```
+ * @throws {ModelLayoutError} naming `where` when the model.json was not written by tfjs-diffusers.
+ */
+export function readUNet2DMetadata(userDefinedMetadata: unknown, where: string): UNet2DMetadata {
+  const metadata =
+    userDefinedMetadata !== null && typeof userDefinedMetadata === 'object' && Object.prototype.hasOwnProperty.call(userDefinedMetadata, UNET_METADATA_KEY)
+      ? ((userDefinedMetadata as Record<string, unknown>)[UNET_METADATA_KEY] as Partial<UNet2DMetadata> | null)
+      : undefined;
+  if (metadata == null || typeof metadata !== 'object' || metadata._class_name !== 'UNet2DModel' || typeof metadata.config !== 'object' || metadata.config === null || Array.isArray(metadata.config)) {
+    throw new ModelLayoutError(
+      where,
+      `has no userDefinedMetadata.${UNET_METADATA_KEY} with a UNet2DModel config (not a model converted by tfjs-diffusers: ` +
+        'use `tfjs-diffusers convert` or UNet2DModel.save)',
+    );
+  }
+  return metadata as UNet2DMetadata;
 }
 
 export interface UNet2DSaveOptions {
@@ -79,37 +102,26 @@ export class UNet2DModel {
    * const unet = await UNet2DModel.fromPretrained('models/ddpm-cifar10-32-tfjs');
    * ```
    */
-  static async fromPretrained(dir: string): Promise<UNet2DModel> {
-    return platformLoader('loadUNet')(dir);
+  static async fromPretrained(location: string): Promise<UNet2DModel> {
+    // Imported when called: the loader builds UNet2DModels, so a static import would be a cycle.
+    const { loadUNet } = await import('../../loading/load-pipeline');
+    return loadUNet(location);
   }
 
   /**
-   * A UNet from the artifacts of a converted model.json (read from disk, a URL or any tfjs IO handler). Nothing is
-   * built from the model.json's topology: the config in its metadata is checked (limits included), the weights
-   * manifest is compared with the weights that config implies, and only then is the model built from the config and
-   * the weights loaded by name. Errors name `where` (the file or URL).
+   * Wraps a LayersModel read from a converted model.json (disk, URL or any tfjs IO handler) after checking that its
+   * `userDefinedMetadata.diffusers` holds a UNet2DModel config; disposes `model` and throws, naming `where`, if not.
    */
-  static fromModelArtifacts(artifacts: tf.io.ModelArtifacts, where: string): UNet2DModel {
-    const userMetadata = artifacts.userDefinedMetadata as Record<string, unknown> | undefined;
-    const metadata = userMetadata?.[UNET_METADATA_KEY] as UNet2DMetadata | undefined;
-    if (metadata == null || metadata._class_name !== 'UNet2DModel' || metadata.config == null) {
-      throw new Error(`${where}: userDefinedMetadata.${UNET_METADATA_KEY} holds no UNet2DModel config (not written by tfjs-diffusers)`);
-    }
-    const config = parseUNet2DConfig(metadata.config, `${where} (userDefinedMetadata.${UNET_METADATA_KEY}.config)`);
-    const specs = artifacts.weightSpecs ?? [];
-    checkTfjsWeightSpecs(config, specs, where);
-    const unet = new UNet2DModel(config, buildUNet2DLayersModel(config));
-    const weights = tf.io.decodeWeights(artifacts.weightData ?? new ArrayBuffer(0), specs);
+  static fromLayersModel(model: tfl.LayersModel, where: string): UNet2DModel {
+    let config: UNet2DConfig;
     try {
-      unet.model.loadWeights(weights, true);
-      if (userMetadata !== undefined) unet.model.setUserDefinedMetadata(userMetadata);
+      const metadata = readUNet2DMetadata(model.getUserDefinedMetadata(), where);
+      config = parseUNet2DConfig(metadata.config, `${where} (userDefinedMetadata.${UNET_METADATA_KEY}.config)`);
     } catch (err) {
-      unet.dispose();
+      model.dispose();
       throw err;
-    } finally {
-      tf.dispose(Object.values(weights));
     }
-    return unet;
+    return new UNet2DModel(config, model);
   }
 
   /**

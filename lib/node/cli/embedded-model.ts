@@ -1,13 +1,3 @@
-import * as path from 'path';
-
-/**
- * The model shipped in `models/`: the tiny random-weight test UNet (same block layout as google/ddpm-cifar10-32,
- * 565,315 parameters) converted to the tfjs format, with google/ddpm-cifar10-32's scheduler config. Its weights are
- * random: it shows that a seed reproduces PyTorch's numbers, not pictures. Resolved from `lib/node/cli/` and
- * from `dist/node/cli/` alike (both three levels below the package root).
- */
-export const EMBEDDED_MODEL_DIR = path.resolve(__dirname, '..', '..', '..', 'models', 'tiny-random');
-
 /** What the CLI help says about the embedded model and the real one. */
 export const EMBEDDED_MODEL_NOTE = [
   'Default model: the small model embedded in models/tiny-random. Its weights are RANDOM: it shows that a seed',

@@ -9,7 +9,8 @@ import { DDIMPipeline } from '../../pipelines/ddim-pipeline';
 import { imageAbsSum } from '../../pipelines/image-abs-sum';
 import { GenerateOptions, outputFileForSeed, UsageError } from './arguments';
 import type { CliIO } from './cli-io';
-import { EMBEDDED_MODEL_DIR } from './embedded-model';
+import { EMBEDDED_MODEL_DIR } from '../embedded-model';
+import { looksLikePath } from '../model-location';
 import { createDownloadDisplay, createProgressDisplay } from './progress';
 
 /** One line of `--json` output: a run of one seed. */
@@ -101,7 +102,7 @@ export async function runGenerate(options: GenerateOptions, io: CliIO, extra: { 
   const files = plannedOutputFiles(options, io.cwd);
   const backend = await startBackend(options);
   const modelArg = options.model ?? EMBEDDED_MODEL_DIR;
-  const model = fs.existsSync(path.resolve(io.cwd, modelArg)) ? path.resolve(io.cwd, modelArg) : modelArg;
+  const model = fs.existsSync(path.resolve(io.cwd, modelArg)) || looksLikePath(modelArg) ? path.resolve(io.cwd, modelArg) : modelArg;
   const download = createDownloadDisplay(io.stderr);
   let pipeline: DDIMPipeline;
   try {

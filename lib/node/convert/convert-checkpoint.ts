@@ -1,8 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { MODEL_JSON } from '../fs/tfjs-fs-handler';
-import { UNet2DModel } from '../../models/unet/unet-2d-model';
+import { loadUNetFromSource } from '../../loading/load-unet';
+import { findUNetLayout } from '../../loading/pipeline-layout';
 import { ensureBackend } from '../backends/set-backend';
+import { FsModelSource } from '../fs/fs-model-source';
 import { assertOutputOutsideSource, OUTPUT_MARKER } from '../fs/output-folder';
 
 export interface ConvertOptions {
@@ -39,13 +40,15 @@ export async function convertCheckpoint(srcDir: string, outDir: string, options:
   if (!options.force && fs.existsSync(outDir)) {
     throw new Error(`${outDir} already exists; pass --force (force: true) to overwrite it`);
   }
-  if (fs.existsSync(path.join(srcDir, MODEL_JSON))) {
-    throw new Error(`${srcDir} is already a converted tfjs model (it has ${MODEL_JSON}); convert reads diffusers folders`);
+  const folder = new FsModelSource(srcDir);
+  const layout = await findUNetLayout(folder);
+  if (layout.format === 'tfjs') {
+    throw new Error(`${srcDir} is already a converted tfjs model (it has ${layout.modelJson}); convert reads diffusers folders`);
   }
-  const source = fs.existsSync(path.join(srcDir, 'config.json')) || !fs.existsSync(path.join(srcDir, 'unet')) ? srcDir : path.join(srcDir, 'unet');
+  const source = path.dirname(folder.describe(layout.config));
   // A fresh process has no tfjs backend yet; conversion does no math, so the pure-JS one holds the weights.
   await ensureBackend('cpu');
-  const unet = await UNet2DModel.fromPretrained(source);
+  const unet = await loadUNetFromSource(folder, layout);
   try {
     const parameters = unet.countParams();
     await unet.save(outDir, { force: options.force, source: path.basename(path.resolve(srcDir)) });

@@ -5,6 +5,7 @@ import { convertCheckpoint } from './convert-checkpoint';
 import { DDIMScheduler } from '../../schedulers/ddim';
 import { readPipelineFolder } from '../fs/pipeline-folder';
 import { assertOutputOutsideSource, OUTPUT_MARKER } from '../fs/output-folder';
+import { CONVERTED_LAYOUT } from '../../loading/pipeline-layout';
 
 /** What {@link convertPipelineFolder} reports. */
 export interface ConvertPipelineSummary {
@@ -50,7 +51,7 @@ function listFiles(dir: string, prefix = ''): string[] {
 export async function convertPipelineFolder(src: string, out: string, options: { force?: boolean } = {}): Promise<ConvertPipelineSummary> {
   const started = performance.now();
   assertOutputOutsideSource(src, out);
-  const folder = readPipelineFolder(src);
+  const folder = await readPipelineFolder(src);
   if (folder.unetConverted) {
     throw new Error(`${folder.unetDir} is already converted (it holds model.json); convert reads diffusers folders`);
   }
@@ -60,9 +61,9 @@ export async function convertPipelineFolder(src: string, out: string, options: {
   await writeDirAtomic(
     out,
     async (tmp) => {
-      ({ parameters } = await convertCheckpoint(folder.unetDir, path.join(tmp, 'unet')));
-      fs.mkdirSync(path.join(tmp, 'scheduler'));
-      fs.writeFileSync(path.join(tmp, 'scheduler', 'scheduler_config.json'), `${JSON.stringify(folder.schedulerConfig, null, 2)}\n`);
+      ({ parameters } = await convertCheckpoint(folder.unetDir, path.join(tmp, CONVERTED_LAYOUT.unetFolder)));
+      fs.mkdirSync(path.join(tmp, CONVERTED_LAYOUT.schedulerFolder));
+      fs.writeFileSync(path.join(tmp, ...CONVERTED_LAYOUT.schedulerConfig.split('/')), `${JSON.stringify(folder.schedulerConfig, null, 2)}\n`);
       const modelIndex = {
         ...(folder.modelIndex ?? {
           _class_name: 'DDIMPipeline',
@@ -71,7 +72,7 @@ export async function convertPipelineFolder(src: string, out: string, options: {
         }),
         _tfjs_diffusers: { format: 'tfjs-layers', converted_from: path.resolve(src) },
       };
-      fs.writeFileSync(path.join(tmp, 'model_index.json'), `${JSON.stringify(modelIndex, null, 2)}\n`);
+      fs.writeFileSync(path.join(tmp, CONVERTED_LAYOUT.modelIndex), `${JSON.stringify(modelIndex, null, 2)}\n`);
     },
     { force: options.force, writer: 'convertPipelineFolder' },
   );

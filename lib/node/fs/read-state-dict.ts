@@ -1,13 +1,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { CheckpointError } from '../../io/checkpoint-error';
-import { readSafetensors } from '../../io/safetensors';
 import { StateDict } from '../../io/state-dict';
-import { readTorchCheckpoint } from '../../io/torch-pickle';
+import { decodeWeightFile, weightFileFormat } from '../../loading/load-unet';
+import { UNET_FOLDER, WEIGHT_FILE_NAMES } from '../../loading/pipeline-layout';
 import { FileReadError, MAX_WEIGHT_FILE_BYTES, readRegularFile } from './read-file';
 
-/** The weight files of a diffusers model folder, in order of preference (safetensors never runs a pickle). */
-export const WEIGHT_FILE_NAMES = ['diffusion_pytorch_model.safetensors', 'diffusion_pytorch_model.bin'] as const;
+export { WEIGHT_FILE_NAMES };
 
 /**
  * Reads one weight file by its extension: `.safetensors`, or PyTorch's `.bin` / `.pt` / `.pth` (zip + pickle).
@@ -19,8 +18,7 @@ export const WEIGHT_FILE_NAMES = ['diffusion_pytorch_model.safetensors', 'diffus
  * ```
  */
 export function readWeightFile(file: string): StateDict {
-  const reader = file.endsWith('.safetensors') ? readSafetensors : /\.(bin|pt|pth|ckpt)$/.test(file) ? readTorchCheckpoint : undefined;
-  if (reader === undefined) throw new CheckpointError(file, 'unknown weight file extension (expected .safetensors or .bin)');
+  weightFileFormat(file); // an unknown extension is refused before anything is read
   let bytes: Uint8Array;
   try {
     bytes = readRegularFile(file, { maxBytes: MAX_WEIGHT_FILE_BYTES });
@@ -28,7 +26,7 @@ export function readWeightFile(file: string): StateDict {
     if (err instanceof FileReadError) throw new CheckpointError(file, err.detail, undefined, { cause: err });
     throw err;
   }
-  return reader(bytes, file);
+  return decodeWeightFile(bytes, file);
 }
 
 /** The weight file `readStateDict(dir)` would read: the first of {@link WEIGHT_FILE_NAMES} present in `dir`. */
@@ -42,7 +40,7 @@ export function findWeightFile(dir: string): string {
   throw new CheckpointError(
     dir,
     `no weights found: looked for ${WEIGHT_FILE_NAMES.join(' and ')}` +
-      (fs.existsSync(path.join(dir, 'unet')) ? ` (this looks like a pipeline folder: try ${path.join(dir, 'unet')})` : ''),
+      (fs.existsSync(path.join(dir, UNET_FOLDER)) ? ` (this looks like a pipeline folder: try ${path.join(dir, UNET_FOLDER)})` : ''),
   );
 }
 

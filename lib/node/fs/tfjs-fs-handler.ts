@@ -3,9 +3,10 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { MAX_WEIGHT_FILE_BYTES, readJsonFile, readRegularFile } from './read-file';
 import { writeDirAtomic } from './atomic-write';
+import { MODEL_JSON } from '../../loading/pipeline-layout';
+import { manifestEntryBytes } from '../../models/unet/weight-specs';
 
-/** The file name of a tfjs model's topology and weights manifest. */
-export const MODEL_JSON = 'model.json';
+export { MODEL_JSON };
 
 /** Weight shard size, as tfjs' own converter writes them (4 MiB). */
 export const DEFAULT_SHARD_BYTES = 4 * 1024 * 1024;
@@ -112,7 +113,7 @@ function readWeights(dir: string, manifest: tf.io.WeightsManifestConfig): [tf.io
     }
   }
   const total = buffers.reduce((sum, b) => sum + b.length, 0);
-  const expected = specs.reduce((sum, s) => sum + weightSpecBytes(s), 0);
+  const expected = specs.reduce((sum, s) => sum + manifestEntryBytes(s, path.join(dir, MODEL_JSON)), 0);
   if (total !== expected) {
     throw new Error(`${dir}: the weight shards hold ${total} bytes but ${MODEL_JSON} describes ${expected} (truncated or mismatched files)`);
   }
@@ -123,14 +124,4 @@ function readWeights(dir: string, manifest: tf.io.WeightsManifestConfig): [tf.io
     offset += b.length;
   }
   return [specs, out.buffer];
-}
-
-const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, float16: 2, uint8: 1, uint16: 2 };
-
-function weightSpecBytes(spec: tf.io.WeightsManifestEntry): number {
-  const numel = spec.shape.reduce((a, b) => a * b, 1);
-  const dtype = spec.quantization?.dtype ?? spec.dtype;
-  const bytes = DTYPE_BYTES[dtype];
-  if (bytes === undefined) throw new Error(`weight ${spec.name}: dtype ${dtype} is not supported by this reader`);
-  return numel * bytes;
 }

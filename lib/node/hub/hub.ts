@@ -1,10 +1,11 @@
 import * as fs from 'fs';
 import type { HubDownloadOptions, HubProgress } from '../../loading/load-options';
-import { COMMIT_HASH, HubCacheRepo, blobNameOfEtag, defaultHubCacheDir, isHubOfflineEnv, looksLikeRepoId, validateRepoFilePath, validateRepoId, validateRevision } from './cache';
+import { COMMIT_HASH, HubCacheRepo, blobNameOfEtag, defaultHubCacheDir, isHubOfflineEnv, validateRepoFilePath, validateRepoId, validateRevision } from './cache';
 import { downloadBlob } from './download';
 import { HubError, HubFileNotFoundError, HubMetadataError, HubResponseError } from './errors';
 import { pickPipelineFiles, RepoFileSource } from './pipeline-files';
 import { HubClientOptions, HubSession, networkErrorCode } from './session';
+import { classifyModelLocation } from '../model-location';
 
 /**
  * The Hugging Face Hub client's public face: `hfHubDownload`, `snapshotDownload`, `resolvePipelineFiles`,
@@ -267,9 +268,6 @@ export async function snapshotDownload(repoId: string, options: HubClientOptions
  * ```
  */
 export async function resolveModelPath(model: string, options: HubClientOptions = {}): Promise<string> {
-  if (fs.existsSync(model)) return model;
-  if (!looksLikeRepoId(model)) {
-    throw new HubError(`model ${JSON.stringify(model)} is neither an existing folder nor a Hugging Face Hub repository id (org/name)`);
-  }
-  return snapshotDownload(model, options);
+  const where = classifyModelLocation(model);
+  return where.kind === 'folder' ? where.dir : snapshotDownload(where.repoId, options);
 }

@@ -5,6 +5,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../../../lib/node/backends/set-backend';
 import { loadUNetFromUrl } from '../../../lib/models/unet/load-from-url';
 import { UNet2DModel } from '../../../lib/models/unet/unet-2d-model';
+import { ModelFileNotFoundError } from '../../../lib/loading/model-source';
+import { ModelLayoutError } from '../../../lib/loading/pipeline-layout';
 import { fixturePath, maxAbsDiff } from '../../helpers/fixtures';
 import { startStaticServer, type StaticServer } from '../../helpers/static-server';
 import { nchwValues, nhwcFromFixture, tinyFixture } from './unet-fixture';
@@ -112,14 +114,13 @@ describe('loadUNetFromUrl', () => {
 
   it('names the URL when it cannot be fetched', async () => {
     const url = `${server.origin}/models/missing/model.json`;
-    await expect(loadUNetFromUrl(url)).rejects.toThrow(`loadUNetFromUrl: could not load ${url}:`);
+    await expect(loadUNetFromUrl(url)).rejects.toThrow(new ModelFileNotFoundError(url, 'not found (HTTP 404)'));
   });
 
   it('refuses a model.json without the diffusers UNet2DModel metadata', async () => {
     const url = `${server.origin}/models/not-a-unet/model.json`;
-    await expect(loadUNetFromUrl(url)).rejects.toThrow(
-      `loadUNetFromUrl: ${url} has no userDefinedMetadata.diffusers with a UNet2DModel config`,
-    );
+    await expect(loadUNetFromUrl(url)).rejects.toThrow(`${url}: has no userDefinedMetadata.diffusers with a UNet2DModel config`);
+    await expect(loadUNetFromUrl(url)).rejects.toBeInstanceOf(ModelLayoutError);
   });
 
   it('refuses an empty URL', async () => {

@@ -152,7 +152,7 @@ describe('tfjs-diffusers CLI (the built bin, one fresh process per command)', ()
     expect(run.stderr).not.toMatch(/\n\s+at /);
     const missing = await cli('generate', '--model', './missing-folder', '--backend', 'wasm');
     expect(missing.code).toBe(EXIT_RUNTIME_ERROR);
-    expect(missing.stderr).toContain('"./missing-folder" is neither an existing folder nor a Hub id');
+    expect(missing.stderr).toContain(`${path.join(tmp, 'missing-folder')}: no such folder`);
     const debug = await runIn(tmp, { DEBUG: '1' })('generate', '--model', './missing-folder', '--backend', 'wasm');
     expect(debug.stderr).toMatch(/\n\s+at /);
   });

@@ -261,7 +261,7 @@ describe('snapshotDownload against a fake Hub on 127.0.0.1', () => {
     expect(await resolveModelPath(tmp, { ...options(), fetchImpl: noNetwork })).toBe(tmp);
     expect(await resolveModelPath(REPO, options())).toBe(path.join(cacheDir, 'models--google--ddpm-tiny-test', 'snapshots', hub.repos.get(REPO)!.commit));
     await expect(resolveModelPath('./no/such/folder', options())).rejects.toThrow(
-      'model "./no/such/folder" is neither an existing folder nor a Hugging Face Hub repository id (org/name)',
+      `${path.resolve('./no/such/folder')}: no such folder`,
     );
   });
 

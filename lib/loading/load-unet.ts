@@ -1,0 +1,175 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { readSafetensors } from '../io/safetensors';
+import type { StateDict } from '../io/state-dict';
+import { readTorchCheckpoint } from '../io/torch-pickle';
+import { CheckpointError } from '../io/checkpoint-error';
+import { parseUNet2DConfig, UNet2DConfig } from '../models/unet/config';
+import { readUNet2DMetadata, UNET_METADATA_KEY, UNet2DModel } from '../models/unet/unet-2d-model';
+import { checkStateDict, checkWeightsManifest, manifestEntryBytes, parameterCount, unet2DWeightSpecs } from '../models/unet/weight-specs';
+import { ModelJsonError, ModelSource } from './model-source';
+import { findUNetLayout, UNetLayout } from './pipeline-layout';
+
+/** Options of {@link loadUNetFromSource}. */
+export interface LoadUNetOptions {
+  /** Called with the fraction of weight bytes read, from 0 to 1 (converted models). */
+  onProgress?: (fraction: number) => void;
+}
+
+/**
+ * The most bytes a diffusers weight file may have for a config of `parameters` parameters: float64 tensors (the
+ * widest dtype the readers accept) plus 16 MiB for headers, pickle and zip structure. A file above it cannot fit the
+ * config, so it is refused before it is read.
+ */
+export function maxWeightFileBytes(parameters: number): number {
+  return parameters * 8 + 16 * 1024 * 1024;
+}
+
+/**
+ * Decodes a weight file's bytes by the file's extension: `.safetensors`, or PyTorch's `.bin` / `.pt` / `.pth` /
+ * `.ckpt` (zip + pickle). Pure: bytes in, state dict out.
+ *
+ * ```ts
+ * const stateDict = decodeWeightFile(bytes, 'unet/diffusion_pytorch_model.safetensors');
+ * ```
+ */
+export function decodeWeightFile(bytes: Uint8Array, file: string): StateDict {
+  return weightFileFormat(file) === 'safetensors' ? readSafetensors(bytes, file) : readTorchCheckpoint(bytes, file);
+}
+
+/** The format of a weight file by its extension (checked before anything is read), else a {@link CheckpointError}. */
+export function weightFileFormat(file: string): 'safetensors' | 'torch' {
+  if (file.endsWith('.safetensors')) return 'safetensors';
+  if (/\.(bin|pt|pth|ckpt)$/.test(file)) return 'torch';
+  throw new CheckpointError(file, 'unknown weight file extension (expected .safetensors or .bin)');
+}
+
+/** The folder part of a '/'-separated path, with its trailing '/' ('' at the top). */
+function folderOf(file: string): string {
+  return file.slice(0, file.lastIndexOf('/') + 1);
+}
+
+/** Reads `tasks` with at most `concurrency` in flight, in order of their indices. */
+async function inPool<T>(count: number, concurrency: number, task: (i: number) => Promise<T>): Promise<T[]> {
+  const results = new Array<T>(count);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const i = next++;
+      results[i] = await task(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  return results;
+}
+
+/** One group of a model.json's `weightsManifest`. */
+interface ManifestGroup {
+  paths: string[];
+  weights: tf.io.WeightsManifestEntry[];
+}
+
+/** How many weight shards are read at once (a browser opens 6 HTTP/1.1 connections per host). */
+const SHARD_READS_IN_FLIGHT = 4;
+
+/**
+ * A converted UNet (`model.json` + shards): the diffusers config from the metadata, the manifest checked against it
+ * (names, shapes, dtypes) before any weight buffer exists, each shard read with a cap of what the manifest still
+ * needs, the model built from the config and the weights loaded by name. The model.json's topology is not used: the
+ * graph is always the one the config describes.
+ */
+async function loadConvertedUNet(source: ModelSource, modelJsonPath: string, options: LoadUNetOptions): Promise<UNet2DModel> {
+  const file = source.describe(modelJsonPath);
+  const modelJson = await source.readJson(modelJsonPath);
+  const metadata = readUNet2DMetadata(modelJson.userDefinedMetadata, file);
+  const config = parseUNet2DConfig(metadata.config, `${file} (userDefinedMetadata.${UNET_METADATA_KEY}.config)`);
+  const specs = unet2DWeightSpecs(config);
+  const manifest = modelJson.weightsManifest;
+  const groups = Array.isArray(manifest) ? (manifest as unknown[]) : [];
+  const valid = groups.every(
+    (g) =>
+      g !== null &&
+      typeof g === 'object' &&
+      Array.isArray((g as ManifestGroup).paths) &&
+      (g as ManifestGroup).paths.every((p: unknown) => typeof p === 'string') &&
+      Array.isArray((g as ManifestGroup).weights) &&
+      (g as ManifestGroup).weights.every((w: unknown) => w !== null && typeof w === 'object'),
+  );
+  if (!Array.isArray(manifest) || !valid) {
+    throw new ModelJsonError(file, 'weightsManifest must be a list of { paths: string[], weights: [...] } groups');
+  }
+  const entries = (groups as ManifestGroup[]).flatMap((g) => g.weights);
+  checkWeightsManifest(specs, entries, file);
+
+  const folder = folderOf(modelJsonPath);
+  const shards = (groups as ManifestGroup[]).flatMap((g) => g.paths.map((p: string) => `${folder}${p}`));
+  const total = entries.reduce((sum, e) => sum + manifestEntryBytes(e, file), 0);
+  let loaded = 0;
+  const buffers = await inPool(shards.length, SHARD_READS_IN_FLIGHT, async (i) => {
+    const bytes = await source.readBytes(shards[i], { maxBytes: Math.max(0, total - loaded) });
+    loaded += bytes.byteLength;
+    if (loaded > total) {
+      throw new ModelJsonError(file, `the weight shards hold more than the ${total} bytes its weightsManifest describes (at ${shards[i]})`);
+    }
+    options.onProgress?.(total === 0 ? 1 : loaded / total);
+    return bytes;
+  });
+  if (loaded !== total) {
+    throw new ModelJsonError(file, `the weight shards hold ${loaded} bytes but its weightsManifest describes ${total} (truncated or mismatched files)`);
+  }
+  const weightData = new Uint8Array(total);
+  let offset = 0;
+  for (const b of buffers) {
+    weightData.set(b, offset);
+    offset += b.byteLength;
+  }
+  if (shards.length === 0) options.onProgress?.(1);
+  const unet = UNet2DModel.fromConfig(config);
+  const weights = tf.io.decodeWeights(weightData.buffer, entries);
+  try {
+    unet.model.loadWeights(weights, true);
+  } catch (err) {
+    unet.dispose();
+    throw err;
+  } finally {
+    tf.dispose(Object.values(weights));
+  }
+  return unet;
+}
+
+/**
+ * A diffusers UNet (`config.json` + one weight file): the config parsed and checked, the weight file read with a cap
+ * of what the config can need, decoded by the pure readers of lib/io, its keys and shapes compared with the config
+ * (every missing, unexpected and wrongly shaped key reported at once), and only then the model built.
+ */
+async function loadDiffusersUNet(source: ModelSource, configPath: string, weightsPath: string): Promise<UNet2DModel> {
+  const config: UNet2DConfig = parseUNet2DConfig(await source.readJson(configPath), source.describe(configPath));
+  const specs = unet2DWeightSpecs(config);
+  const file = source.describe(weightsPath);
+  const bytes = await source.readBytes(weightsPath, { maxBytes: maxWeightFileBytes(parameterCount(specs)) });
+  const stateDict = decodeWeightFile(bytes, file);
+  checkStateDict(specs, stateDict, file);
+  const unet = UNet2DModel.fromConfig(config);
+  try {
+    unet.loadStateDict(stateDict, file);
+  } catch (err) {
+    unet.dispose();
+    throw err;
+  }
+  return unet;
+}
+
+/**
+ * Loads a UNet2DModel from any {@link ModelSource}, in the layout given or the one {@link findUNetLayout} finds:
+ * the one loader behind `UNet2DModel.fromPretrained`, `DDIMPipeline.fromPretrained` (folders, Hub ids, URLs),
+ * `loadUNetFromUrl` and `loadPipelineFromUrl`.
+ *
+ * ```ts
+ * const unet = await loadUNetFromSource(new HttpModelSource('https://example.com/tiny-random/unet/'));
+ * ```
+ * @throws a named error ({@link ModelLayoutError}, `ModelSourceError`, `CheckpointError`, `StateDictMismatchError`,
+ *   the config's) naming the file or URL, and the key and value where there is one.
+ */
+export async function loadUNetFromSource(source: ModelSource, layout?: UNetLayout, options: LoadUNetOptions = {}): Promise<UNet2DModel> {
+  const found = layout ?? (await findUNetLayout(source));
+  return found.format === 'tfjs' ? loadConvertedUNet(source, found.modelJson, options) : loadDiffusersUNet(source, found.config, found.weights);
+}

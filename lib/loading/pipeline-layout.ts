@@ -1,0 +1,153 @@
+import { DDPM_CIFAR10_SCHEDULER_CONFIG } from '../schedulers/ddpm-cifar10-32';
+import { ModelSource, ModelSourceError } from './model-source';
+
+/**
+ * The one place that knows how diffusers and tfjs-diffusers lay out a model folder, over any {@link ModelSource}
+ * (a folder on disk, a Hub snapshot, an http(s) URL):
+ *
+ * - a diffusers pipeline: `model_index.json` (its `unet` a `UNet2DModel`), `unet/` and
+ *   `scheduler/scheduler_config.json`;
+ * - the flat layout of early Hub repositories: `config.json`, the weights and `scheduler_config.json` side by side;
+ * - a bare UNet folder: diffusers' `config.json` + `diffusion_pytorch_model.safetensors` (or `.bin`), or a converted
+ *   `model.json` + weight shards; then the scheduler is google/ddpm-cifar10-32's ({@link DEFAULT_SCHEDULER_CONFIG});
+ * - any of these converted by `tfjs-diffusers convert` (`unet/model.json`, written by {@link CONVERTED_LAYOUT}).
+ */
+
+/** The pipeline's component index. */
+export const MODEL_INDEX_FILE = 'model_index.json';
+/** The folder of a pipeline's UNet. */
+export const UNET_FOLDER = 'unet';
+/** The folder of a pipeline's scheduler. */
+export const SCHEDULER_FOLDER = 'scheduler';
+/** A diffusers model's config. */
+export const UNET_CONFIG_FILE = 'config.json';
+/** A scheduler's config. */
+export const SCHEDULER_CONFIG_FILE = 'scheduler_config.json';
+/** The weight files of a diffusers model folder, in order of preference (safetensors never runs a pickle). */
+export const WEIGHT_FILE_NAMES = ['diffusion_pytorch_model.safetensors', 'diffusion_pytorch_model.bin'] as const;
+/** The file name of a tfjs model's topology and weights manifest. */
+export const MODEL_JSON = 'model.json';
+/** Where the scheduler config may be, in order: a pipeline's `scheduler/`, then the flat layout's. */
+export const SCHEDULER_CONFIG_PATHS = [`${SCHEDULER_FOLDER}/${SCHEDULER_CONFIG_FILE}`, SCHEDULER_CONFIG_FILE] as const;
+/** The scheduler of a folder that has none (a bare UNet): google/ddpm-cifar10-32's DDPM scheduler config. */
+export const DEFAULT_SCHEDULER_CONFIG: Readonly<Record<string, unknown>> = DDPM_CIFAR10_SCHEDULER_CONFIG;
+
+/** What `tfjs-diffusers convert` writes, relative to its output folder. */
+export const CONVERTED_LAYOUT = {
+  modelIndex: MODEL_INDEX_FILE,
+  unetFolder: UNET_FOLDER,
+  unetModelJson: `${UNET_FOLDER}/${MODEL_JSON}`,
+  schedulerFolder: SCHEDULER_FOLDER,
+  schedulerConfig: `${SCHEDULER_FOLDER}/${SCHEDULER_CONFIG_FILE}`,
+} as const;
+
+/** A folder does not hold what the loader needs, or what it holds is not a UNet2DModel pipeline. */
+export class ModelLayoutError extends ModelSourceError {
+  constructor(where: string, message: string) {
+    super(where, message);
+    this.name = 'ModelLayoutError';
+  }
+}
+
+/** Where a UNet's files are, relative to the source. */
+export type UNetLayout =
+  /** A converted tfjs LayersModel: `model.json` (the diffusers config in its metadata) + the shards it lists. */
+  | { format: 'tfjs'; modelJson: string }
+  /** A diffusers model folder: `config.json` and one weight file. */
+  | { format: 'diffusers'; config: string; weights: string };
+
+/** Where a pipeline's parts are, relative to the source. */
+export interface PipelineLayout {
+  unet: UNetLayout;
+  /** The scheduler config's path, or null: then {@link DEFAULT_SCHEDULER_CONFIG}. */
+  schedulerConfigFile: string | null;
+  /** `model_index.json`, when the folder has one (already checked to name a UNet2DModel `unet`). */
+  modelIndex: Record<string, unknown> | null;
+}
+
+/**
+ * Checks that a `model_index.json` names a UNet2DModel `unet` component (what DDIMPipeline runs).
+ *
+ * ```ts
+ * checkModelIndex({ unet: ['diffusers', 'UNet2DModel'] }, 'model_index.json'); // passes
+ * ```
+ * @throws {ModelLayoutError} naming `file` and the component found.
+ */
+export function checkModelIndex(modelIndex: Record<string, unknown>, file: string): void {
+  if (!Object.prototype.hasOwnProperty.call(modelIndex, 'unet')) {
+    const components = Object.keys(modelIndex).filter((k) => !k.startsWith('_')).slice(0, 20);
+    throw new ModelLayoutError(file, `no "unet" component (components: ${components.join(', ') || 'none'}); DDIMPipeline needs a UNet2DModel`);
+  }
+  const entry = modelIndex.unet;
+  if (Array.isArray(entry) && typeof entry[1] === 'string' && entry[1] !== 'UNet2DModel') {
+    throw new ModelLayoutError(file, `unet is a ${entry[1].slice(0, 100)}; DDIMPipeline runs UNet2DModel pipelines only`);
+  }
+}
+
+/** The UNet layout in `folder` ('' or 'unet/'), or null when it holds neither a model.json nor a config.json. */
+async function unetLayoutIn(source: ModelSource, folder: string): Promise<UNetLayout | null> {
+  if (await source.exists(`${folder}${MODEL_JSON}`)) return { format: 'tfjs', modelJson: `${folder}${MODEL_JSON}` };
+  const config = `${folder}${UNET_CONFIG_FILE}`;
+  if (!(await source.exists(config))) return null;
+  for (const name of WEIGHT_FILE_NAMES) {
+    if (await source.exists(`${folder}${name}`)) return { format: 'diffusers', config, weights: `${folder}${name}` };
+  }
+  throw new ModelLayoutError(
+    source.describe(config),
+    `no weights beside it: looked for ${WEIGHT_FILE_NAMES.map((n) => folder + n).join(' and ')}`,
+  );
+}
+
+const NO_UNET =
+  `holds no UNet: expected ${UNET_FOLDER}/ (a pipeline folder), or ${UNET_CONFIG_FILE} + ${WEIGHT_FILE_NAMES.join(' / ')} ` +
+  `(a UNet folder), or ${MODEL_JSON} (a converted folder)`;
+
+/**
+ * Finds the UNet of a folder: `model.json` or `config.json` + weights at the top, else in `unet/` (a pipeline
+ * folder).
+ *
+ * ```ts
+ * await findUNetLayout(new FsModelSource('models/tiny-random')); // { format: 'tfjs', modelJson: 'unet/model.json' }
+ * ```
+ * @throws {ModelLayoutError} naming the folder and what it lacks.
+ */
+export async function findUNetLayout(source: ModelSource): Promise<UNetLayout> {
+  const layout = (await unetLayoutIn(source, '')) ?? (await unetLayoutIn(source, `${UNET_FOLDER}/`));
+  if (layout === null) throw new ModelLayoutError(source.location, NO_UNET);
+  return layout;
+}
+
+/**
+ * Finds the parts of a pipeline in any of the layouts above: with a `model_index.json`, the UNet in `unet/`;
+ * without, the UNet at the top or in `unet/`; the scheduler config at the first of {@link SCHEDULER_CONFIG_PATHS}
+ * present, else none (the default).
+ *
+ * ```ts
+ * const { unet, schedulerConfigFile } = await findPipelineLayout(new FsModelSource('ddpm-cifar10-32'));
+ * // { format: 'diffusers', config: 'unet/config.json', weights: 'unet/diffusion_pytorch_model.safetensors' },
+ * // 'scheduler/scheduler_config.json'
+ * ```
+ * @throws {ModelLayoutError} naming the folder or file and what is wrong.
+ */
+export async function findPipelineLayout(source: ModelSource): Promise<PipelineLayout> {
+  let modelIndex: Record<string, unknown> | null = null;
+  if (await source.exists(MODEL_INDEX_FILE)) {
+    modelIndex = await source.readJson(MODEL_INDEX_FILE);
+    checkModelIndex(modelIndex, source.describe(MODEL_INDEX_FILE));
+  }
+  const unet = modelIndex !== null ? await unetLayoutIn(source, `${UNET_FOLDER}/`) : await findUNetLayout(source);
+  if (unet === null) throw new ModelLayoutError(source.location, NO_UNET);
+  let schedulerConfigFile: string | null = null;
+  for (const candidate of SCHEDULER_CONFIG_PATHS) {
+    if (await source.exists(candidate)) {
+      schedulerConfigFile = candidate;
+      break;
+    }
+  }
+  return { unet, schedulerConfigFile, modelIndex };
+}
+
+/** The scheduler config of a layout: its file read as a JSON object, or a copy of {@link DEFAULT_SCHEDULER_CONFIG}. */
+export async function readSchedulerConfig(source: ModelSource, layout: PipelineLayout): Promise<Record<string, unknown>> {
+  return layout.schedulerConfigFile === null ? { ...DEFAULT_SCHEDULER_CONFIG } : source.readJson(layout.schedulerConfigFile);
+}

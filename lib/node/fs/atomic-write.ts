@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-function temporarySibling(target: string): string {
+/** A hidden temporary name beside `target` (same folder, so a rename onto `target` is atomic). */
+export function temporarySibling(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${Date.now().toString(36)}`);
 }
 

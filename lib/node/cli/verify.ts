@@ -86,6 +86,20 @@ export function listManifests(dir: string): string[] {
     .map((m) => m.name);
 }
 
+/** Temporary PNGs (`.seed<N>.png.tmp-<pid>-<time>`, see atomic-write.ts) in `dir`, read entry by entry. */
+function countTemporaries(dir: string): number {
+  const handle = fs.opendirSync(dir);
+  let count = 0;
+  try {
+    for (let entry = handle.readSync(); entry !== null; entry = handle.readSync()) {
+      if (/^\.seed-?\d+\.png\.tmp-/.test(entry.name)) count++;
+    }
+  } finally {
+    handle.closeSync();
+  }
+  return count;
+}
+
 function shortHash(hex: string): string {
   return `${hex.slice(0, 12)}…`;
 }
@@ -230,6 +244,10 @@ export function verifyOutputs(dir: string, seeds: SeedList, options: VerifyOptio
   const lines = [`verify ${dir}: seeds ${seeds} (${count} seeds), ${manifests.length} manifest(s), ${records} records`];
   for (const list of problems) lines.push(...list.lines());
   for (const list of [badLines, reencoded]) lines.push(...list.lines().map((l) => `note: ${l}`));
+  const temporaries = countTemporaries(dir);
+  if (temporaries > 0) {
+    lines.push(`note: ${temporaries} temporary file(s) (.seed<N>.png.tmp-*) left by writers killed mid-write; delete them once no generate runs here`);
+  }
   if (outsideCount > 0) lines.push(`note: ${outsideCount} record(s) of seeds outside --seeds ignored (${outside.describe()}${outsideCount > outside.count ? ',…' : ''})`);
   lines.push(
     problemCount === 0

@@ -51,9 +51,10 @@ describe('argument parsers', () => {
 
 describe('resolveGenerateOptions', () => {
   test('defaults mirror diffusers: seed 0, 50 steps, eta 0, batch 1, no file', () => {
-    expect(resolveGenerateOptions({})).toEqual({
+    const { seeds, ...rest } = resolveGenerateOptions({});
+    expect([...seeds.seeds()]).toEqual([0n]);
+    expect(rest).toEqual({
       model: undefined,
-      seeds: [0n],
       steps: 50,
       eta: 0,
       batch: 1,

@@ -10,9 +10,7 @@ import { fixturePath } from '../../helpers/fixtures';
 import { FakeHub } from '../hub/hub-server';
 import { pipelineCase } from '../../pipelines/pipeline-fixture';
 import { closedPort } from '../../helpers/ports';
-
-const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
-
+import { buildCliPackage } from '../../helpers/built-cli';
 
 /** A captured run of the CLI, in-process. */
 interface CliRun {
@@ -230,13 +228,7 @@ describe('tfjs-diffusers CLI, built and spawned as the bin', () => {
   let pkg: string;
   let bin: string;
   beforeAll(() => {
-    // Compile lib/ as `npm run build` does, into a throw-away package that links models/ and node_modules/.
-    pkg = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-built-'));
-    const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(REPO_ROOT, 'tsconfig.build.json'), '--outDir', path.join(pkg, 'dist'), '--sourceMap', 'false', '--declaration', 'false'], { encoding: 'utf8' });
-    expect(tsc.stdout + tsc.stderr).toBe('');
-    fs.symlinkSync(path.join(REPO_ROOT, 'models'), path.join(pkg, 'models'));
-    fs.symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(pkg, 'node_modules'));
-    bin = path.join(pkg, 'dist', 'node', 'cli', 'main.js');
+    ({ root: pkg, bin } = buildCliPackage());
   }, 120000);
   afterAll(() => fs.rmSync(pkg, { recursive: true, force: true }));
 

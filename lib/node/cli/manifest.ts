@@ -105,46 +105,59 @@ export function parseRecord(line: string): ManifestRecord | string {
 
 /** What {@link forEachManifestLine} hands over for each complete line. */
 export interface ManifestLine {
+  /** The line without its newline; for a line over {@link MAX_MANIFEST_LINE_BYTES}, its first KiB only. */
   text: string;
   /** 1-based. */
   lineNumber: number;
   /** Byte offset of the line's first byte. */
   offset: number;
+  /** The line was longer than {@link MAX_MANIFEST_LINE_BYTES} (no record is): `text` is cut. */
+  truncated: boolean;
 }
 
+/** A record is under 1 KiB; a longer line is not one, and is not kept whole (a hostile file cannot fill memory). */
+export const MAX_MANIFEST_LINE_BYTES = 64 * 1024;
+const KEPT_OF_LONG_LINE = 1024;
 const READ_CHUNK = 1 << 20;
 
 /**
- * Streams the complete lines of a JSONL file in 1 MiB reads: memory stays flat whatever the file's size. Returns the
- * byte length of a torn tail (a last line without its newline, ignored), or 0.
+ * Streams the complete lines of a JSONL file in 1 MiB reads: memory stays flat whatever the file's size or its
+ * lines' lengths. Returns the byte length of a torn tail (a last line without its newline, ignored), or 0.
  */
 export function forEachManifestLine(file: string, visit: (line: ManifestLine) => void): number {
   const fd = fs.openSync(file, 'r');
   try {
     const buffer = Buffer.alloc(READ_CHUNK);
-    let pending: Buffer = Buffer.alloc(0);
-    let pendingOffset = 0;
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    let lineOffset = 0;
     let fileOffset = 0;
     let lineNumber = 0;
+    const keep = (piece: Buffer) => {
+      const room = pendingBytes <= MAX_MANIFEST_LINE_BYTES ? MAX_MANIFEST_LINE_BYTES + 1 - pendingBytes : 0;
+      if (room > 0) pending.push(Buffer.from(piece.subarray(0, room)));
+      pendingBytes += piece.length;
+    };
     for (;;) {
       const read = fs.readSync(fd, buffer, 0, READ_CHUNK, fileOffset);
       if (read === 0) break;
-      fileOffset += read;
-      let chunk = buffer.subarray(0, read);
+      const chunk = buffer.subarray(0, read);
       let start = 0;
       for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, start)) {
-        const piece = chunk.subarray(start, nl);
-        const bytes = pending.length > 0 ? Buffer.concat([pending, piece]) : piece;
+        keep(chunk.subarray(start, nl));
+        const truncated = pendingBytes > MAX_MANIFEST_LINE_BYTES;
+        const bytes = Buffer.concat(pending);
         lineNumber++;
-        visit({ text: bytes.toString('utf8'), lineNumber, offset: pendingOffset });
-        pending = Buffer.alloc(0);
+        visit({ text: (truncated ? bytes.subarray(0, KEPT_OF_LONG_LINE) : bytes).toString('utf8'), lineNumber, offset: lineOffset, truncated });
+        pending = [];
+        pendingBytes = 0;
         start = nl + 1;
-        pendingOffset = fileOffset - read + start;
+        lineOffset = fileOffset + start;
       }
-      chunk = chunk.subarray(start);
-      pending = pending.length > 0 ? Buffer.concat([pending, chunk]) : Buffer.from(chunk);
+      keep(chunk.subarray(start));
+      fileOffset += read;
     }
-    return pending.length;
+    return pendingBytes;
   } finally {
     fs.closeSync(fd);
   }

@@ -225,6 +225,32 @@ describe('generate over shards (a Kubernetes Indexed Job simulated), verify, mer
   }, 300_000);
 });
 
+describe('a hostile manifest', () => {
+  test('a 64 MiB line, junk lines and a torn tail: verify stays in a 32 MiB heap and reports instead of reading them whole', () => {
+    const dir = path.join(work, 'hostile');
+    fs.mkdirSync(dir);
+    const file = path.join(dir, 'manifest-0-of-1.jsonl');
+    fs.writeFileSync(file, `[]\n${'{'.repeat(100_000)}\nnot json\n`);
+    const fd = fs.openSync(file, 'a');
+    const block = Buffer.alloc(1 << 20, 0x7b); // '{'
+    for (let i = 0; i < 64; i++) fs.writeSync(fd, block);
+    fs.writeSync(fd, '\n{"v":1');
+    fs.closeSync(fd);
+    const run = spawnSync(process.execPath, ['--max-old-space-size=32', pkg.bin, 'verify', 'hostile', '--seeds', '0-3'], {
+      cwd: work,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(run.status).toBe(1);
+    expect(run.stdout).toContain('manifest-0-of-1.jsonl line 1: not a JSON object');
+    expect(run.stdout).toContain('manifest-0-of-1.jsonl line 2: not JSON');
+    expect(run.stdout).toContain('manifest-0-of-1.jsonl line 3: not JSON');
+    expect(run.stdout).toContain('manifest-0-of-1.jsonl line 4: not JSON');
+    expect(run.stdout).toContain('a torn last line of 6 bytes');
+    expect(run.stdout).toContain('missing: 4 seed(s) have no record: 0-3');
+  });
+});
+
 describe('shards from a Slurm array, and refusals', () => {
   test('SLURM_ARRAY_TASK_ID with _MIN/_MAX/_STEP/_COUNT picks the shard; a non-range array is refused by name', () => {
     // --array=10-40:10 → ids 10, 20, 30, 40 = shards 0..3; id 30 is shard 2 of 4: seeds 20-29 of 0-39.

@@ -225,6 +225,25 @@ describe('generate over shards (a Kubernetes Indexed Job simulated), verify, mer
   }, 300_000);
 });
 
+describe('--seeds-per-forward beyond the defaults', () => {
+  test('eta 1 (variance noise drawn every step) gives the same bytes with K = 4 as alone; on cpu K falls back to 1, said on stderr', () => {
+    const eta = ['generate', '--seeds', '0-7', '--steps', '2', '--eta', '1', '--backend', 'wasm'];
+    expect(cli([...eta, '--out-dir', 'eta-k1']).status).toBe(0);
+    expect(cli([...eta, '--out-dir', 'eta-k4', '--seeds-per-forward', '4']).status).toBe(0);
+    const k1 = pngsOf(path.join(work, 'eta-k1'));
+    expect(k1.size).toBe(8);
+    for (const [name, bytes] of pngsOf(path.join(work, 'eta-k4'))) expect(bytes.equals(k1.get(name)!)).toBe(true);
+
+    const cpu = ['generate', '--seeds', '0-2', '--steps', '1', '--backend', 'cpu', '--json'];
+    const alone = cli(cpu);
+    const grouped = cli([...cpu, '--seeds-per-forward', '3']);
+    expect(grouped.status).toBe(0);
+    expect(grouped.stderr).toContain('warning: --seeds-per-forward 3: the cpu backend is not known to be batch-invariant');
+    const absSums = (run: Run) => run.stdout.trim().split('\n').map((line) => JSON.parse(line).absSum);
+    expect(absSums(grouped)).toEqual(absSums(alone));
+  }, 300_000);
+});
+
 describe('a hostile manifest', () => {
   test('a 64 MiB line, junk lines and a torn tail: verify stays in a 32 MiB heap and reports instead of reading them whole', () => {
     const dir = path.join(work, 'hostile');

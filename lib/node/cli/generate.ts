@@ -81,8 +81,13 @@ function* groupsOf(seeds: Iterable<bigint>, size: number): IterableIterator<bigi
  * optionally writing a PNG (a grid when `--batch` > 1). With a shard (shard.ts) it runs only its block of the seeds;
  * with `--out-dir` it streams a manifest (manifest.ts) and, with `--resume`, skips the seeds already done;
  * `--seeds-per-forward K` runs K seeds in one UNet forward, each with its own generator (same bytes as alone).
+ * Resolves to the runs' records, or to none with `keepRecords: false` (the CLI's: memory stays flat over any count).
  */
-export async function runGenerate(options: GenerateOptions, io: CliIO, extra: { label?: string } = {}): Promise<RunRecord[]> {
+export async function runGenerate(
+  options: GenerateOptions,
+  io: CliIO,
+  extra: { label?: string; keepRecords?: boolean } = {},
+): Promise<RunRecord[]> {
   const seeds = options.shard ? shardSeeds(options.seeds, options.shard) : options.seeds;
   refuseExistingOutputs(options, seeds, io.cwd);
   const backend = await setBackend(options.backend);
@@ -184,7 +189,7 @@ export async function runGenerate(options: GenerateOptions, io: CliIO, extra: { 
           seconds,
           file: file === undefined ? null : path.relative(io.cwd, file) || file,
         };
-        records.push(record);
+        if (extra.keepRecords !== false) records.push(record);
         io.stdout(options.json ? `${JSON.stringify(record)}\n` : `${formatAbsSumLine(record.absSum)}\n`);
       });
     }

@@ -49,7 +49,7 @@ function buildProgram(io: CliIO): Command {
     .option('--force', 'overwrite existing output files')
     .addHelpText('after', `\nWithout --out or --out-dir no file is written, only the abs-sum (or --json) lines.\n\n${EMBEDDED_MODEL_NOTE}\n`)
     .action(async (raw: RawGenerateOptions) => {
-      await runGenerate(resolveScaleOutOptions(resolveGenerateOptions(raw), raw, io.env), io);
+      await runGenerate(resolveScaleOutOptions(resolveGenerateOptions(raw), raw, io.env), io, { keepRecords: false });
     });
   addScaleOutOptions(generate);
   addScaleOutCommands(program, io);

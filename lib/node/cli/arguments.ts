@@ -1,5 +1,7 @@
 import * as path from 'path';
 import { BACKEND_NAMES, BackendName } from '../backends/set-backend';
+import { seedFileName, SeedList, SeedSpan } from './seed-range';
+import type { Shard } from './shard';
 
 /** A bad command-line argument: the CLI prints the message and exits with code 2. */
 export class UsageError extends Error {
@@ -14,9 +16,6 @@ export const MAX_BATCH = 4096;
 
 /** `--threads`: at most this many (the wasm backend's pool caps at 8 too). */
 export const MAX_THREADS = 64;
-
-/** The most runs one `--seeds` list may ask for. */
-export const MAX_SEEDS = 10000;
 
 /** torch's `manual_seed` range: [−2^63, 2^64 − 1]. */
 const SEED_MIN = -(2n ** 63n);
@@ -68,16 +67,16 @@ export function parseSeed(flag: string, raw: string): bigint {
 }
 
 /**
- * A seed list: comma-separated seeds and inclusive ranges, in the order given.
+ * A seed list: comma-separated seeds and inclusive ranges, in the order given, kept as ranges (never expanded, so
+ * `0-49999` costs what `0-3` costs). A seed given twice is refused.
  *
  * ```ts
- * parseSeedList('--seeds', '0-3,10'); // [0n, 1n, 2n, 3n, 10n]
+ * [...parseSeedList('--seeds', '0-3,10').seeds()]; // [0n, 1n, 2n, 3n, 10n]
  * ```
  */
-export function parseSeedList(flag: string, raw: string): bigint[] {
-  const seeds: bigint[] = [];
-  const parts = raw.split(',');
-  for (const part of parts) {
+export function parseSeedList(flag: string, raw: string): SeedList {
+  const spans: SeedSpan[] = [];
+  for (const part of raw.split(',')) {
     const text = part.trim();
     const range = /^(\d+)\s*-\s*(\d+)$/.exec(text);
     if (range) {
@@ -86,18 +85,18 @@ export function parseSeedList(flag: string, raw: string): bigint[] {
       if (to < from) {
         throw new UsageError(`${flag}: range ${quoted(text)} ends before it starts`);
       }
-      if (to - from + 1n + BigInt(seeds.length) > BigInt(MAX_SEEDS)) {
-        throw new UsageError(`${flag}: ${quoted(raw)} asks for more than ${MAX_SEEDS} seeds`);
-      }
-      for (let s = from; s <= to; s++) seeds.push(s);
+      spans.push({ from, to });
     } else if (/^[-+]?\d+$/.test(text)) {
-      seeds.push(parseSeed(flag, text));
-      if (seeds.length > MAX_SEEDS) throw new UsageError(`${flag}: ${quoted(raw)} asks for more than ${MAX_SEEDS} seeds`);
+      const seed = parseSeed(flag, text);
+      spans.push({ from: seed, to: seed });
     } else {
       throw new UsageError(`${flag}: expected seeds and ranges like "0-15" or "0,3,7-9", got ${quoted(raw)}`);
     }
   }
-  return seeds;
+  const list = new SeedList(spans);
+  const overlap = list.findOverlap();
+  if (overlap) throw new UsageError(`${flag}: seed ${overlap.seed} appears more than once in ${quoted(raw)}`);
+  return list;
 }
 
 /** `--threads 2` → 2: a positive integer up to {@link MAX_THREADS}. */
@@ -137,6 +136,11 @@ export interface RawGenerateOptions {
   outDir?: string;
   json?: boolean;
   force?: boolean;
+  /** Scale-out flags, checked by `resolveScaleOutOptions` (scale-out-options.ts). */
+  shard?: string;
+  shards?: string;
+  seedsPerForward?: string;
+  resume?: boolean;
 }
 
 /** Checked options of one `generate` invocation. */
@@ -144,7 +148,7 @@ export interface GenerateOptions {
   /** A folder, a Hub id, or undefined for the embedded model. */
   model?: string;
   /** One run per seed, in order. */
-  seeds: bigint[];
+  seeds: SeedList;
   steps: number;
   eta: number;
   batch: number;
@@ -158,6 +162,12 @@ export interface GenerateOptions {
   output: { kind: 'file'; file: string } | { kind: 'dir'; dir: string } | { kind: 'none' };
   json: boolean;
   force: boolean;
+  /** This process's part of `seeds` (undefined: all of them). See shard.ts. */
+  shard?: Shard;
+  /** Seeds that share one UNet forward, each with its own generator (default 1). */
+  seedsPerForward?: number;
+  /** Skip seeds whose PNG exists and matches its manifest record (default: on under a shard). */
+  resume?: boolean;
 }
 
 export const GENERATE_DEFAULTS = { seed: '0', steps: '50', eta: '0', batch: '1' } as const;
@@ -174,7 +184,7 @@ export function resolveGenerateOptions(raw: RawGenerateOptions): GenerateOptions
     throw new UsageError(`--out and --out-dir: give one or the other, got --out ${quoted(raw.out)} and --out-dir ${quoted(raw.outDir)}`);
   }
   const seeds =
-    raw.seeds !== undefined ? parseSeedList('--seeds', raw.seeds) : [parseSeed('--seed', raw.seed ?? GENERATE_DEFAULTS.seed)];
+    raw.seeds !== undefined ? parseSeedList('--seeds', raw.seeds) : SeedList.single(parseSeed('--seed', raw.seed ?? GENERATE_DEFAULTS.seed));
   const steps = parsePositiveInteger('--steps', raw.steps ?? GENERATE_DEFAULTS.steps);
   const eta = parseNonNegativeNumber('--eta', raw.eta ?? GENERATE_DEFAULTS.eta);
   const batch = parsePositiveInteger('--batch', raw.batch ?? GENERATE_DEFAULTS.batch);
@@ -189,8 +199,8 @@ export function resolveGenerateOptions(raw: RawGenerateOptions): GenerateOptions
     if (path.extname(raw.out).toLowerCase() !== '.png') {
       throw new UsageError(`--out: expected a file name ending in .png, got ${quoted(raw.out)}`);
     }
-    if (seeds.length > 1) {
-      throw new UsageError(`--out: names one file but --seeds ${quoted(raw.seeds ?? '')} gives ${seeds.length} runs; use --out-dir`);
+    if (seeds.count > 1n) {
+      throw new UsageError(`--out: names one file but --seeds ${quoted(raw.seeds ?? '')} gives ${seeds.count} runs; use --out-dir`);
     }
     output = { kind: 'file', file: raw.out };
   } else if (raw.outDir !== undefined) {
@@ -217,7 +227,7 @@ export function outputFileForSeed(options: Pick<GenerateOptions, 'output'>, seed
     case 'file':
       return options.output.file;
     case 'dir':
-      return path.join(options.output.dir, `seed${seed}.png`);
+      return path.join(options.output.dir, seedFileName(seed));
     default:
       return undefined;
   }

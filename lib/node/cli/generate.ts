@@ -8,6 +8,11 @@ import { Generator } from '../../random/generator';
 import { DDIMPipeline } from '../../pipelines/ddim-pipeline';
 import { imageAbsSum } from '../../pipelines/image-abs-sum';
 import { GenerateOptions, outputFileForSeed, UsageError } from './arguments';
+import { runEnvironment, pipelineContentHash } from './run-environment';
+import { effectiveSeedsPerForward } from './scale-out-options';
+import { SeedList } from './seed-range';
+import { shardSeeds } from './shard';
+import { ShardOutput } from './shard-output';
 import type { CliIO } from './cli-io';
 import { EMBEDDED_MODEL_DIR } from '../embedded-model';
 import { looksLikePath } from '../model-location';
@@ -39,24 +44,38 @@ export function formatAbsSumLine(absSum: number): string {
   return `abs-sum ${absSum.toFixed(4)}`;
 }
 
-/** The files the runs would write, checked before any work: none may exist without `--force`, none twice. */
-function plannedOutputFiles(options: GenerateOptions, cwd: string): (string | undefined)[] {
-  const files = options.seeds.map((seed) => {
-    const file = outputFileForSeed(options, seed);
-    return file === undefined ? undefined : path.resolve(cwd, file);
-  });
-  const seen = new Set<string>();
-  files.forEach((file, i) => {
-    if (file === undefined) return;
-    if (seen.has(file)) throw new UsageError(`--seeds: seed ${options.seeds[i]} appears more than once`);
-    seen.add(file);
-    if (!options.force && fs.existsSync(file)) {
+/**
+ * Checked before any work: without `--force` or `--resume`, none of the files the runs would write may exist. The
+ * seeds are visited lazily, one `existsSync` each, so a 50,000-seed list costs no memory.
+ */
+function refuseExistingOutputs(options: GenerateOptions, seeds: SeedList, cwd: string): void {
+  if (options.force || options.resume || options.output.kind === 'none') return;
+  for (const seed of seeds.seeds()) {
+    const file = path.resolve(cwd, outputFileForSeed(options, seed)!);
+    if (fs.existsSync(file)) {
       const flag = options.output.kind === 'file' ? '--out' : '--out-dir';
-      throw new UsageError(`${flag}: ${path.relative(cwd, file) || file} already exists; pass --force to overwrite it`);
+      throw new UsageError(`${flag}: ${path.relative(cwd, file) || file} already exists; pass --force to overwrite it (or --resume)`);
     }
-  });
-  assertWritableFolders(files, options, cwd);
-  return files;
+  }
+}
+
+/** [batch, height, width, channels] of the images one seed gives. */
+function imageShape(pipeline: DDIMPipeline, batch: number): [number, number, number, number] {
+  const [, channels, height, width] = pipeline.noiseShapeNCHW(1);
+  return [batch, height, width, channels];
+}
+
+/** The seeds of `seeds` in groups of `size`, lazily. */
+function* groupsOf(seeds: Iterable<bigint>, size: number): IterableIterator<bigint[]> {
+  let group: bigint[] = [];
+  for (const seed of seeds) {
+    group.push(seed);
+    if (group.length === size) {
+      yield group;
+      group = [];
+    }
+  }
+  if (group.length > 0) yield group;
 }
 
 /**
@@ -64,9 +83,10 @@ function plannedOutputFiles(options: GenerateOptions, cwd: string): (string | un
  * removed): a read-only or missing target fails at once as a usage error naming the flag and the folder, not after
  * the whole generation as a raw error about a temporary file.
  */
-function assertWritableFolders(files: (string | undefined)[], options: GenerateOptions, cwd: string): void {
+function assertWritableFolders(options: GenerateOptions, cwd: string): void {
+  if (options.output.kind === 'none') return;
   const flag = options.output.kind === 'file' ? '--out' : '--out-dir';
-  const folders = new Set(files.filter((f): f is string => f !== undefined).map((f) => path.dirname(f)));
+  const folders = [options.output.kind === 'file' ? path.dirname(path.resolve(cwd, options.output.file)) : path.resolve(cwd, options.output.dir)];
   for (const folder of folders) {
     const probe = path.join(folder, `.tfjs-diffusers-probe-${process.pid}`);
     try {
@@ -96,10 +116,19 @@ export async function startBackend(options: Pick<GenerateOptions, 'backend' | 't
 
 /**
  * `tfjs-diffusers generate`: one pipeline run per seed, each printing `abs-sum …` (or a JSON record) on stdout and
- * optionally writing a PNG (a grid when `--batch` > 1).
+ * optionally writing a PNG (a grid when `--batch` > 1). With a shard (shard.ts) it runs only its block of the seeds;
+ * with `--out-dir` it streams a manifest (manifest.ts) and, with `--resume`, skips the seeds already done;
+ * `--seeds-per-forward K` runs K seeds in one UNet forward, each with its own generator (same bytes as alone).
+ * Resolves to the runs' records, or to none with `keepRecords: false` (the CLI's: memory stays flat over any count).
  */
-export async function runGenerate(options: GenerateOptions, io: CliIO, extra: { label?: string } = {}): Promise<RunRecord[]> {
-  const files = plannedOutputFiles(options, io.cwd);
+export async function runGenerate(
+  options: GenerateOptions,
+  io: CliIO,
+  extra: { label?: string; keepRecords?: boolean } = {},
+): Promise<RunRecord[]> {
+  const seeds = options.shard ? shardSeeds(options.seeds, options.shard) : options.seeds;
+  refuseExistingOutputs(options, seeds, io.cwd);
+  assertWritableFolders(options, io.cwd);
   const backend = await startBackend(options);
   const modelArg = options.model ?? EMBEDDED_MODEL_DIR;
   const model = fs.existsSync(path.resolve(io.cwd, modelArg)) || looksLikePath(modelArg) ? path.resolve(io.cwd, modelArg) : modelArg;
@@ -119,47 +148,93 @@ export async function runGenerate(options: GenerateOptions, io: CliIO, extra: { 
     download.stop();
   }
   const records: RunRecord[] = [];
+  let output: ShardOutput | undefined;
   try {
     const trainSteps = pipeline.scheduler.config.numTrainTimesteps;
     if (options.steps > trainSteps) {
       throw new UsageError(`--steps: expected at most the model's num_train_timesteps=${trainSteps}, got "${options.steps}"`);
     }
+    const modelName = options.model ?? 'embedded:tiny-random';
+    if (options.output.kind === 'dir') {
+      const shard = options.shard;
+      output = ShardOutput.open(path.resolve(io.cwd, options.output.dir), {
+        shard,
+        seeds,
+        resume: Boolean(options.resume),
+        force: options.force,
+        settings: {
+          steps: options.steps,
+          eta: options.eta,
+          batch: options.batch,
+          shape: imageShape(pipeline, options.batch),
+          ...runEnvironment(backend, io.env),
+          model: modelName,
+          modelHash: pipelineContentHash(pipeline),
+          shard: `${shard?.index ?? 0}/${shard?.count ?? 1}`,
+        },
+      });
+    }
+    if (options.shard) io.stderr.write(`shard ${options.shard.index}/${options.shard.count} (${options.shard.source}): seeds ${seeds} (${seeds.count} seeds)\n`);
+    const perForward = effectiveSeedsPerForward(options.seedsPerForward ?? 1, backend, (m) => void io.stderr.write(`warning: ${m}\n`));
+    let skipped = 0;
+    const pending = (function* () {
+      for (const seed of seeds.seeds()) {
+        if (output?.isDone(seed)) skipped++;
+        else yield seed;
+      }
+    })();
     const progress = createProgressDisplay(io.stderr);
-    for (let i = 0; i < options.seeds.length; i++) {
-      const seed = options.seeds[i];
-      const generator = new Generator().manualSeed(seed);
+    for (const group of groupsOf(pending, perForward)) {
+      const generator = group.length === 1 ? new Generator().manualSeed(group[0]) : group.map((seed) => new Generator().manualSeed(seed));
       const started = performance.now();
-      progress.start(options.steps, `${extra.label ?? ''}seed ${seed}`);
+      progress.start(options.steps, `${extra.label ?? ''}seed${group.length > 1 ? 's' : ''} ${group.join(',')}`);
       let images;
       try {
         ({ images } = await pipeline.generate({
-          batchSize: options.batch,
+          batchSize: options.batch * group.length,
           generator,
           eta: options.eta,
           numInferenceSteps: options.steps,
           outputType: 'array',
           onStep: ({ step }) => progress.update(step),
+          ...(group.length > 1 ? { maxBatchPerForward: group.length } : {}),
         }));
       } finally {
         progress.stop();
       }
-      const file = files[i];
-      if (file !== undefined) writeFileAtomic(file, encodePng(images), { force: options.force });
-      const record: RunRecord = {
-        seed: seedForJson(seed),
-        steps: options.steps,
-        eta: options.eta,
-        batch: options.batch,
-        backend,
-        model: options.model ?? 'embedded:tiny-random',
-        absSum: imageAbsSum(images),
-        seconds: Number(((performance.now() - started) / 1000).toFixed(3)),
-        file: file === undefined ? null : path.relative(io.cwd, file) || file,
-      };
-      records.push(record);
-      io.stdout(options.json ? `${JSON.stringify(record)}\n` : `${formatAbsSumLine(record.absSum)}\n`);
+      const seconds = Number(((performance.now() - started) / 1000 / group.length).toFixed(3));
+      const [, height, width, channels] = images.shape;
+      const perSeed = options.batch * height * width * channels;
+      group.forEach((seed, i) => {
+        const seedImages = { shape: [options.batch, height, width, channels] as typeof images.shape, data: images.data.subarray(i * perSeed, (i + 1) * perSeed) };
+        const absSum = imageAbsSum(seedImages);
+        const target = outputFileForSeed(options, seed);
+        let file: string | undefined;
+        if (output !== undefined) {
+          const written = output.write(seed, encodePng(seedImages), { absSum, seconds }, seedForJson(seed));
+          file = path.join(output.dir, written.file);
+        } else if (target !== undefined) {
+          file = path.resolve(io.cwd, target);
+          writeFileAtomic(file, encodePng(seedImages), { force: options.force });
+        }
+        const record: RunRecord = {
+          seed: seedForJson(seed),
+          steps: options.steps,
+          eta: options.eta,
+          batch: options.batch,
+          backend,
+          model: modelName,
+          absSum,
+          seconds,
+          file: file === undefined ? null : path.relative(io.cwd, file) || file,
+        };
+        if (extra.keepRecords !== false) records.push(record);
+        io.stdout(options.json ? `${JSON.stringify(record)}\n` : `${formatAbsSumLine(record.absSum)}\n`);
+      });
     }
+    if (skipped > 0) io.stderr.write(`resume: ${skipped} seed(s) already done (PNG matches its record in ${output!.manifestFile}), skipped\n`);
   } finally {
+    output?.close();
     pipeline.dispose();
   }
   return records;

@@ -9,8 +9,12 @@ import { CliIO, processIO } from './cli-io';
 import { runConvertCommand } from './convert';
 import { EMBEDDED_MODEL_NOTE } from './embedded-model';
 import { runGenerate } from './generate';
+import { SeedList } from './seed-range';
+import { VerifyFailedError } from './verify';
+import { resolveScaleOutOptions } from './scale-out-options';
+import { addScaleOutCommands, addScaleOutOptions } from './scale-out-commands';
 
-/** Exit codes: 0 success, 1 a runtime error, 2 bad arguments (or an output that exists without --force). */
+/** Exit codes: 0 success, 1 a runtime error or a folder that fails `verify`, 2 bad arguments (or an output that exists without --force). */
 export const EXIT_OK = 0;
 export const EXIT_RUNTIME_ERROR = 1;
 export const EXIT_USAGE = 2;
@@ -32,7 +36,7 @@ function buildProgram(io: CliIO): Command {
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', `\n${EMBEDDED_MODEL_NOTE}\n`);
 
-  program
+  const generate = program
     .command('generate')
     .description('generate images with a DDIM pipeline; prints "abs-sum <value>" per seed (np.abs(image).sum())')
     .option('--model <dir|hub-id>', 'a diffusers or converted folder, or a Hub id like google/ddpm-cifar10-32 (default: the embedded random-weight model)')
@@ -50,8 +54,10 @@ function buildProgram(io: CliIO): Command {
     .option('--force', 'overwrite existing output files')
     .addHelpText('after', `\nWithout --out or --out-dir no file is written, only the abs-sum (or --json) lines.\n\n${EMBEDDED_MODEL_NOTE}\n`)
     .action(async (raw: RawGenerateOptions) => {
-      await runGenerate(resolveGenerateOptions(raw), io);
+      await runGenerate(resolveScaleOutOptions(resolveGenerateOptions(raw), raw, io.env), io, { keepRecords: false });
     });
+  addScaleOutOptions(generate);
+  addScaleOutCommands(program, io);
 
   program
     .command('convert')
@@ -72,7 +78,7 @@ function buildProgram(io: CliIO): Command {
     .addHelpText('after', `\n${EMBEDDED_MODEL_NOTE}\n`)
     .action(async (raw: { backend?: string; threads?: string; native?: string }) => {
       const [record] = await runGenerate(
-        { seeds: [0n], steps: 2, eta: 0, batch: 1, ...resolveBackendOptions(raw), output: { kind: 'file', file: DEMO_OUTPUT }, json: false, force: true },
+        { seeds: SeedList.single(0n), steps: 2, eta: 0, batch: 1, ...resolveBackendOptions(raw), output: { kind: 'file', file: DEMO_OUTPUT }, json: false, force: true },
         io,
       );
       io.stderr.write(
@@ -113,6 +119,10 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
     if (err instanceof UsageError || err instanceof OutputFolderError) {
       io.stderr.write(`tfjs-diffusers: ${err.message}\n`);
       return EXIT_USAGE;
+    }
+    if (err instanceof VerifyFailedError) {
+      io.stderr.write(`tfjs-diffusers: ${err.message}\n`);
+      return EXIT_RUNTIME_ERROR;
     }
     io.stderr.write(`tfjs-diffusers: error: ${describeError(err)}\n`);
     if (io.env.DEBUG && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);

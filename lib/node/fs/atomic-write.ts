@@ -1,9 +1,15 @@
+import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { assertReplaceableOutput, OUTPUT_MARKER, outputMarkerText } from './output-folder';
 
-function temporarySibling(target: string): string {
-  return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${Date.now().toString(36)}`);
+/**
+ * A hidden temporary name beside `target` (same folder, so a rename onto `target` is atomic). Random bytes keep it
+ * unique across machines sharing a folder, where two containers can have the same pid at the same millisecond.
+ */
+export function temporarySibling(target: string): string {
+  const unique = `${process.pid}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+  return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${unique}`);
 }
 
 /**

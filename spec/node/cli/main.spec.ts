@@ -126,7 +126,7 @@ describe('tfjs-diffusers CLI (the built bin, one fresh process per command)', ()
     fs.writeFileSync(target, 'keep me');
     const refused = await cli('generate', '--steps', '1', '--backend', 'wasm', '--out', 'img.png');
     expect(refused.code).toBe(EXIT_USAGE);
-    expect(refused.stderr).toContain('--out: img.png already exists; pass --force to overwrite it');
+    expect(refused.stderr).toContain('--out: img.png already exists; pass --force to overwrite it (or --resume)');
     expect(fs.readFileSync(target, 'utf8')).toBe('keep me');
     fs.mkdirSync(path.join(tmp, 'imgs'));
     fs.writeFileSync(path.join(tmp, 'imgs', 'seed1.png'), 'keep me too');

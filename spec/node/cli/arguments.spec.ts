@@ -59,6 +59,8 @@ describe('resolveGenerateOptions', () => {
       eta: 0,
       batch: 1,
       backend: undefined,
+      threads: undefined,
+      native: 'auto',
       output: { kind: 'none' },
       json: false,
       force: false,

@@ -205,10 +205,14 @@ describe('a project that installed the tarball', () => {
     run(process.execPath, [path.join(consumer, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']);
     // The browser entry has types under the bundler resolution as well.
     fs.writeFileSync(path.join(consumer, 'browser-types.ts'), "import { setBackend, type BackendName } from 'tfjs-diffusers/browser';\nconst b: BackendName = 'webgl';\nvoid setBackend(b);\n");
-    run(process.execPath, [
-      path.join(consumer, 'node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '--strict', '--skipLibCheck',
-      '--module', 'esnext', '--moduleResolution', 'bundler', '--types', 'node', 'browser-types.ts',
-    ]);
+    fs.writeFileSync(
+      path.join(consumer, 'tsconfig.bundler.json'),
+      JSON.stringify({
+        compilerOptions: { strict: true, noEmit: true, module: 'esnext', moduleResolution: 'bundler', target: 'es2022', skipLibCheck: true, types: ['node'] },
+        files: ['browser-types.ts'],
+      }),
+    );
+    run(process.execPath, [path.join(consumer, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.bundler.json']);
   });
 
   test('npx tfjs-diffusers --version prints the package version', () => {

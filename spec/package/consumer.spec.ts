@@ -20,7 +20,7 @@ const ABS_SUM_TOLERANCE = 2 * 2 ** -13 + 5e-5;
 let work: string;
 let consumer: string;
 let tarball: string;
-let packed: { size: number; unpackedSize: number; files: { path: string; size: number }[] };
+let packed: { filename: string; size: number; unpackedSize: number; files: { path: string; size: number }[] };
 
 /** Runs a command in the consumer project; its output when it exits 0, else an error with stdout and stderr. */
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> {
@@ -60,7 +60,7 @@ beforeAll(() => {
   // --ignore-scripts: prepack would build again; globalSetup has just built dist/ (scripts/ensure-built.js).
   const out = execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8' });
   packed = JSON.parse(out)[0];
-  tarball = path.join(work, packed.filename ?? `${PKG.name}-${PKG.version}.tgz`);
+  tarball = path.join(work, packed.filename);
   consumer = path.join(work, 'consumer');
   fs.mkdirSync(consumer);
   fs.writeFileSync(path.join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }, null, 2));

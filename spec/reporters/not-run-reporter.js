@@ -19,14 +19,14 @@ class NotRunReporter {
     }
     // Each skipped test, attributed to the record of its block (or of itself), else counted as "other".
     const groups = new Map();
-    let other = 0;
+    const other = [];
     for (const file of results.testResults) {
       const fileRecords = records.filter((r) => r.testPath === file.testFilePath);
       for (const test of file.testResults) {
         if (test.status !== 'pending' && test.status !== 'skipped') continue;
         const rec = fileRecords.find((r) => r.title === test.title || test.ancestorTitles.includes(r.title));
         if (!rec) {
-          other++;
+          other.push(test.title);
           continue;
         }
         const key = `${rec.requirement}\u0000${rec.reason}`;
@@ -40,10 +40,15 @@ class NotRunReporter {
       (g) => `${g.tests} test${g.tests === 1 ? '' : 's'} needing ${g.requirement === 'native' ? 'the native kernels' : 'a browser'} ` +
         `in ${[...g.files].sort().join(', ')} (${g.reason})`,
     );
-    if (other > 0) parts.push(`${other} other skipped test${other === 1 ? '' : 's'}`);
+    // Other skips (test.skip in a spec) are named by their titles, which say why (e.g. an opt-in data folder).
+    if (other.length > 0) {
+      const named = other.length <= 3 ? `: ${other.join('; ')}` : '';
+      parts.push(`${other.length} other skipped test${other.length === 1 ? '' : 's'}${named}`);
+    }
     const line = parts.length === 0
       ? 'tfjs-diffusers: not run: nothing (every test that was selected ran)'
-      : `tfjs-diffusers: not run: ${parts.join('; ')}. TFJS_DIFFUSERS_REQUIRE=native,browser makes a missing one fail the run.`;
+      : `tfjs-diffusers: not run: ${parts.join('; ')}.` +
+        (groups.size > 0 ? ' TFJS_DIFFUSERS_REQUIRE=native,browser makes a missing one fail the run.' : '');
     process.stderr.write(`\n${line}\n`);
   }
 }

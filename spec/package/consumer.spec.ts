@@ -24,7 +24,10 @@ let packed: { filename: string; size: number; unpackedSize: number; files: { pat
 
 /** Runs a command in the consumer project; its output when it exits 0, else an error with stdout and stderr. */
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> {
-  const result = spawnSync(cmd, args, { cwd: consumer, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 240_000 });
+  // The user's environment: none of this repository's test switches (an outer TFJS_DIFFUSERS_NATIVE would change
+  // the notice checked below).
+  const { TFJS_DIFFUSERS_NATIVE: _native, TFJS_DIFFUSERS_REQUIRE: _require, ...userEnv } = process.env;
+  const result = spawnSync(cmd, args, { cwd: consumer, encoding: 'utf8', env: { ...userEnv, ...env }, timeout: 240_000 });
   if (result.status !== 0) {
     throw new Error(`${cmd} ${args.join(' ')} exited ${result.status ?? result.signal}:\n${result.stdout}\n${result.stderr}`);
   }

@@ -194,6 +194,17 @@ describe('a project that installed the tarball', () => {
     expect(loader).toBe('function');
   });
 
+  test('the self-contained page bundle, loaded as a module in Node, fails at once naming the entries to use', () => {
+    // What an SSR or jsdom setup would do with it: load it as an ES module (a copy named .mjs, as the package is CommonJS).
+    const bundle = path.join(consumer, 'node_modules', PKG.name, 'dist', 'browser', 'tfjs-diffusers.esm.js');
+    fs.copyFileSync(bundle, path.join(consumer, 'page-bundle.mjs'));
+    const result = spawnSync(process.execPath, ['page-bundle.mjs'], { cwd: consumer, encoding: 'utf8' });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(
+      "Error: tfjs-diffusers: dist/browser/tfjs-diffusers.esm.js is the self-contained bundle for pages; in Node (SSR, jsdom tests) import 'tfjs-diffusers' or 'tfjs-diffusers/browser' instead",
+    );
+  });
+
   test("README's TypeScript examples type-check with --strict (node16 resolution, skipLibCheck)", () => {
     const blocks = readmeTypeScriptBlocks();
     expect(blocks.length).toBeGreaterThanOrEqual(2);

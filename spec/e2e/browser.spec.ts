@@ -126,6 +126,11 @@ function browserTests(): void {
     browser = await launchChromium();
     measured.chromium = browser.source;
     page = await browser.context.newPage();
+    // A renderer crash fails every later test with "Target crashed": say once, with what Chromium printed.
+    page.on('crash', () => {
+      // eslint-disable-next-line no-console
+      console.error(`Chromium's page crashed (${browser.source}); its last log lines:\n${browser.recentLog()}`);
+    });
     const pageErrors: string[] = [];
     page.on('pageerror', (err) => pageErrors.push(err.message));
     await page.goto(`${server.origin}/examples/web/index.html`);

@@ -139,6 +139,8 @@ export interface LaunchedChromium {
   context: BrowserContext;
   /** Which Chromium runs (for the test output). */
   source: string;
+  /** The last lines Chromium wrote on stderr (playwright's 'browser' log): what to show when a page crashes. */
+  recentLog(): string;
   /** Closes the browser and removes its fresh profile folder. */
   close(): Promise<void>;
 }
@@ -147,7 +149,15 @@ export interface LaunchedChromium {
 export async function launchChromium(extraFlags: readonly string[] = []): Promise<LaunchedChromium> {
   const binary = findChromium();
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfjs-diffusers-chromium-'));
+  const log: string[] = [];
   const context = await chromium.launchPersistentContext(userDataDir, {
+    logger: {
+      isEnabled: (name) => name === 'browser',
+      log: (_name, _severity, message) => {
+        log.push(String(message));
+        if (log.length > 60) log.shift();
+      },
+    },
     executablePath: binary.executablePath,
     env: { ...process.env, ...binary.env } as Record<string, string>,
     headless: true,
@@ -157,6 +167,7 @@ export async function launchChromium(extraFlags: readonly string[] = []): Promis
   return {
     context,
     source: binary.source,
+    recentLog: () => log.join('\n'),
     close: async () => {
       await context.close();
       fs.rmSync(userDataDir, { recursive: true, force: true });

@@ -8,4 +8,9 @@ module.exports = {
   testTimeout: 120000,
   // The Node entry (lib/index.ts) registers the disk, Hub and PNG services on import; specs import lib files directly.
   setupFiles: ['<rootDir>/lib/node/register-node-loaders.ts'],
+  // Builds dist/ and dist/browser/ when a selected spec needs them and they are stale (`npm ci && npm test` on a
+  // fresh clone), and gives spec/helpers/not-run.ts its folder.
+  globalSetup: '<rootDir>/spec/global-setup.js',
+  // One line at the end: which tests did not run (no native addon, no browser) and why.
+  reporters: ['default', '<rootDir>/spec/reporters/not-run-reporter.js'],
 };

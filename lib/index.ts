@@ -1,7 +1,14 @@
 // The Node entry: public exports only. Importing it plugs the Node file, Hub and PNG services into the core.
 import './node/register-node-loaders';
 
-export { setBackend, getBackendName, defaultBackendName, isBackendAvailable, BACKEND_NAMES } from './node/backends/set-backend';
+export {
+  setBackend,
+  getBackendName,
+  defaultBackendName,
+  isBackendAvailable,
+  BACKEND_NAMES,
+  WasmThreadsChangeError,
+} from './node/backends/set-backend';
 export type { BackendName, SetBackendOptions } from './node/backends/set-backend';
 export { wasmBackendInfo, MAX_WASM_THREADS } from './node/backends/wasm-threads';
 export type { WasmThreadsSetting, WasmBackendInfo } from './node/backends/wasm-threads';
@@ -12,6 +19,7 @@ export {
   nativeKernelsStatus,
   nativeKernelUsage,
   resetNativeKernelUsage,
+  setNativeThreads,
 } from './node/backends/native';
 export type { NativeKernelsStatus, NativeKernelUsage } from './node/backends/native';
 
@@ -104,6 +112,10 @@ export { DDPM_CIFAR10_SCHEDULER_CONFIG } from './schedulers/ddpm-cifar10-32';
 export { imageAbsSum } from './pipelines/image-abs-sum';
 export { encodePng, decodePng, floatToByte, gridLayout } from './node/png';
 export type { ImagesNHWC, DecodedPng } from './node/png';
+
+// The CLI in-process: `main(['generate', '--seed', '1'])` resolves to the exit code (docs/api.md).
+export { main } from './node/cli/main';
+export type { CliIO } from './node/cli/cli-io';
 
 export { loadUNetFromUrl } from './models/unet/load-from-url';
 export type { LoadUNetFromUrlOptions } from './models/unet/load-from-url';

@@ -69,6 +69,9 @@ async function reasonBackendCannotStart(name: BackendName): Promise<string | nul
     case 'wasm':
       return null;
     case 'webgl':
+      if (typeof document === 'undefined' && typeof OffscreenCanvas === 'undefined') {
+        return "there is no canvas here (no document nor OffscreenCanvas: not a browser page); in Node, use 'cpu' or 'wasm'";
+      }
       return hasWebGL2()
         ? null
         : 'this browser gives no WebGL2 context (WebGL disabled, blocked, or no GPU driver nor software fallback)';

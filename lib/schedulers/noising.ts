@@ -5,8 +5,23 @@ import * as tf from '@tensorflow/tfjs-core';
 import { f32, sqrtF32 } from '../math/float32';
 import { assertSameShape, assertTimestep } from './step-inputs';
 
-/** One timestep for the whole batch, or one per batch element. */
-export type Timesteps = number | ArrayLike<number>;
+/**
+ * One timestep for the whole batch, or one per batch element: a number, a list, or (as diffusers users pass them)
+ * a scalar or 1-D tfjs tensor such as `tf.tensor1d([10, 990], 'int32')`.
+ */
+export type Timesteps = number | ArrayLike<number> | tf.Scalar | tf.Tensor1D;
+
+/** The timesteps as a list of numbers; a tensor is read synchronously (it holds one value per batch element). */
+function timestepList(owner: string, timesteps: Timesteps): number[] {
+  if (typeof timesteps === 'number') return [timesteps];
+  if (timesteps instanceof tf.Tensor) {
+    if (timesteps.rank > 1) {
+      throw new Error(`${owner}: timesteps must be a number, a list or a Tensor1D; got a tensor of shape [${timesteps.shape.join(', ')}]`);
+    }
+    return Array.from(timesteps.dataSync());
+  }
+  return Array.from(timesteps);
+}
 
 /**
  * √ᾱ_t and √(1 − ᾱ_t) for each timestep, float32 as torch computes them, shaped [n, 1, …, 1] to broadcast over
@@ -18,7 +33,7 @@ function noisingCoefficients(
   timesteps: Timesteps,
   like: tf.Tensor,
 ): { sqrtAlphaProd: tf.Tensor; sqrtOneMinusAlphaProd: tf.Tensor } {
-  const list = typeof timesteps === 'number' ? [timesteps] : Array.from(timesteps);
+  const list = timestepList(owner, timesteps);
   const batch = like.rank === 0 ? 1 : like.shape[0];
   if (list.length !== 1 && list.length !== batch) {
     throw new Error(`${owner}: got ${list.length} timesteps for a batch of ${batch}; give 1 or ${batch}`);

@@ -3,7 +3,7 @@ import { loadNativeAddon, nativeKernelUsage, resetNativeKernelUsage } from '../.
 import { wasmBackendInternals, wasmHeapBytes } from '../../lib/backends/wasm-internals';
 import { UNet2DModel } from '../../lib/models/unet/unet-2d-model';
 import { fixturePath } from '../helpers/fixtures';
-import { TEST_BACKENDS, useTestBackend } from '../helpers/backends';
+import { testEachBackend, useTestBackend } from '../helpers/backends';
 
 // Many denoising steps must not grow anything: tfjs tensors, wasm allocations, the wasm heap, or the native
 // caches (primitives per shape, reordered filters per weight tensor). On wasm+native the UNet must actually run
@@ -15,8 +15,9 @@ afterAll(() => {
   tf.removeBackend('wasm');
 });
 
-for (const backend of TEST_BACKENDS.filter((b) => b !== 'cpu')) {
-  test(`[${backend}] ${STEPS} UNet steps leave memory and caches flat`, async () => {
+testEachBackend(
+  (backend) => `[${backend}] ${STEPS} UNet steps leave memory and caches flat`,
+  async (backend) => {
     await useTestBackend(backend);
     const unet = await UNet2DModel.fromPretrained(fixturePath('tiny-unet'));
     let x = tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
@@ -57,5 +58,6 @@ for (const backend of TEST_BACKENDS.filter((b) => b !== 'cpu')) {
     expect(snapshot()).toEqual(before);
     x.dispose();
     unet.dispose();
-  });
-}
+  },
+  ['wasm', 'wasm+native'],
+);

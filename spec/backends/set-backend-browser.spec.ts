@@ -11,8 +11,10 @@ import type { BackendName } from '../../lib/node/backends/set-backend';
 // The browser setBackend's error paths, checked in Node where WebGL and WebGPU are absent; the paths that start
 // WebGL and WebGPU for real run in Chromium (spec/e2e/browser.spec.ts).
 describe('browser setBackend, run in Node', () => {
-  it('refuses webgl with the reason: no WebGL2 context', async () => {
-    await expect(setBackend('webgl')).rejects.toThrow(/setBackend\('webgl'\): this browser gives no WebGL2 context/);
+  it('refuses webgl with the reason: no canvas outside a browser page', async () => {
+    await expect(setBackend('webgl')).rejects.toThrow(
+      "setBackend('webgl'): there is no canvas here (no document nor OffscreenCanvas: not a browser page); in Node, use 'cpu' or 'wasm'",
+    );
   });
 
   it('refuses webgpu with the reason: navigator.gpu is undefined', async () => {

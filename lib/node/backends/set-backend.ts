@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { disableNativeKernels, enableNativeKernels, nativeKernelsStatus } from './native/register';
-import { useWasmThreads, WasmThreadsSetting } from './wasm-threads';
+import { configuredWasmThreads, resolveWasmThreads, useWasmThreads, WasmThreadsSetting } from './wasm-threads';
+import { reportNativeUnavailableOnce } from './native-unavailable-notice';
 
 import { BACKEND_NAMES, BackendName } from '../../backends/backend-names';
 
@@ -49,14 +50,18 @@ function requireBackendModule(name: BackendName): void {
   }
 }
 
-/** Whether the package of a backend can be loaded here (it is not initialised). */
+/**
+ * Whether {@link setBackend} can start a backend here: its package loads and registers the backend in this
+ * environment (tfjs' webgl and webgpu packages load in Node but register nothing there: false). The backend is not
+ * initialised.
+ */
 export function isBackendAvailable(name: BackendName): boolean {
   try {
     requireBackendModule(name);
-    return true;
   } catch {
     return false;
   }
+  return tf.findBackendFactory(BACKEND_MODULES[name].registryName) !== null;
 }
 
 /**
@@ -85,8 +90,9 @@ export interface SetBackendOptions {
    * Threads of the wasm backend (XNNPACK's pool, run by `worker_threads`): a count up to 8, or 'auto' (default):
    * every logical core, except with the native kernels on, where 1 (oneDNN then runs the convolutions and matmuls
    * on every core, and XNNPACK's pool threads, which spin for a while after each op, would compete with it for the
-   * cores while doing little). 1 = tfjs' own single-threaded backend. Changing it re-creates a running wasm backend
-   * (its tensors are lost).
+   * cores while doing little). 1 = tfjs' own single-threaded backend. Changing it re-creates the wasm backend, so it
+   * is refused ({@link WasmThreadsChangeError}) while the running wasm backend holds tensors; 'auto' then keeps the
+   * running backend's count.
    */
   threads?: WasmThreadsSetting;
   /**
@@ -125,15 +131,25 @@ export async function setBackend(name?: BackendName, options: SetBackendOptions 
   if (wasmInNode) {
     const withNative = native !== false && nativeKernelsStatus().available;
     const threads = options.threads ?? 'auto';
-    useWasmThreads(threads === 'auto' && withNative ? 1 : threads);
+    const count = resolveWasmThreads(threads === 'auto' && withNative ? 1 : threads);
+    const held = wasmTensorsHeld();
+    if (count !== configuredWasmThreads() && held > 0) {
+      if (threads !== 'auto') throw new WasmThreadsChangeError(count, configuredWasmThreads(), held);
+      // 'auto' with a running backend that holds tensors: keep it as it is.
+    } else {
+      useWasmThreads(count);
+    }
   }
   const { registryName } = BACKEND_MODULES[chosen];
   if (tf.findBackendFactory(registryName) === null) {
     throw new Error(
       `setBackend('${chosen}'): ${BACKEND_MODULES[chosen].packageName} loaded but registered no '${registryName}' backend ` +
         `in this environment` +
-        (chosen === 'webgl' ? ' (WebGL needs a browser with a WebGL2 context).' : '') +
-        (chosen === 'webgpu' ? ' (WebGPU needs navigator.gpu: a browser with WebGPU, or the npm package `webgpu` in Node).' : '.'),
+        (chosen === 'webgl'
+          ? ' (WebGL needs a browser with a WebGL2 context).'
+          : chosen === 'webgpu'
+            ? ' (WebGPU needs navigator.gpu: a browser with WebGPU, or the npm package `webgpu` in Node).'
+            : '.'),
     );
   }
   let ok: boolean;
@@ -153,7 +169,33 @@ export async function setBackend(name?: BackendName, options: SetBackendOptions 
   return chosen;
 }
 
-let reportedNativeUnavailable = false;
+/** Tensors the initialised wasm backend holds (0 when it has not started). */
+function wasmTensorsHeld(): number {
+  const running = tf.engine().registry['wasm'];
+  return running === undefined ? 0 : running.numDataIds();
+}
+
+/**
+ * Thrown by {@link setBackend} when asked for another wasm thread count while the running wasm backend holds
+ * tensors: changing the count re-creates the backend, and every tensor on it (a loaded model's weights) would be
+ * left pointing at freed wasm memory.
+ */
+export class WasmThreadsChangeError extends Error {
+  constructor(
+    readonly requestedThreads: number,
+    readonly runningThreads: number,
+    readonly tensorsHeld: number,
+  ) {
+    super(
+      `setBackend('wasm', { threads: ${requestedThreads} }): the wasm backend runs ${runningThreads} thread` +
+        `${runningThreads === 1 ? '' : 's'} and holds ${tensorsHeld} tensor${tensorsHeld === 1 ? '' : 's'} (a loaded model's ` +
+        `weights, for example); a new thread count re-creates the backend and would invalidate them. Choose the ` +
+        `threads before loading (call setBackend first), or dispose what you loaded (pipeline.dispose()) and then ` +
+        `change them.`,
+    );
+    this.name = 'WasmThreadsChangeError';
+  }
+}
 
 function applyNativeOption(native: 'auto' | boolean): void {
   if (native === false) {
@@ -163,10 +205,7 @@ function applyNativeOption(native: 'auto' | boolean): void {
   if (enableNativeKernels()) return;
   const reason = nativeKernelsStatus().reason ?? 'unknown reason';
   if (native === true) throw new Error(`setBackend('wasm', { native: true }): the native kernels are not available: ${reason}`);
-  if (!reportedNativeUnavailable) {
-    reportedNativeUnavailable = true;
-    console.warn(`tfjs-diffusers: native oneDNN kernels ${reason}; running plain wasm.`);
-  }
+  reportNativeUnavailableOnce(reason);
 }
 
 /**

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { nativeBuildCommand } from '../native-unavailable-notice';
 
 /** The functions of native/src/addon.cc. Offsets are byte offsets into `heap`, a Uint8Array over the wasm memory. */
 export interface NativeAddon {
@@ -123,7 +124,7 @@ export function loadNativeAddon(): AddonLoad {
   if (file === undefined) {
     loaded = {
       addon: null,
-      error: `not built (no native/build/Release/${ADDON_FILE}; install libdnnl-dev and a C++ compiler, then run \`npm run build:native\`)`,
+      error: `not built (no native/build/Release/${ADDON_FILE}; install libdnnl-dev and a C++ compiler, then run \`${nativeBuildCommand()}\`)`,
     };
     return loaded;
   }

@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+/**
+ * Checks the npm tarball as it would be published (CI runs it after `npm ci && npm test`):
+ * - its size against the budget below;
+ * - @arethetypeswrong/cli: every entry resolves to JavaScript and matching types under node10, node16 (CJS and
+ *   ESM) and bundler resolution;
+ * - publint: package.json's fields and exports point at files that exist and have the right format.
+ * Any problem (or suggestion) fails it.
+ *
+ *   node scripts/check-package.js [tarball.tgz]   # without an argument it runs `npm pack` (which builds) into a temp folder
+ */
+'use strict';
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { spawnSync } = require('child_process');
+
+/**
+ * The budget: 4.0 MB packed, 8.0 MB unpacked. Measured 3.4 MB / 7.1 MB (of which the embedded model's weights are
+ * 2.3 MB and the browser bundle with its three .wasm files 2.9 MB); the budget leaves ~15% for growth, and a change
+ * that ships source maps of the bundled tfjs (7 MB) or test data fails it.
+ */
+const PACKED_BYTES_BUDGET = 4.0e6;
+const UNPACKED_BYTES_BUDGET = 8.0e6;
+
+const ROOT = path.resolve(__dirname, '..');
+
+function run(cmd, args, options = {}) {
+  const result = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', ...options });
+  return { ok: result.status === 0, output: `${result.stdout ?? ''}${result.stderr ?? ''}`.trim(), error: result.error };
+}
+
+function main() {
+  let tarball = process.argv[2];
+  let sizes;
+  if (!tarball) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfjs-diffusers-pack-'));
+    const pack = spawnSync('npm', ['pack', '--json', '--pack-destination', dir], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    if (pack.status !== 0) throw new Error('npm pack failed');
+    const info = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('[')))[0];
+    tarball = path.join(dir, info.filename);
+    sizes = { packed: info.size, unpacked: info.unpackedSize };
+  } else {
+    const listing = spawnSync('tar', ['-tvzf', tarball], { encoding: 'utf8' });
+    const unpacked = listing.stdout.split('\n').filter(Boolean).reduce((sum, line) => sum + Number(line.split(/\s+/)[2]), 0);
+    sizes = { packed: fs.statSync(tarball).size, unpacked };
+  }
+  const problems = [];
+  const mb = (n) => `${(n / 1e6).toFixed(2)} MB`;
+  console.log(`${path.basename(tarball)}: ${mb(sizes.packed)} packed, ${mb(sizes.unpacked)} unpacked (budget ${mb(PACKED_BYTES_BUDGET)} / ${mb(UNPACKED_BYTES_BUDGET)})`);
+  if (sizes.packed > PACKED_BYTES_BUDGET) problems.push(`packed size ${mb(sizes.packed)} exceeds the budget of ${mb(PACKED_BYTES_BUDGET)}`);
+  if (sizes.unpacked > UNPACKED_BYTES_BUDGET) problems.push(`unpacked size ${mb(sizes.unpacked)} exceeds the budget of ${mb(UNPACKED_BYTES_BUDGET)}`);
+
+  const bin = (name) => path.join(ROOT, 'node_modules', '.bin', name);
+  const attw = run(bin('attw'), [tarball, '--format', 'ascii']);
+  console.log(`attw: ${attw.ok ? 'no problems' : 'PROBLEMS'}`);
+  if (!attw.ok) problems.push(`@arethetypeswrong/cli:\n${attw.output}`);
+  const publint = run(bin('publint'), ['run', tarball, '--level', 'suggestion', '--strict']);
+  const publintClean = publint.ok && /All good!/.test(publint.output);
+  console.log(`publint: ${publintClean ? 'all good' : 'PROBLEMS'}`);
+  if (!publintClean) problems.push(`publint:\n${publint.output}`);
+
+  if (problems.length > 0) {
+    console.error(`check-package: ${problems.join('\n')}`);
+    process.exit(1);
+  }
+}
+
+module.exports = { PACKED_BYTES_BUDGET, UNPACKED_BYTES_BUDGET };
+
+if (require.main === module) main();

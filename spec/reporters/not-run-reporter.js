@@ -1,0 +1,56 @@
+// A jest reporter: at the end of the run, one line saying which tests did not run and why (spec/helpers/not-run.ts
+// records them; spec/global-setup.js gives it the folder). Nothing is hidden: skipped tests of other kinds are
+// counted too.
+'use strict';
+const fs = require('fs');
+const path = require('path');
+
+class NotRunReporter {
+  onRunComplete(_contexts, results) {
+    const dir = process.env.TFJS_DIFFUSERS_NOT_RUN_DIR;
+    const records = [];
+    if (dir && fs.existsSync(dir)) {
+      for (const file of fs.readdirSync(dir)) {
+        for (const line of fs.readFileSync(path.join(dir, file), 'utf8').split('\n')) {
+          if (line) records.push(JSON.parse(line));
+        }
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    // Each skipped test, attributed to the record of its block (or of itself), else counted as "other".
+    const groups = new Map();
+    const other = [];
+    for (const file of results.testResults) {
+      const fileRecords = records.filter((r) => r.testPath === file.testFilePath);
+      for (const test of file.testResults) {
+        if (test.status !== 'pending' && test.status !== 'skipped') continue;
+        const rec = fileRecords.find((r) => r.title === test.title || test.ancestorTitles.includes(r.title));
+        if (!rec) {
+          other.push(test.title);
+          continue;
+        }
+        const key = `${rec.requirement}\u0000${rec.reason}`;
+        const group = groups.get(key) ?? { requirement: rec.requirement, reason: rec.reason, tests: 0, files: new Set() };
+        group.tests++;
+        group.files.add(path.basename(file.testFilePath));
+        groups.set(key, group);
+      }
+    }
+    const parts = [...groups.values()].map(
+      (g) => `${g.tests} test${g.tests === 1 ? '' : 's'} needing ${g.requirement === 'native' ? 'the native kernels' : 'a browser'} ` +
+        `in ${[...g.files].sort().join(', ')} (${g.reason})`,
+    );
+    // Other skips (test.skip in a spec) are named by their titles, which say why (e.g. an opt-in data folder).
+    if (other.length > 0) {
+      const named = other.length <= 3 ? `: ${other.join('; ')}` : '';
+      parts.push(`${other.length} other skipped test${other.length === 1 ? '' : 's'}${named}`);
+    }
+    const line = parts.length === 0
+      ? 'tfjs-diffusers: not run: nothing (every test that was selected ran)'
+      : `tfjs-diffusers: not run: ${parts.join('; ')}.` +
+        (groups.size > 0 ? ' TFJS_DIFFUSERS_REQUIRE=native,browser makes a missing one fail the run.' : '');
+    process.stderr.write(`\n${line}\n`);
+  }
+}
+
+module.exports = NotRunReporter;

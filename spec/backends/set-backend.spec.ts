@@ -36,7 +36,14 @@ function withPackages(tfjsNodeGpu: PackageState, tfjsNode: PackageState, wasm: P
       jest.doMock(
         name,
         () => {
-          if (state === 'present') return {};
+          if (state === 'present') {
+            // As tfjs-node(-gpu) does on import: register its 'tensorflow' backend (isBackendAvailable checks the registry).
+            if (name.startsWith('@tensorflow/tfjs-node')) {
+              const tf = jest.requireActual('@tensorflow/tfjs-core') as typeof import('@tensorflow/tfjs-core');
+              if (tf.findBackendFactory('tensorflow') === null) tf.registerBackend('tensorflow', () => ({}) as never, 3);
+            }
+            return {};
+          }
           if (state === 'actual') return jest.requireActual(name);
           const err = new Error(`Cannot find module '${name}'\nRequire stack:\n- lib/backends/set-backend.ts`) as Error & { code: string };
           err.code = 'MODULE_NOT_FOUND';

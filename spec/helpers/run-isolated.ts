@@ -31,7 +31,8 @@ function bundle(entry: string): string {
   let out = bundles.get(entry);
   if (out === undefined) {
     out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'isolated-')), `${path.basename(entry, '.ts')}.js`);
-    esbuild.buildSync({ entryPoints: [entry], outfile: out, bundle: true, platform: 'node', target: 'node20', format: 'cjs', packages: 'external', logLevel: 'error' });
+    // ignoreAnnotations: package.json's "sideEffects" names dist/ files; from lib/ sources, imports for their effect (register-node-loaders) must stay.
+    esbuild.buildSync({ entryPoints: [entry], outfile: out, bundle: true, platform: 'node', target: 'node20', format: 'cjs', packages: 'external', logLevel: 'error', ignoreAnnotations: true });
     bundles.set(entry, out);
   }
   return out;

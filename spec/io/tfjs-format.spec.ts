@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { setBackend } from '../../lib/node/backends/set-backend';
 import { fileSystemHandler, MODEL_JSON, shardFileNames } from '../../lib/node/fs/tfjs-fs-handler';
+import { OUTPUT_MARKER } from '../../lib/node/fs/output-folder';
 
 describe('fileSystemHandler (tfjs LayersModel format on fs)', () => {
   let work: string;
@@ -30,7 +31,7 @@ describe('fileSystemHandler (tfjs LayersModel format on fs)', () => {
     await model.save(fileSystemHandler(dir, { shardBytes: 1024 }));
     const weightBytes = 4 * (4 * 300 + 300 + 300 * 2 + 2);
     const count = Math.ceil(weightBytes / 1024);
-    expect(fs.readdirSync(dir).sort()).toEqual([...shardFileNames(count), MODEL_JSON].sort());
+    expect(fs.readdirSync(dir).sort()).toEqual([...shardFileNames(count), MODEL_JSON, OUTPUT_MARKER].sort());
     expect(fs.statSync(path.join(dir, `group1-shard1of${count}.bin`)).size).toBe(1024);
     expect(fs.statSync(path.join(dir, `group1-shard${count}of${count}.bin`)).size).toBe(weightBytes - 1024 * (count - 1));
     const json = JSON.parse(fs.readFileSync(path.join(dir, MODEL_JSON), 'utf8'));
@@ -46,14 +47,21 @@ describe('fileSystemHandler (tfjs LayersModel format on fs)', () => {
     loaded.dispose();
   });
 
-  test('never overwrites an existing folder unless forced, and leaves no temporary folder', async () => {
+  test('never overwrites an existing folder unless forced, never a folder it did not write, and leaves no temporary folder', async () => {
     const dir = path.join(work, 'existing');
     fs.mkdirSync(dir);
     fs.writeFileSync(path.join(dir, 'keep.txt'), 'x');
     await expect(model.save(fileSystemHandler(dir))).rejects.toThrow(/existing already exists; pass --force/);
+    // A folder of the user's: not even with force.
+    await expect(model.save(fileSystemHandler(dir, { force: true }))).rejects.toThrow(/existing exists and was not written by tfjs-diffusers/);
     expect(fs.readdirSync(dir)).toEqual(['keep.txt']);
+    // Its own output (the marker) and an empty folder: force replaces them.
+    const own = path.join(work, 'own');
+    await model.save(fileSystemHandler(own));
+    await model.save(fileSystemHandler(own, { force: true }));
+    expect(fs.readdirSync(own).sort()).toEqual(['group1-shard1of1.bin', MODEL_JSON, OUTPUT_MARKER].sort());
+    fs.rmSync(path.join(dir, 'keep.txt'));
     await model.save(fileSystemHandler(dir, { force: true }));
-    expect(fs.readdirSync(dir).sort()).toEqual(['group1-shard1of1.bin', MODEL_JSON]);
     expect(fs.readdirSync(work).filter((f) => f.includes('.tmp-'))).toEqual([]);
   });
 

@@ -138,9 +138,9 @@ describe('FsModelSource on files that are not regular files (in a child process 
       })();`;
     const out = JSON.parse(execFileSync(process.execPath, ['--max-old-space-size=64', '-e', script], { encoding: 'utf8', timeout: 20000 }));
     expect(out).toEqual([
-      `ModelSourceError: ${path.join(tmp, 'fifo.json')}: not a regular file (a device, FIFO or socket)`,
-      `ModelSourceError: ${path.join(tmp, 'dir.json')}: not a regular file (a folder)`,
-      'ModelSourceError: /dev/zero: not a regular file (a device, FIFO or socket)',
+      `ModelSourceError: ${path.join(tmp, 'fifo.json')}: is a named pipe (FIFO), not a regular file: refused`,
+      `ModelSourceError: ${path.join(tmp, 'dir.json')}: is a directory, not a regular file: refused`,
+      'ModelSourceError: /dev/zero: is a character device, not a regular file: refused',
     ]);
   });
 });

@@ -14,6 +14,8 @@ const read = (file: string) => new Uint8Array(fs.readFileSync(file));
 const size = (sd: Map<string, unknown>) => ({ tensors: sd.size });
 
 isolatedMain({
+  // The same process reading nothing: its peak RSS is what loading the readers costs.
+  baseline: () => [() => null],
   safetensors: (args) => args.map((f) => () => size(readSafetensors(read(f), f))),
   torch: (args) => args.map((f) => () => size(readTorchCheckpoint(read(f), f))),
   'weight-file': (args) => args.map((f) => () => size(readWeightFile(f))),

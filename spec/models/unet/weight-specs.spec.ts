@@ -53,9 +53,13 @@ describe('unet2DWeightSpecs: the keys and shapes a config implies, without build
 
   test('allocate nothing, however large the config', () => {
     const before = tf.memory();
-    // 2.9e10 parameters (116 GB of float32): described, not allocated.
-    const huge = parseUNet2DConfig({ ...tinyConfig(), block_out_channels: [16384, 16384, 16384, 16384], norm_num_groups: 32 });
+    // 2.9e10 parameters (116 GB of float32): described, not allocated. (parseUNet2DConfig refuses it — the parameter
+    // limit uses this very count — so the typed config is made from a parsed one.)
+    const huge = { ...parseUNet2DConfig(tinyConfig()), blockOutChannels: [16384, 16384, 16384, 16384], normNumGroups: 32 };
     expect(unet2DParameterCount(huge)).toBeGreaterThan(2e10);
+    expect(() => parseUNet2DConfig({ ...tinyConfig(), block_out_channels: [16384, 16384, 16384, 16384], norm_num_groups: 32 })).toThrow(
+      /implies 1\.\d+e\+11 parameters .* over the limit of 1e\+9/,
+    );
     expect(tf.memory().numTensors).toBe(before.numTensors);
     expect(tf.memory().numBytes).toBe(before.numBytes);
   });

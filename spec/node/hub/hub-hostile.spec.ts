@@ -158,11 +158,11 @@ describe('a hostile or careless Hub', () => {
   }, 15000);
 
   test('model_index.json of null, a list or a string: a named error naming the file and the value', async () => {
-    for (const [value, shown, commit] of [['null', 'null', '1'], ['[1,2]', '[1,2]', '2'], ['"unet"', '"unet"', '3']]) {
+    for (const [value, shown, commit] of [['null', 'null', '1'], ['[1,2]', 'an array', '2'], ['"unet"', '"unet"', '3']]) {
       hub.addRepo(REPO, { ...pipelineRepo(), 'model_index.json': new Uint8Array(Buffer.from(value)) }, [WEIGHTS], commit.repeat(40));
       const error = await snapshotDownload(REPO, options()).catch((e: Error) => e);
       expect(error).toBeInstanceOf(HubRepoFileError);
-      expect((error as Error).message).toBe(`${REPO}/model_index.json: expected a JSON object of pipeline components, got ${shown}`);
+      expect((error as Error).message).toBe(`${REPO}/model_index.json: must hold a JSON object, got ${shown}`);
     }
   });
 

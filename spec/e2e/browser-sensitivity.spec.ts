@@ -43,11 +43,18 @@ interface Variant {
   name: string;
   bundle: 'control' | 'mutant';
   model: string;
+  /** The GroupNorm epsilon the loaded UNet must report (proves the config override took effect). */
+  normEps: number;
 }
-const CONTROL: Variant = { name: 'control (unmutated)', bundle: 'control', model: 'tiny-random' };
+const CONTROL: Variant = { name: 'control (unmutated)', bundle: 'control', model: 'tiny-random', normEps: 1e-6 };
 const NORM_EPS_MUTANTS = [3e-6, 1e-5];
-const normEpsVariant = (eps: number): Variant => ({ name: `GroupNorm norm_eps ${eps} (config)`, bundle: 'control', model: `tiny-random-norm-eps-${eps}` });
-const FREQ_SHIFT_VARIANT: Variant = { name: 'freq_shift ignored (patched lib copy)', bundle: 'mutant', model: 'tiny-random' };
+const normEpsVariant = (eps: number): Variant => ({
+  name: `GroupNorm norm_eps ${eps} (config)`,
+  bundle: 'control',
+  model: `tiny-random-norm-eps-${eps}`,
+  normEps: eps,
+});
+const FREQ_SHIFT_VARIANT: Variant = { name: 'freq_shift ignored (patched lib copy)', bundle: 'mutant', model: 'tiny-random', normEps: 1e-6 };
 
 /** What one variant measured on one backend. */
 interface Measured {
@@ -101,10 +108,11 @@ async function measure(variant: Variant, backend: BrowserBackend): Promise<Measu
       const { tf } = lib;
       await lib.setBackend(backend);
       const pipeline = await lib.loadPipelineFromUrl(`/models/${model}/`);
+      const unet = pipeline.unet as BrowserLib.UNet2DModel;
       const forward: number[][] = [];
       for (const c of inputs) {
         const x = tf.transpose(tf.tensor4d(c.data, c.shape as [number, number, number, number]), [0, 2, 3, 1]) as BrowserLib.tf.Tensor4D;
-        const eps = pipeline.unet.predict(x, c.timestep);
+        const eps = unet.predict(x, c.timestep);
         const epsNCHW = tf.transpose(eps, [0, 3, 1, 2]);
         forward.push(Array.from(await epsNCHW.data()));
         tf.dispose([x, eps, epsNCHW]);
@@ -120,7 +128,7 @@ async function measure(variant: Variant, backend: BrowserBackend): Promise<Measu
         });
         images.push(Array.from(generated.images.data));
       }
-      const normEps = pipeline.unet.config.normEps;
+      const normEps = unet.config.normEps;
       pipeline.dispose();
       return { forward, images, normEps };
     },
@@ -131,7 +139,7 @@ async function measure(variant: Variant, backend: BrowserBackend): Promise<Measu
       pipelineCases: PIPELINE_CASES.map((c) => ({ seed: c.generator_seed ?? 0, steps: c.num_inference_steps, eta: c.eta, batch: c.batch_size })),
     },
   );
-  if (variant.model !== CONTROL.model) expect(out.normEps).not.toBe(1e-6);
+  expect(out.normEps).toBe(variant.normEps);
   const measured: Measured = { forward: {}, pipeline: {} };
   forwardCases.forEach((c, i) => (measured.forward[c.id] = maxAbsDiff(out.forward[i], c.output.data)));
   PIPELINE_CASES.forEach((c, i) => {

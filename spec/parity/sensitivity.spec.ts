@@ -107,6 +107,8 @@ describeEachBackend('sensitivity: the parity bounds catch small model mistakes',
   test('structural: the timestep frequencies ignore freq_shift (patched copy of lib/) fails the per-element bounds', async () => {
     const copy = patchedLibCopy(FREQ_SHIFT_IGNORED);
     dirs.push(copy);
+    // The copy's own platform registry, filled as jest's setupFiles fills lib/'s (else fromPretrained cannot read a folder).
+    require(path.join(copy, 'node', 'register-node-loaders')); // eslint-disable-line @typescript-eslint/no-require-imports
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const mutant = require(path.join(copy, 'models', 'unet', 'unet-2d-model')) as typeof import('../../lib/models/unet/unet-2d-model');
     const unet = await mutant.UNet2DModel.fromPretrained(fixturePath('tiny-unet'));

@@ -84,3 +84,82 @@ export function activeTestBackend(): TestBackend {
   const backend = tf.getBackend() as TestBackend;
   return backend === 'wasm' && nativeKernelsEnabled() ? 'wasm+native' : backend;
 }
+
+/** The backends the browser e2e runs in headless Chromium (spec/e2e/browser.spec.ts). */
+export type BrowserBackend = 'webgl' | 'wasm';
+
+/*
+ * Browser bounds: measured in headless Chromium (Debian's chromium 2025-11, --disable-gpu, so WebGL runs on SwiftShader,
+ * Chromium's CPU renderer; AMD EPYC Zen 4) by spec/e2e/browser.spec.ts and the control of
+ * spec/e2e/browser-sensitivity.spec.ts, which proves that these bounds catch norm_eps 3e-6 and 1e-5 and a wrong
+ * freq_shift on webgl and on wasm. A GPU driver rounds differently from SwiftShader: re-measure on one before trusting
+ * a webgl bound there.
+ *
+ * WebGL's error grows with the timestep (t=0: 1.7e-6, like wasm; t=1: 9.1e-6; t=250..999: 1.9-2.3e-5): the timestep
+ * embedding's sin/cos of t·f (angles up to ~1000 rad) run in GLSL, whose sin/cos are far less exact than float32's.
+ * A single bound over all cases (5 × 2.3e-5) would let norm_eps 3e-6 through (its worst case measures 3.5e-5), so the
+ * forward bounds are per case, like the tiny pipeline cases above.
+ */
+
+/** Max abs error of each unet_tiny.json forward case (loadUNetFromUrl on models/tiny-random/unet). Before: 1e-4 on both. */
+export const MEASURED_BROWSER_FORWARD: Record<string, Record<BrowserBackend, number>> = {
+  // Measured webgl 1.67e-6, 9.12e-6, 1.88e-5, 2.14e-5, 2.32e-5, 1.88e-5; wasm 2.10e-6, 1.67e-6, 1.91e-6, 1.91e-6,
+  // 1.86e-6, 1.49e-6 (rounded up to 2 digits below).
+  tiny_seed0_t0: { webgl: 1.7e-6, wasm: 2.1e-6 },
+  tiny_seed0_t1: { webgl: 9.2e-6, wasm: 1.7e-6 },
+  tiny_seed0_t500: { webgl: 1.9e-5, wasm: 2.0e-6 },
+  tiny_seed0_t999: { webgl: 2.2e-5, wasm: 2.0e-6 },
+  tiny_seed1_t250: { webgl: 2.4e-5, wasm: 1.9e-6 },
+  tiny_batch2_seed2: { webgl: 1.9e-5, wasm: 1.5e-6 },
+};
+
+/**
+ * The browser pipeline cases (pipeline.json ids; the demo page runs them): `image`, the worst of the image's max abs
+ * error against PyTorch's image and against Node's cpu backend (before: 1e-3 on webgl, 1e-4 on wasm, every case);
+ * `absSumUlps`, |imageAbsSum − the fixture's image_abs_sum| in float32 ulps of the fixture's sum (before: no abs-sum
+ * check in the browser).
+ */
+export const MEASURED_BROWSER_PIPELINE: Record<string, Record<BrowserBackend, { image: number; absSumUlps: number }>> = {
+  // webgl: 3.23e-5 vs PyTorch, 3.30e-5 vs Node cpu; wasm: 2.62e-6, 2.18e-6.
+  tiny_s2_eta0_b1_seed0: { webgl: { image: 3.4e-5, absSumUlps: 2 }, wasm: { image: 2.7e-6, absSumUlps: 1 } },
+  // webgl: 2.48e-5 vs PyTorch, 2.40e-5 vs Node cpu; wasm: 2.44e-6, 2.29e-6.
+  tiny_s10_eta1_b1_seed0: { webgl: { image: 2.5e-5, absSumUlps: 6 }, wasm: { image: 2.5e-6, absSumUlps: 0 } },
+};
+
+/** MARGIN × the measured error of a forward case on a browser backend. */
+export function browserForwardBound(caseId: string, backend: BrowserBackend): number {
+  const measured = MEASURED_BROWSER_FORWARD[caseId]?.[backend];
+  if (measured === undefined) throw new Error(`spec/helpers/tolerances.ts has no measured browser error for forward case ${caseId} on ${backend}`);
+  return MARGIN * measured;
+}
+
+function measuredBrowserPipeline(caseId: string, backend: BrowserBackend): { image: number; absSumUlps: number } {
+  const measured = MEASURED_BROWSER_PIPELINE[caseId]?.[backend];
+  if (measured === undefined) throw new Error(`spec/helpers/tolerances.ts has no measured browser error for pipeline case ${caseId} on ${backend}`);
+  return measured;
+}
+
+/** MARGIN × the measured image error of a browser pipeline case. */
+export function browserPipelineBound(caseId: string, backend: BrowserBackend): number {
+  return MARGIN * measuredBrowserPipeline(caseId, backend).image;
+}
+
+/** The distance between adjacent float32 values at `x` (x ≠ 0). */
+export function ulp32(x: number): number {
+  return 2 ** (Math.floor(Math.log2(Math.abs(x))) - 23);
+}
+
+/**
+ * The Node pipeline tests' abs-sum bound for well-conditioned cases (spec/pipelines/ddim-pipeline.spec.ts): numpy's
+ * float32 sum and ours may differ by 2 float32 ulps of the sum (the printed 4th decimal may move by one).
+ */
+export const ABS_SUM_ULPS = 2;
+
+/**
+ * Bound on |imageAbsSum(images) − image_abs_sum| of a browser pipeline case: wasm, the Node tests' {@link ABS_SUM_ULPS}
+ * (measured 0-1 ulp); webgl, whose per-element error is 10× wasm's, MARGIN × the measured deviation in ulps.
+ */
+export function browserAbsSumBound(caseId: string, fixtureAbsSum: number, backend: BrowserBackend): number {
+  const ulps = backend === 'wasm' ? ABS_SUM_ULPS : MARGIN * measuredBrowserPipeline(caseId, backend).absSumUlps;
+  return ulps * ulp32(fixtureAbsSum);
+}

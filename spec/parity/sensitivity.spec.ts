@@ -14,11 +14,10 @@ import { UNet2DModel } from '../../lib/models/unet/unet-2d-model';
 import { DDIMPipeline } from '../../lib/pipelines/ddim-pipeline';
 import { describeEachBackend, TestBackend } from '../helpers/backends';
 import { fixturePath, maxAbsDiff } from '../helpers/fixtures';
+import { FREQ_SHIFT_IGNORED, patchedLibCopy } from '../helpers/patched-lib';
 import { parityBound, tinyPipelineBound } from '../helpers/tolerances';
 import { nchwValues, nhwcFromFixture, tinyFixture } from '../models/unet/unet-fixture';
 import { caseGenerator, pipelineFixture } from '../pipelines/pipeline-fixture';
-
-const REPO = path.join(__dirname, '..', '..');
 
 /** The tiny model folder with config.json overridden, in a fresh temporary directory. */
 function tinyModelWith(overrides: Record<string, unknown>): string {
@@ -27,23 +26,6 @@ function tinyModelWith(overrides: Record<string, unknown>): string {
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...config, ...overrides }));
   fs.copyFileSync(fixturePath('tiny-unet', 'diffusion_pytorch_model.safetensors'), path.join(dir, 'diffusion_pytorch_model.safetensors'));
   return dir;
-}
-
-/**
- * A copy of lib/ with one source edit, beside lib/ (so that node_modules and the native addon resolve as from lib/),
- * removed afterwards. Throws if the text to replace is not found exactly once: a refactor must update the mutation.
- */
-function patchedLibCopy(file: string, from: string, to: string): string {
-  const copy = path.join(REPO, `lib-mutant-${process.pid}-${Date.now()}`);
-  fs.cpSync(path.join(REPO, 'lib'), copy, { recursive: true });
-  const target = path.join(copy, file);
-  const source = fs.readFileSync(target, 'utf8');
-  if (source.split(from).length !== 2) {
-    fs.rmSync(copy, { recursive: true, force: true });
-    throw new Error(`sensitivity: lib/${file} does not contain ${JSON.stringify(from)} exactly once; update the mutation`);
-  }
-  fs.writeFileSync(target, source.replace(from, to));
-  return copy;
 }
 
 /** Worst max-abs error of a model over the tiny forward cases, per case. */
@@ -123,12 +105,10 @@ describeEachBackend('sensitivity: the parity bounds catch small model mistakes',
   }
 
   test('structural: the timestep frequencies ignore freq_shift (patched copy of lib/) fails the per-element bounds', async () => {
-    const copy = patchedLibCopy(
-      'models/unet/layers/timesteps.ts',
-      'const denominator = Math.fround(half - downscaleFreqShift);',
-      'const denominator = Math.fround(half);',
-    );
+    const copy = patchedLibCopy(FREQ_SHIFT_IGNORED);
     dirs.push(copy);
+    // The copy's own platform registry, filled as jest's setupFiles fills lib/'s (else fromPretrained cannot read a folder).
+    require(path.join(copy, 'node', 'register-node-loaders')); // eslint-disable-line @typescript-eslint/no-require-imports
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const mutant = require(path.join(copy, 'models', 'unet', 'unet-2d-model')) as typeof import('../../lib/models/unet/unet-2d-model');
     const unet = await mutant.UNet2DModel.fromPretrained(fixturePath('tiny-unet'));

@@ -16,12 +16,13 @@ const path = require('path');
 const { spawnSync } = require('child_process');
 
 /**
- * The budget: 4.0 MB packed, 8.0 MB unpacked. Measured 3.4 MB / 7.1 MB (of which the embedded model's weights are
- * 2.3 MB and the browser bundle with its three .wasm files 2.9 MB); the budget leaves ~15% for growth, and a change
- * that ships source maps of the bundled tfjs (7 MB) or test data fails it.
+ * The budget: 4.2 MB packed, 9.0 MB unpacked. Measured 3.70 MB / 8.03 MB (of which the embedded model's weights are
+ * 2.3 MB, the browser bundle with its three .wasm files 2.9 MB, and the source maps with their inlined sources 1.5 MB);
+ * the budget leaves ~12% for growth, and a change that ships source maps of the bundled tfjs (7 MB) or test data
+ * fails it.
  */
-const PACKED_BYTES_BUDGET = 4.0e6;
-const UNPACKED_BYTES_BUDGET = 8.0e6;
+const PACKED_BYTES_BUDGET = 4.2e6;
+const UNPACKED_BYTES_BUDGET = 9.0e6;
 
 const ROOT = path.resolve(__dirname, '..');
 

@@ -25,7 +25,7 @@ import { DDPM_CIFAR10_SCHEDULER_CONFIG } from '../lib/pipelines/pipeline-folder'
 import { Generator } from '../lib/random/generator';
 import { CHROMIUM_FLAGS, launchChromium } from '../spec/e2e/chromium';
 import { startStaticServer } from '../spec/helpers/static-server';
-import { syntheticStateDict } from './synthetic-checkpoint';
+import { syntheticStateDict } from '../test-support/synthetic-checkpoint';
 import { median } from './stats';
 
 const ROOT = path.join(__dirname, '..', '..');

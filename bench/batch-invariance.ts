@@ -17,7 +17,7 @@ import { nativeKernelsStatus } from '../lib/backends/native';
 import { autoWasmThreads } from '../lib/backends/wasm-threads';
 import { DDPM_CIFAR10_32_UNET_CONFIG } from '../lib/models/unet/ddpm-cifar10-32';
 import { UNet2DModel } from '../lib/models/unet/unet-2d-model';
-import { syntheticStateDict } from './synthetic-checkpoint';
+import { syntheticStateDict } from '../test-support/synthetic-checkpoint';
 
 const PREFIX = 'BATCH_INVARIANCE_RESULT ';
 

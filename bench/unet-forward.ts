@@ -17,7 +17,7 @@ import { UNet2DModel } from '../lib/models/unet/unet-2d-model';
 import { DDIMPipeline } from '../lib/pipelines/ddim-pipeline';
 import { DDPM_CIFAR10_SCHEDULER_CONFIG } from '../lib/pipelines/pipeline-folder';
 import { Generator } from '../lib/random/generator';
-import { syntheticStateDict } from './synthetic-checkpoint';
+import { syntheticStateDict } from '../test-support/synthetic-checkpoint';
 import { median } from './stats';
 
 /**

@@ -10,7 +10,7 @@ import { BackendName, setBackend } from '../lib/backends/set-backend';
 import { convertCheckpoint } from '../lib/models/unet/convert';
 import { DDPM_CIFAR10_32_UNET_CONFIG } from '../lib/models/unet/ddpm-cifar10-32';
 import { UNet2DModel } from '../lib/models/unet/unet-2d-model';
-import { writeSyntheticModelFolder } from './synthetic-checkpoint';
+import { writeSyntheticModelFolder } from '../test-support/synthetic-checkpoint';
 import { median } from './stats';
 
 interface Options {

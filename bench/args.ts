@@ -12,6 +12,12 @@ export class BenchArgumentError extends Error {
 
 type Flags = NonNullable<ParseArgsConfig['options']>;
 
+/** The values of declared flags (a string, or true for a boolean flag given), and the positional arguments. */
+export interface ParsedBenchArgs<T extends Flags> {
+  values: { [K in keyof T]?: T[K]['type'] extends 'boolean' ? boolean : string };
+  positionals: string[];
+}
+
 /**
  * The flag values of `argv` (default: this process's arguments) for the flags `options` declares, and the
  * positional arguments when `allowPositionals`. Unknown flags and missing values throw {@link BenchArgumentError}.
@@ -21,9 +27,9 @@ type Flags = NonNullable<ParseArgsConfig['options']>;
  * const runs = positiveInt('bench/unet', 'runs', values.runs);
  * ```
  */
-export function parseBenchArgs<T extends Flags>(script: string, options: T, argv: string[] = process.argv.slice(2), allowPositionals = false) {
+export function parseBenchArgs<T extends Flags>(script: string, options: T, argv: string[] = process.argv.slice(2), allowPositionals = false): ParsedBenchArgs<T> {
   try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals });
+    return parseArgs({ args: argv, options, strict: true, allowPositionals }) as ParsedBenchArgs<T>;
   } catch (err) {
     throw new BenchArgumentError(`${script}: ${err instanceof Error ? err.message : String(err)}`);
   }

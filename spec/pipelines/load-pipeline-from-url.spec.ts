@@ -7,7 +7,7 @@ import { DDIMPipeline } from '../../lib/pipelines/ddim-pipeline';
 import { DDPM_CIFAR10_SCHEDULER_CONFIG } from '../../lib/pipelines/pipeline-folder';
 import { Generator } from '../../lib/random/generator';
 import { loadFixture, maxAbsDiff } from '../helpers/fixtures';
-import { startStaticServer, type StaticServer } from '../helpers/static-server';
+import { startStaticServer, type StaticServer } from '../../test-support/static-server';
 
 const MODELS_DIR = path.join(__dirname, '..', '..', 'models');
 

@@ -6,7 +6,7 @@ import { setBackend } from '../../../lib/backends/set-backend';
 import { loadUNetFromUrl } from '../../../lib/models/unet/load-from-url';
 import { UNet2DModel } from '../../../lib/models/unet/unet-2d-model';
 import { fixturePath, maxAbsDiff } from '../../helpers/fixtures';
-import { startStaticServer, type StaticServer } from '../../helpers/static-server';
+import { startStaticServer, type StaticServer } from '../../../test-support/static-server';
 import { nchwValues, nhwcFromFixture, tinyFixture } from './unet-fixture';
 
 /** Copies a tfjs model folder with its weights split into `count` shards (as the converter does for big models). */

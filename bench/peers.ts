@@ -49,10 +49,10 @@ export function findPythonPeer(): PythonPeer | string {
   for (const python of ['python3', '/usr/bin/python3']) {
     if (spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' }).status !== 0) continue;
     sawTorch = true;
-    if (spawnSync(python, ['-c', 'import diffusers'], { encoding: 'utf8', env }).status === 0) return { python, env };
+    if (spawnSync(python, ['-c', 'from diffusers import UNet2DModel'], { encoding: 'utf8', env }).status === 0) return { python, env };
   }
   return sawTorch
-    ? `diffusers is not importable (set TFJS_DIFFUSERS_BENCH_PYTHONPATH or unpack its source under ${path.join(benchCacheDir(), 'python')})`
+    ? `diffusers' UNet2DModel is not importable (set TFJS_DIFFUSERS_BENCH_PYTHONPATH or unpack its source under ${path.join(benchCacheDir(), 'python')})`
     : 'PyTorch is not installed (`apt-get install python3-torch`)';
 }
 

@@ -304,6 +304,16 @@ async function main(): Promise<void> {
     const configs = configurations(o);
     const { peers, missing } = o.only === 'pipeline' ? { peers: [], missing: [] } : findPeers(o);
     const rounds: Array<{ library: ForwardResult[]; peers: PeerRound[] }> = [];
+    // A peer that fails in a round keeps its row (without that round) and is named under the table.
+    const runPeer = (peer: Peer, round: number): PeerRound => {
+      process.stderr.write(`bench: round ${round + 1}/${o.rounds}: ${peer.label} (load ${loadString()}) ...\n`);
+      try {
+        return peer.run(o.batches, o.runs);
+      } catch (err) {
+        missing.push(`${peer.label}, round ${round + 1}: ${err instanceof Error ? err.message : String(err)}`);
+        return { label: peer.label, batches: [] };
+      }
+    };
     // The pipeline images run once, in the last round, for the fastest library configuration (the last listed).
     const pipelineConfig = configs[configs.length - 1];
     for (let round = 0; round < o.rounds; round++) {
@@ -315,20 +325,16 @@ async function main(): Promise<void> {
         process.stderr.write(`bench: round ${round + 1}/${o.rounds}: ${configLabel(config)} (load ${loadString()}) ...\n`);
         const pipelineBatches = last && o.only !== 'unet' && config === pipelineConfig && config.backend !== 'cpu' ? o.batches : [];
         library.push(runForward(o.only === 'pipeline' ? { ...config, batches: [1] } : config, o, pipelineBatches));
-        const peer = peers[i];
-        if (peer) {
-          process.stderr.write(`bench: round ${round + 1}/${o.rounds}: ${peer.label} (load ${loadString()}) ...\n`);
-          peerRounds.push(peer.run(o.batches, o.runs));
-        }
+        if (i < peers.length) peerRounds.push(runPeer(peers[i], round));
       }
-      for (const peer of peers.slice(configs.length)) peerRounds.push(peer.run(o.batches, o.runs));
+      for (const peer of peers.slice(configs.length)) peerRounds.push(runPeer(peer, round));
       rounds.push({ library, peers: peerRounds });
     }
     if (o.only !== 'pipeline') {
       sections.push(
         `### UNet forward (${o.smoke ? 'SMOKE RUN: the tiny UNet, timings meaningless' : '35.7 M parameters, synthetic weights'})\n\n${o.rounds} interleaved rounds, each configuration in its own process per ` +
           `round, ${o.runs} timed forwards after one warm-up per round; GFLOP/s at ${GFLOP_PER_SAMPLE} GFLOP per sample.\n\n${forwardTable(rounds, o.batches)}` +
-          (missing.length ? `\n\nNot measured: ${missing.join('; ')}.` : ''),
+          (missing.length ? `\n\nNot measured or failed: ${missing.join('; ')}.` : ''),
       );
     }
     const last = rounds[rounds.length - 1].library;

@@ -338,7 +338,8 @@ async function main(): Promise<void> {
       );
     }
     const last = rounds[rounds.length - 1].library;
-    sections.push(
+    if (o.only !== 'unet')
+      sections.push(
       `### DDIM pipeline, ${o.smoke ? 2 : DDIM_STEPS} steps, end to end\n\nOne \`DDIMPipeline.generate\` per batch size (noise, UNet steps, images as arrays).\n\n${pipelineTable(last)}`,
     );
     for (const r of last.filter((x) => x.native)) {

@@ -23,9 +23,10 @@ import { DDIMPipeline } from '../lib/pipelines/ddim-pipeline';
 import { imageAbsSum } from '../lib/pipelines/image-abs-sum';
 import { DDPM_CIFAR10_SCHEDULER_CONFIG } from '../lib/node/fs/pipeline-folder';
 import { Generator } from '../lib/random/generator';
-import { CHROMIUM_FLAGS, launchChromium } from '../spec/e2e/chromium';
-import { startStaticServer } from '../spec/helpers/static-server';
-import { syntheticStateDict } from './synthetic-checkpoint';
+import { CHROMIUM_FLAGS, launchChromium } from '../test-support/chromium';
+import { startStaticServer } from '../test-support/static-server';
+import { syntheticStateDict } from '../test-support/synthetic-checkpoint';
+import { parseBenchArgs } from './args';
 import { median } from './stats';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -71,16 +72,13 @@ interface Options {
   fullSize: boolean;
 }
 
-function parseArgs(argv: string[]): Options {
-  const opts: Options = { quick: false, updateDocs: false, webgpu: true, fullSize: true };
-  for (const a of argv) {
-    if (a === '--quick') opts.quick = true;
-    else if (a === '--update-docs') opts.updateDocs = true;
-    else if (a === '--no-webgpu') opts.webgpu = false;
-    else if (a === '--no-full-size') opts.fullSize = false;
-    else throw new Error(`bench/backends: unknown argument ${a} (expected --quick, --update-docs, --no-webgpu, --no-full-size)`);
-  }
-  return opts;
+function parseOptions(argv: string[]): Options {
+  const { values } = parseBenchArgs(
+    'bench/backends',
+    { quick: { type: 'boolean' }, 'update-docs': { type: 'boolean' }, 'no-webgpu': { type: 'boolean' }, 'no-full-size': { type: 'boolean' } },
+    argv,
+  );
+  return { quick: values.quick === true, updateDocs: values['update-docs'] === true, webgpu: values['no-webgpu'] !== true, fullSize: values['no-full-size'] !== true };
 }
 
 function casesFor(opts: Options): Case[] {
@@ -270,7 +268,7 @@ async function writeFullSizeModel(dir: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const opts = parseArgs(process.argv.slice(2));
+  const opts = parseOptions(process.argv.slice(2));
   if (!fs.existsSync(path.join(ROOT, 'dist', 'browser', 'tfjs-diffusers.esm.js'))) {
     throw new Error('bench/backends: build the browser bundle first: node scripts/build-browser.js');
   }

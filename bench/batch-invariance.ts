@@ -17,7 +17,8 @@ import { nativeKernelsStatus } from '../lib/node/backends/native';
 import { autoWasmThreads } from '../lib/node/backends/wasm-threads';
 import { DDPM_CIFAR10_32_UNET_CONFIG } from '../lib/models/unet/ddpm-cifar10-32';
 import { UNet2DModel } from '../lib/models/unet/unet-2d-model';
-import { syntheticStateDict } from './synthetic-checkpoint';
+import { syntheticStateDict } from '../test-support/synthetic-checkpoint';
+import { listOf, parseBenchArgs, positiveInt } from './args';
 
 const PREFIX = 'BATCH_INVARIANCE_RESULT ';
 
@@ -65,23 +66,24 @@ async function measure(pathName: string, batch: number, small: number): Promise<
 }
 
 async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
-  const arg = (name: string): string | undefined => {
-    const i = argv.indexOf(name);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const batch = Number(arg('--batch') ?? 4);
-  const small = Number(arg('--against') ?? 1);
-  if (!(small >= 1 && small < batch)) throw new Error(`batch-invariance: --against ${small} must be in [1, --batch)`);
-  const child = arg('--child');
+  const script = 'bench/batch-invariance';
+  const { values } = parseBenchArgs(script, {
+    batch: { type: 'string', default: '4' },
+    against: { type: 'string', default: '1' },
+    paths: { type: 'string', default: Object.keys(PATHS).join(',') },
+    child: { type: 'string' },
+  });
+  const batch = positiveInt(script, 'batch', values.batch);
+  const small = positiveInt(script, 'against', values.against);
+  if (small >= batch) throw new Error(`${script}: --against ${small} must be below --batch ${batch}`);
+  const child = values.child;
   if (child !== undefined) {
     console.log(PREFIX + JSON.stringify(await measure(child, batch, small)));
     return;
   }
-  const wanted = (arg('--paths') ?? 'cpu,wasm,wasm-threads,wasm+native').split(',');
+  const wanted = listOf(script, 'paths', values.paths, Object.keys(PATHS));
   const rows: string[] = [];
   for (const name of wanted) {
-    if (!(name in PATHS)) throw new Error(`batch-invariance: unknown path ${name}; expected ${Object.keys(PATHS).join(', ')}`);
     if (name === 'wasm+native' && !nativeKernelsStatus().available) {
       rows.push(`| ${PATHS[name].label} | - | native addon not built |`);
       continue;

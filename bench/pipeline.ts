@@ -6,12 +6,13 @@
 //                                   [--chunks 16] [--models tiny,cifar10]
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
-import { BackendName, setBackend } from '../lib/node/backends/set-backend';
+import { BACKEND_NAMES, BackendName, setBackend } from '../lib/node/backends/set-backend';
 import { DDPM_CIFAR10_32_UNET_CONFIG } from '../lib/models/unet/ddpm-cifar10-32';
 import { UNet2DModel } from '../lib/models/unet/unet-2d-model';
 import { DDIMPipeline } from '../lib/pipelines/ddim-pipeline';
 import { DDPM_CIFAR10_SCHEDULER_CONFIG } from '../lib/node/fs/pipeline-folder';
 import { Generator } from '../lib/random/generator';
+import { listOf, parseBenchArgs, positiveInt, positiveIntList } from './args';
 
 interface Options {
   backends: BackendName[];
@@ -21,19 +22,26 @@ interface Options {
   models: ('tiny' | 'cifar10')[];
 }
 
-function parseArgs(argv: string[]): Options {
-  const opts: Options = { backends: ['wasm'], batches: [1, 16], steps: 10, chunks: [16], models: ['tiny', 'cifar10'] };
-  const list = (i: number) => argv[i].split(',');
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--backends') opts.backends = list(++i) as BackendName[];
-    else if (a === '--batches') opts.batches = list(++i).map(Number);
-    else if (a === '--steps') opts.steps = Number(argv[++i]);
-    else if (a === '--chunks') opts.chunks = list(++i).map(Number);
-    else if (a === '--models') opts.models = list(++i) as Options['models'];
-    else throw new Error(`bench/pipeline: unknown argument ${a}`);
-  }
-  return opts;
+function parseOptions(argv: string[]): Options {
+  const script = 'bench/pipeline';
+  const { values } = parseBenchArgs(
+    script,
+    {
+      backends: { type: 'string', default: 'wasm' },
+      batches: { type: 'string', default: '1,16' },
+      steps: { type: 'string', default: '10' },
+      chunks: { type: 'string', default: '16' },
+      models: { type: 'string', default: 'tiny,cifar10' },
+    },
+    argv,
+  );
+  return {
+    backends: listOf(script, 'backends', values.backends, BACKEND_NAMES),
+    batches: positiveIntList(script, 'batches', values.batches),
+    steps: positiveInt(script, 'steps', values.steps),
+    chunks: positiveIntList(script, 'chunks', values.chunks),
+    models: listOf(script, 'models', values.models, ['tiny', 'cifar10'] as const),
+  };
 }
 
 async function loadModel(model: 'tiny' | 'cifar10'): Promise<DDIMPipeline> {
@@ -42,7 +50,7 @@ async function loadModel(model: 'tiny' | 'cifar10'): Promise<DDIMPipeline> {
 }
 
 async function main(): Promise<void> {
-  const opts = parseArgs(process.argv.slice(2));
+  const opts = parseOptions(process.argv.slice(2));
   const rows: string[][] = [['model', 'backend', 'batch', 'chunk', 'steps', 'seconds', 'ms/step', 'images/s', 'tensors/step']];
   for (const backend of opts.backends) {
     await setBackend(backend);

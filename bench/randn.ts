@@ -8,6 +8,7 @@
  */
 import { Generator } from '../lib/random/generator';
 import { randn, RandnDtype, RandnVariant } from '../lib/random/randn';
+import { parseBenchArgs, positiveInt } from './args';
 import { median } from './stats';
 
 export interface RandnBenchRow {
@@ -63,18 +64,11 @@ function formatTable(rows: RandnBenchRow[]): string {
   return [line(header), rule, ...body.map(line)].join('\n');
 }
 
-function argValue(args: string[], flag: string, fallback: number): number {
-  const i = args.indexOf(flag);
-  if (i < 0) return fallback;
-  const v = Number(args[i + 1]);
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`bench/randn: ${flag}=${args[i + 1]} must be a positive integer`);
-  return v;
-}
-
 /** Runs the benchmark and prints a Markdown table. */
 export function main(args: string[] = process.argv.slice(2)): RandnBenchRow[] {
-  const numel = argValue(args, '--numel', 1_000_000);
-  const runs = argValue(args, '--runs', 7);
+  const { values } = parseBenchArgs('bench/randn', { numel: { type: 'string', default: '1000000' }, runs: { type: 'string', default: '7' } }, args);
+  const numel = positiveInt('bench/randn', 'numel', values.numel);
+  const runs = positiveInt('bench/randn', 'runs', values.runs);
   const rows = benchRandn(numel, runs);
   console.log(`randn throughput (median of ${runs} runs, Node ${process.version}, ${process.arch})\n`);
   console.log(formatTable(rows));

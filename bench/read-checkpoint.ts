@@ -7,8 +7,8 @@ import * as path from 'path';
 import { readSafetensors } from '../lib/io/safetensors';
 import { StateDict } from '../lib/io/state-dict';
 import { readTorchCheckpoint } from '../lib/io/torch-pickle';
-import { encodeSafetensors } from '../spec/io/safetensors-bytes';
-import { stateDictPickle, torchZip, TensorSpec } from '../spec/io/torch-zip-bytes';
+import { encodeSafetensors } from '../test-support/safetensors-bytes';
+import { stateDictPickle, torchZip, TensorSpec } from '../test-support/torch-zip-bytes';
 
 const COPIES = 64;
 

@@ -14,6 +14,7 @@ import { BackendName, setBackend } from '../lib/node/backends/set-backend';
 import { Generator } from '../lib/random/generator';
 import { DDIMScheduler } from '../lib/schedulers/ddim';
 import { DDPMScheduler } from '../lib/schedulers/ddpm';
+import { parseBenchArgs, positiveInt } from './args';
 import { median } from './stats';
 
 interface FixtureArray {
@@ -136,9 +137,8 @@ function table(header: string[], body: string[][]): string {
 }
 
 export async function main(args: string[] = process.argv.slice(2)): Promise<void> {
-  const i = args.indexOf('--runs');
-  const runs = i >= 0 ? Number(args[i + 1]) : 20;
-  if (!Number.isInteger(runs) || runs < 1) throw new Error(`bench/schedulers: --runs=${args[i + 1]} must be a positive integer`);
+  const { values } = parseBenchArgs('bench/schedulers', { runs: { type: 'string', default: '20' } }, args);
+  const runs = positiveInt('bench/schedulers', 'runs', values.runs);
   const parity: ParityRow[] = [];
   const timing: TimingRow[] = [];
   for (const backend of ['cpu', 'wasm'] as BackendName[]) {

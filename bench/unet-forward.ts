@@ -8,7 +8,7 @@
  */
 import * as os from 'os';
 import * as tf from '@tensorflow/tfjs-core';
-import { setBackend, BackendName } from '../lib/node/backends/set-backend';
+import { BACKEND_NAMES, setBackend, BackendName } from '../lib/node/backends/set-backend';
 import { nativeKernelsStatus, nativeKernelUsage, resetNativeKernelUsage, setNativeThreads } from '../lib/node/backends/native';
 import type { NativeKernelUsage } from '../lib/node/backends/native';
 import { wasmBackendInfo } from '../lib/node/backends/wasm-threads';
@@ -17,7 +17,8 @@ import { UNet2DModel } from '../lib/models/unet/unet-2d-model';
 import { DDIMPipeline } from '../lib/pipelines/ddim-pipeline';
 import { DDPM_CIFAR10_SCHEDULER_CONFIG } from '../lib/node/fs/pipeline-folder';
 import { Generator } from '../lib/random/generator';
-import { syntheticStateDict } from './synthetic-checkpoint';
+import { syntheticStateDict } from '../test-support/synthetic-checkpoint';
+import { oneOf, parseBenchArgs, positiveInt, positiveIntList } from './args';
 import { median } from './stats';
 
 /**
@@ -37,8 +38,13 @@ export interface ForwardOptions {
   native: boolean;
   /** Threads of the native kernels (default: the logical cores). */
   nativeThreads?: number;
-  /** Also time one DDIMPipeline.generate of this many steps at batch 1 (0: none). */
+  /** Also time one DDIMPipeline.generate of this many steps at each of `pipelineBatches` (0: none). */
   pipelineSteps?: number;
+  pipelineBatches?: number[];
+  /** Runs the process with ONEDNN_MAX_CPU_ISA set to this (bench/run.ts; the native kernels' ISA). */
+  onednnIsa?: string;
+  /** 'full': google/ddpm-cifar10-32's UNet; 'tiny': {@link TINY_UNET_CONFIG}, for the smoke run. */
+  model?: 'full' | 'tiny';
   batches: number[];
   runs: number;
 }
@@ -69,8 +75,8 @@ export interface ForwardResult {
   wasmHeapMiB: number | null;
   usage?: NativeKernelUsage;
   loadAverage: number[];
-  /** One DDIMPipeline.generate at batch 1 (noise, steps, images as arrays), when asked for. */
-  pipeline?: { steps: number; seconds: number };
+  /** One DDIMPipeline.generate per batch size (noise, steps, images as arrays), when asked for. */
+  pipeline?: Array<{ batch: number; steps: number; seconds: number }>;
 }
 
 
@@ -88,9 +94,12 @@ function wasmHeapMiB(): number | null {
   return bytes === undefined ? null : bytes / 2 ** 20;
 }
 
-export function configLabel(o: Pick<ForwardOptions, 'backend' | 'threads' | 'native' | 'nativeThreads'>): string {
+export function configLabel(o: Pick<ForwardOptions, 'backend' | 'threads' | 'native' | 'nativeThreads' | 'onednnIsa'>): string {
   if (o.backend !== 'wasm') return o.backend;
-  const native = o.native ? ` + native${o.nativeThreads !== undefined ? ` (${o.nativeThreads} thread${o.nativeThreads === 1 ? '' : 's'})` : ''}` : '';
+  const isa = o.onednnIsa ?? process.env.ONEDNN_MAX_CPU_ISA;
+  const native = o.native
+    ? ` + native${o.nativeThreads !== undefined ? ` (${o.nativeThreads} thread${o.nativeThreads === 1 ? '' : 's'})` : ''}${isa ? `, oneDNN ISA ${isa}` : ''}`
+    : '';
   return `wasm ${o.threads} thread${o.threads === 1 ? '' : 's'}${native}`;
 }
 
@@ -121,12 +130,14 @@ async function printKernelProfile(unet: UNet2DModel, sample: tf.Tensor4D): Promi
 export async function benchUNetForward(opts: ForwardOptions): Promise<ForwardResult> {
   await setBackend(opts.backend, opts.backend === 'wasm' ? { threads: opts.threads, native: opts.native } : {});
   if (opts.native && opts.nativeThreads !== undefined) setNativeThreads(opts.nativeThreads);
-  const unet = UNet2DModel.fromConfig({ ...DDPM_CIFAR10_32_UNET_CONFIG });
-  unet.loadStateDict(syntheticStateDict({ ...DDPM_CIFAR10_32_UNET_CONFIG }), 'synthetic weights');
+  const config = opts.model === 'tiny' ? TINY_UNET_CONFIG : DDPM_CIFAR10_32_UNET_CONFIG;
+  const size = config.sample_size as number;
+  const unet = UNet2DModel.fromConfig({ ...config });
+  unet.loadStateDict(syntheticStateDict({ ...config }), 'synthetic weights');
   resetNativeKernelUsage();
   const batches: BatchResult[] = [];
   for (const batch of opts.batches) {
-    const sample = tf.randomNormal([batch, 32, 32, 3], 0, 1, 'float32', 0) as tf.Tensor4D;
+    const sample = tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', 0) as tf.Tensor4D;
     const firstMs = await forwardMs(unet, sample, 999);
     await forwardMs(unet, sample, 998); // warm-up
     const times: number[] = [];
@@ -147,10 +158,13 @@ export async function benchUNetForward(opts: ForwardOptions): Promise<ForwardRes
   const usage = opts.backend === 'wasm' ? nativeKernelUsage() : undefined;
   let pipeline: ForwardResult['pipeline'];
   if (opts.pipelineSteps) {
+    pipeline = [];
     const ddim = new DDIMPipeline({ unet, scheduler: DDPM_CIFAR10_SCHEDULER_CONFIG });
-    const start = process.hrtime.bigint();
-    await ddim.generate({ batchSize: 1, generator: new Generator().manualSeed(0), numInferenceSteps: opts.pipelineSteps, outputType: 'array' });
-    pipeline = { steps: opts.pipelineSteps, seconds: Number(process.hrtime.bigint() - start) / 1e9 };
+    for (const batch of opts.pipelineBatches ?? [1]) {
+      const start = process.hrtime.bigint();
+      await ddim.generate({ batchSize: batch, generator: new Generator().manualSeed(0), numInferenceSteps: opts.pipelineSteps, outputType: 'array' });
+      pipeline.push({ batch, steps: opts.pipelineSteps, seconds: Number(process.hrtime.bigint() - start) / 1e9 });
+    }
   }
   unet.dispose();
   const status = nativeKernelsStatus();
@@ -171,35 +185,56 @@ export async function benchUNetForward(opts: ForwardOptions): Promise<ForwardRes
   };
 }
 
-function parseArgs(argv: string[]): ForwardOptions & { json: boolean } {
-  const o: ForwardOptions & { json: boolean } = { backend: 'wasm', threads: 1, native: false, batches: [1], runs: 5, json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`unet-forward: ${a} needs a value`);
-      return v;
-    };
-    if (a === '--backend') o.backend = value() as BackendName;
-    else if (a === '--threads') o.threads = Number(value());
-    else if (a === '--native') o.native = ['on', 'true', '1'].includes(value());
-    else if (a === '--native-threads') o.nativeThreads = Number(value());
-    else if (a === '--batches' || a === '--batch') o.batches = value().split(',').map(Number);
-    else if (a === '--runs') o.runs = Number(value());
-    else if (a === '--json') o.json = true;
-    else if (a === '--profile') o.profile = true;
-    else if (a === '--pipeline') o.pipelineSteps = Number(value());
-    else throw new Error(`unet-forward: unknown argument ${a}`);
-  }
-  for (const b of o.batches) if (!Number.isSafeInteger(b) || b < 1) throw new Error(`unet-forward: bad batch ${b}`);
-  return o;
+function parseOptions(argv: string[]): ForwardOptions & { json: boolean } {
+  const script = 'bench/unet-forward';
+  const { values } = parseBenchArgs(
+    script,
+    {
+      backend: { type: 'string', default: 'wasm' },
+      threads: { type: 'string', default: '1' },
+      native: { type: 'string', default: 'off' },
+      'native-threads': { type: 'string' },
+      batches: { type: 'string', default: '1' },
+      runs: { type: 'string', default: '5' },
+      json: { type: 'boolean' },
+      profile: { type: 'boolean' },
+      pipeline: { type: 'string' },
+      'pipeline-batches': { type: 'string', default: '1' },
+      model: { type: 'string', default: 'full' },
+    },
+    argv,
+  );
+  return {
+    backend: oneOf(script, 'backend', values.backend, BACKEND_NAMES),
+    threads: positiveInt(script, 'threads', values.threads),
+    native: oneOf(script, 'native', values.native, ['on', 'off'] as const) === 'on',
+    nativeThreads: values['native-threads'] === undefined ? undefined : positiveInt(script, 'native-threads', values['native-threads']),
+    batches: positiveIntList(script, 'batches', values.batches),
+    runs: positiveInt(script, 'runs', values.runs),
+    json: values.json === true,
+    profile: values.profile === true,
+    pipelineSteps: values.pipeline === undefined ? undefined : positiveInt(script, 'pipeline', values.pipeline),
+    pipelineBatches: positiveIntList(script, 'pipeline-batches', values['pipeline-batches']),
+    model: oneOf(script, 'model', values.model, ['full', 'tiny'] as const),
+  };
 }
+
+/** A two-level UNet a few hundred times cheaper than the full one: the smoke run's model (`--model tiny`). */
+export const TINY_UNET_CONFIG: Readonly<Record<string, unknown>> = Object.freeze({
+  ...DDPM_CIFAR10_32_UNET_CONFIG,
+  block_out_channels: [32, 64],
+  down_block_types: ['DownBlock2D', 'AttnDownBlock2D'],
+  up_block_types: ['AttnUpBlock2D', 'UpBlock2D'],
+  layers_per_block: 1,
+  norm_num_groups: 8,
+  sample_size: 16,
+});
 
 /** Marks the JSON line bench/run.ts reads. */
 export const RESULT_PREFIX = 'UNET_FORWARD_RESULT ';
 
 if (require.main === module) {
-  const opts = parseArgs(process.argv.slice(2));
+  const opts = parseOptions(process.argv.slice(2));
   benchUNetForward(opts)
     .then((r) => {
       if (opts.json) {
@@ -214,7 +249,7 @@ if (require.main === module) {
         );
       }
       console.log(`peak RSS ${r.peakRssMiB.toFixed(0)} MiB, wasm heap ${r.wasmHeapMiB?.toFixed(0) ?? '-'} MiB, load ${r.loadAverage.map((l) => l.toFixed(2)).join(' ')}`);
-      if (r.pipeline) console.log(`DDIM pipeline, ${r.pipeline.steps} steps, batch 1: ${r.pipeline.seconds.toFixed(2)} s`);
+      for (const p of r.pipeline ?? []) console.log(`DDIM pipeline, ${p.steps} steps, batch ${p.batch}: ${p.seconds.toFixed(2)} s`);
       if (r.usage) console.log(`native calls ${JSON.stringify(r.usage.native)}, fallbacks ${JSON.stringify(r.usage.fallback)}`);
     })
     .catch((err) => {

@@ -6,11 +6,12 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
-import { BackendName, setBackend } from '../lib/node/backends/set-backend';
+import { BACKEND_NAMES, BackendName, setBackend } from '../lib/node/backends/set-backend';
 import { convertCheckpoint } from '../lib/node/convert/convert-checkpoint';
 import { DDPM_CIFAR10_32_UNET_CONFIG } from '../lib/models/unet/ddpm-cifar10-32';
 import { UNet2DModel } from '../lib/models/unet/unet-2d-model';
-import { writeSyntheticModelFolder } from './synthetic-checkpoint';
+import { writeSyntheticModelFolder } from '../test-support/synthetic-checkpoint';
+import { oneOf, parseBenchArgs, positiveInt, positiveIntList } from './args';
 import { median } from './stats';
 
 interface Options {
@@ -20,17 +21,19 @@ interface Options {
   profile: boolean;
 }
 
-function parseArgs(argv: string[]): Options {
-  const opts: Options = { backend: 'wasm', batches: [1], runs: 5, profile: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--backend') opts.backend = argv[++i] as BackendName;
-    else if (a === '--batches') opts.batches = argv[++i].split(',').map(Number);
-    else if (a === '--runs') opts.runs = Number(argv[++i]);
-    else if (a === '--profile') opts.profile = true;
-    else throw new Error(`bench/unet: unknown argument ${a}`);
-  }
-  return opts;
+function parseOptions(argv: string[]): Options {
+  const script = 'bench/unet';
+  const { values } = parseBenchArgs(
+    script,
+    { backend: { type: 'string', default: 'wasm' }, batches: { type: 'string', default: '1' }, runs: { type: 'string', default: '5' }, profile: { type: 'boolean' } },
+    argv,
+  );
+  return {
+    backend: oneOf(script, 'backend', values.backend, BACKEND_NAMES),
+    batches: positiveIntList(script, 'batches', values.batches),
+    runs: positiveInt(script, 'runs', values.runs),
+    profile: values.profile === true,
+  };
 }
 
 function seconds(start: bigint): number {
@@ -79,7 +82,7 @@ async function profileForward(unet: UNet2DModel, sample: tf.Tensor4D): Promise<v
 }
 
 async function main(): Promise<void> {
-  const opts = parseArgs(process.argv.slice(2));
+  const opts = parseOptions(process.argv.slice(2));
   await setBackend(opts.backend);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tfjs-diffusers-bench-unet-'));
   const rows: [string, string][] = [];

@@ -283,39 +283,61 @@ MatMulEntry make_matmul(const MatMulParams& p) {
 
 }  // namespace
 
+// Batch invariance: every primitive is created for ONE sample (n = 1) and run once per sample, with a team size
+// chosen from the per-sample work. A sample's output then comes from the same kernel, blocking and thread split
+// whatever the batch, so its bits never depend on the batch it runs in (oneDNN picks its implementation and work
+// split from the whole shape: with n in the shape, jit:avx2 gave other bits at batch 4 than alone).
 void conv2d(const ConvParams& p, const float* x, const float* filter, const float* bias, float* out, int64_t weights_key) {
-  const double flops = 2.0 * p.n * p.out_h * p.out_w * p.out_c * p.filter_h * p.filter_w * p.in_c;
+  ConvParams one = p;
+  one.n = 1;
+  const double flops = 2.0 * one.out_h * one.out_w * one.out_c * one.filter_h * one.filter_w * one.in_c;
   const int threads = team_size(flops);
   TeamScope team(threads);
-  const std::string key = conv_key(p, threads);
+  const std::string key = conv_key(one, threads);
   ConvEntry* e = conv_cache().find(key);
-  if (e == nullptr) e = &conv_cache().insert(key, make_conv(p));
+  if (e == nullptr) e = &conv_cache().insert(key, make_conv(one));
+  memory weights = weights_for(*e, filter, weights_key);
+  memory scratch = scratch_memory(e->pd.scratchpad_desc());
+  const int64_t in_size = p.in_h * p.in_w * p.in_c;
+  const int64_t out_size = p.out_h * p.out_w * p.out_c;
   memory src(e->pd.src_desc(), cpu_engine(), const_cast<float*>(x));
   memory dst(e->pd.dst_desc(), cpu_engine(), out);
-  memory weights = weights_for(*e, filter, weights_key);
-  std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src},
-                                          {DNNL_ARG_WEIGHTS, weights},
-                                          {DNNL_ARG_DST, dst},
-                                          {DNNL_ARG_SCRATCHPAD, scratch_memory(e->pd.scratchpad_desc())}};
+  std::unordered_map<int, memory> args = {
+      {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}, {DNNL_ARG_SCRATCHPAD, scratch}};
   if (p.has_bias) args.emplace(DNNL_ARG_BIAS, memory(e->pd.bias_desc(), cpu_engine(), const_cast<float*>(bias)));
-  e->prim.execute(cpu_stream(), args);
+  for (int64_t b = 0; b < p.n; ++b) {
+    src.set_data_handle(const_cast<float*>(x + b * in_size));
+    dst.set_data_handle(out + b * out_size);
+    e->prim.execute(cpu_stream(), args);
+  }
   cpu_stream().wait();
 }
 
+// Batched products run one batch entry at a time through a primitive made for batch 1 (see conv2d).
 void matmul(const MatMulParams& p, const float* a, const float* b, const float* bias, float* out) {
-  const double flops = 2.0 * std::max(p.batch_a, p.batch_b) * p.m * p.n * p.k;
+  MatMulParams one = p;
+  one.batch_a = 1;
+  one.batch_b = 1;
+  const double flops = 2.0 * p.m * p.n * p.k;
   const int threads = team_size(flops);
   TeamScope team(threads);
-  const std::string key = matmul_key(p, threads);
+  const std::string key = matmul_key(one, threads);
   MatMulEntry* e = matmul_cache().find(key);
-  if (e == nullptr) e = &matmul_cache().insert(key, make_matmul(p));
+  if (e == nullptr) e = &matmul_cache().insert(key, make_matmul(one));
+  memory src(e->pd.src_desc(), cpu_engine(), const_cast<float*>(a));
+  memory weights(e->pd.weights_desc(), cpu_engine(), const_cast<float*>(b));
+  memory dst(e->pd.dst_desc(), cpu_engine(), out);
   std::unordered_map<int, memory> args = {
-      {DNNL_ARG_SRC, memory(e->pd.src_desc(), cpu_engine(), const_cast<float*>(a))},
-      {DNNL_ARG_WEIGHTS, memory(e->pd.weights_desc(), cpu_engine(), const_cast<float*>(b))},
-      {DNNL_ARG_DST, memory(e->pd.dst_desc(), cpu_engine(), out)},
+      {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst},
       {DNNL_ARG_SCRATCHPAD, scratch_memory(e->pd.scratchpad_desc())}};
   if (p.has_bias) args.emplace(DNNL_ARG_BIAS, memory(e->pd.bias_desc(), cpu_engine(), const_cast<float*>(bias)));
-  e->prim.execute(cpu_stream(), args);
+  const int64_t batch = std::max(p.batch_a, p.batch_b);
+  for (int64_t i = 0; i < batch; ++i) {
+    src.set_data_handle(const_cast<float*>(a + (p.batch_a == 1 ? 0 : i * p.m * p.k)));
+    weights.set_data_handle(const_cast<float*>(b + (p.batch_b == 1 ? 0 : i * p.k * p.n)));
+    dst.set_data_handle(out + i * p.m * p.n);
+    e->prim.execute(cpu_stream(), args);
+  }
   cpu_stream().wait();
 }
 

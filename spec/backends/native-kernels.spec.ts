@@ -13,7 +13,7 @@ import {
 import type { NativeKernelUsage } from '../../lib/node/backends/native';
 import { wasmBackendInternals, wasmHeapBytes } from '../../lib/backends/wasm-internals';
 import { autoWasmThreads, wasmBackendInfo } from '../../lib/node/backends/wasm-threads';
-import { groupNormNHWC } from '../../lib/models/unet/layers/group-norm';
+import { groupNormBroadcast as groupNormNHWC } from '../../lib/models/unet/ops/group-norm';
 import { silu } from '../../lib/models/unet/layers/activations';
 import { maxAbs, maxAbsDiff } from '../helpers/fixtures';
 import { testBackendUnavailableReason } from '../helpers/backends';

@@ -16,7 +16,7 @@ import type * as BrowserLib from '../../lib/browser';
 import { imageAbsSum } from '../../lib/pipelines/image-abs-sum';
 import { maxAbsDiff } from '../helpers/fixtures';
 import { FREQ_SHIFT_IGNORED, patchedLibCopy } from '../helpers/patched-lib';
-import { startStaticServer, type StaticServer } from '../helpers/static-server';
+import { startStaticServer, type StaticServer } from '../../test-support/static-server';
 import {
   browserAbsSumBound,
   browserForwardBound,
@@ -26,7 +26,7 @@ import {
 } from '../helpers/tolerances';
 import { tinyFixture } from '../models/unet/unet-fixture';
 import { pipelineCase } from '../pipelines/pipeline-fixture';
-import { chromiumMissingReason, launchChromium, type LaunchedChromium } from './chromium';
+import { chromiumMissingReason, launchChromium, type LaunchedChromium } from '../../test-support/chromium';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { buildBrowserBundle } = require('../../scripts/build-browser.js') as {

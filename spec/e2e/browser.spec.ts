@@ -10,10 +10,10 @@ import { imageAbsSum } from '../../lib/pipelines/image-abs-sum';
 import { Generator } from '../../lib/random/generator';
 import { nchwToNhwc } from '../../lib/random/randn-tensor';
 import { loadFixture, maxAbsDiff } from '../helpers/fixtures';
-import { startStaticServer, type StaticServer } from '../helpers/static-server';
+import { startStaticServer, type StaticServer } from '../../test-support/static-server';
 import { browserAbsSumBound, browserForwardBound, browserPipelineBound } from '../helpers/tolerances';
 import { tinyFixture } from '../models/unet/unet-fixture';
-import { chromiumMissingReason, launchChromium, type LaunchedChromium } from './chromium';
+import { chromiumMissingReason, launchChromium, type LaunchedChromium } from '../../test-support/chromium';
 import { describeNotRun } from '../helpers/not-run';
 
 // The library in headless Chromium (Debian's chromium, driven by playwright-core): the demo page examples/web runs

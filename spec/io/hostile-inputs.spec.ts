@@ -7,8 +7,8 @@ import { zipSync } from 'fflate';
 import * as fs from 'fs';
 import * as path from 'path';
 import { HostileOutcome, runHostile, runHostileOne, tempDir } from './hostile/run-hostile';
-import { safetensorsFromHeaderText } from './safetensors-bytes';
-import { PickleBuilder, stateDictPickle, torchZip } from './torch-zip-bytes';
+import { safetensorsFromHeaderText } from '../../test-support/safetensors-bytes';
+import { PickleBuilder, stateDictPickle, torchZip } from '../../test-support/torch-zip-bytes';
 
 /** A hang on main is a kill at this point; a fixed reader answers in milliseconds (the timeout is generous for CI). */
 const TIMEOUT_MS = 20_000;

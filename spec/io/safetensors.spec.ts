@@ -6,7 +6,7 @@ import { halfBitsToFloat32 } from '../../lib/io/float-convert';
 import { findWeightFile, readStateDict } from '../../lib/node/fs/read-state-dict';
 import { parseSafetensorsHeader, readSafetensors } from '../../lib/io/safetensors';
 import { fixturePath, loadFixture } from '../helpers/fixtures';
-import { editSafetensorsHeader, encodeSafetensors, joinSafetensors, safetensorsFromHeaderText, splitSafetensors } from './safetensors-bytes';
+import { editSafetensorsHeader, encodeSafetensors, joinSafetensors, safetensorsFromHeaderText, splitSafetensors } from '../../test-support/safetensors-bytes';
 import { newAttentionName, stateDictSha256 } from './state-dict-hash';
 
 const SOURCE = 'model.safetensors';

@@ -7,7 +7,7 @@ import { readSafetensors } from '../../lib/io/safetensors';
 import { readTorchCheckpoint } from '../../lib/io/torch-pickle';
 import { fixturePath, loadFixture } from '../helpers/fixtures';
 import { stateDictSha256 } from './state-dict-hash';
-import { PickleBuilder, editTorchZip, f32Bytes, stateDictPickle, torchZip } from './torch-zip-bytes';
+import { PickleBuilder, editTorchZip, f32Bytes, stateDictPickle, torchZip } from '../../test-support/torch-zip-bytes';
 
 const SOURCE = 'model.bin';
 const unetTiny = loadFixture('unet_tiny.json');

@@ -8,7 +8,7 @@ import * as esbuild from 'esbuild';
 import { HttpModelSource } from '../../lib/loading/http-model-source';
 import { MAX_JSON_BYTES, MAX_JSON_DEPTH, ModelFileNotFoundError, ModelFileTooLargeError, ModelJsonError, ModelSource, ModelSourceError } from '../../lib/loading/model-source';
 import { FsModelSource } from '../../lib/node/fs/fs-model-source';
-import { startStaticServer, type StaticServer } from '../helpers/static-server';
+import { startStaticServer, type StaticServer } from '../../test-support/static-server';
 
 // The two ModelSource implementations answer the same questions the same way about the same folder: one folder on
 // disk, read directly and over HTTP from 127.0.0.1.

@@ -11,7 +11,7 @@ import { imageAbsSum } from '../../lib/pipelines/image-abs-sum';
 import { Generator } from '../../lib/random/generator';
 import { ModelFileNotFoundError } from '../../lib/loading/model-source';
 import { fixturePath } from '../helpers/fixtures';
-import { startStaticServer, type StaticServer } from '../helpers/static-server';
+import { startStaticServer, type StaticServer } from '../../test-support/static-server';
 import { nchwValues, nhwcFromFixture, tinyFixture } from '../models/unet/unet-fixture';
 
 // fromPretrained reads a folder, a file: URL and an http(s) URL through one loader (source -> layout -> reader ->

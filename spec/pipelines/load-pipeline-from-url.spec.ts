@@ -10,7 +10,7 @@ import { Generator } from '../../lib/random/generator';
 import { ModelJsonError, ModelSourceError } from '../../lib/loading/model-source';
 import { ModelLayoutError } from '../../lib/loading/pipeline-layout';
 import { loadFixture, maxAbsDiff } from '../helpers/fixtures';
-import { startStaticServer, type StaticServer } from '../helpers/static-server';
+import { startStaticServer, type StaticServer } from '../../test-support/static-server';
 
 const MODELS_DIR = path.join(__dirname, '..', '..', 'models');
 

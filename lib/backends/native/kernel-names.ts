@@ -1,7 +1,8 @@
-// Kernel names shared by the registration (Node only) and groupNormNative (safe in any bundle: tfjs-core only).
+// Kernel names of the registration. The GroupNorm kernel's name is defined beside the op that runs it (safe in
+// any bundle), and the registration imports it from there.
+import { GROUP_NORM_KERNEL } from '../../models/unet/ops/kernel-path';
 
-/** The custom kernel of the fused GroupNorm(+SiLU); inputs `{x, gamma, beta}`, attrs `{groups, epsilon, silu}`. */
-export const GROUP_NORM_KERNEL = 'TfjsDiffusersGroupNorm';
+export { GROUP_NORM_KERNEL };
 
 /** tfjs kernels the addon replaces on the wasm backend (the originals stay as the fallback). */
 export const REPLACED_KERNELS = ['Conv2D', 'FusedConv2D', '_FusedMatMul', 'BatchMatMul'] as const;

@@ -3,7 +3,7 @@
 // metadata, gaps, trailing bytes, truncation), and each is read: a result or a CheckpointError, nothing else.
 import fc from 'fast-check';
 import { readSafetensors } from '../../../lib/io/safetensors';
-import { joinSafetensors, safetensorsFromHeaderText } from '../safetensors-bytes';
+import { joinSafetensors, safetensorsFromHeaderText } from '../../../test-support/safetensors-bytes';
 import { FuzzSummary, OutcomeCounter, resultOrNamedError } from './outcomes';
 
 const SOURCE = 'fuzz.safetensors';

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { zipSync } from 'fflate';
 import { readTorchCheckpoint } from '../../../lib/io/torch-pickle';
-import { rowMajorStrides } from '../torch-zip-bytes';
+import { rowMajorStrides } from '../../../test-support/torch-zip-bytes';
 import { FuzzSummary, OutcomeCounter, resultOrNamedError } from './outcomes';
 
 const SOURCE = 'fuzz.bin';

@@ -8,7 +8,7 @@ import { readTorchCheckpoint } from '../../../lib/io/torch-pickle';
 import { isolatedMain } from '../../helpers/run-isolated';
 import { fuzzSafetensorsHeader } from '../fuzz/safetensors-fuzz';
 import { fuzzTorchPickle, fuzzTorchZip } from '../fuzz/torch-fuzz';
-import { manyEmptyTensorsHeader } from '../safetensors-bytes';
+import { manyEmptyTensorsHeader } from '../../../test-support/safetensors-bytes';
 
 const read = (file: string) => new Uint8Array(fs.readFileSync(file));
 const size = (sd: Map<string, unknown>) => ({ tensors: sd.size });

@@ -8,7 +8,7 @@ import { UNet2DModel } from '../../../lib/models/unet/unet-2d-model';
 import { ModelFileNotFoundError } from '../../../lib/loading/model-source';
 import { ModelLayoutError } from '../../../lib/loading/pipeline-layout';
 import { fixturePath, maxAbsDiff } from '../../helpers/fixtures';
-import { startStaticServer, type StaticServer } from '../../helpers/static-server';
+import { startStaticServer, type StaticServer } from '../../../test-support/static-server';
 import { nchwValues, nhwcFromFixture, tinyFixture } from './unet-fixture';
 
 /** Copies a tfjs model folder with its weights split into `count` shards (as the converter does for big models). */

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
+import type { LayerArgs } from './tfjs-layers-internals';
 import type { Shape, LayerVariable } from '@tensorflow/tfjs-layers';
-import { nativeKernelsActive } from '../../../backends/native/group-norm';
-import { groupNormSiluNHWC } from './group-norm';
+import { attentionProducts } from '../ops/attention-products';
+import { groupNorm } from '../ops/group-norm';
+import { linear } from '../ops/linear';
 import { channelsOf, singleInput, singleShape } from './layer-utils';
 
 export interface AttentionArgs extends LayerArgs {
@@ -28,10 +29,9 @@ export interface AttentionArgs extends LayerArgs {
  * o = softmax(q kᵀ · d^-0.5) v                               (per sample and head)
  * y = (to_out.0(o) + x) / rescaleOutputFactor
  * ```
- * For speed on wasm (whose BatchMatMul is fast only for one batch without transposes), the projections are single
- * 2-D matmuls `[N*H*W, C] × [C, C]` with fused bias and the attention products run per sample and head as 2-D
- * matmuls on `kᵀ` made by one explicit transpose. Weights (PyTorch names, linear `[in, out]`): `group_norm.weight`,
- * `group_norm.bias`, `to_q.weight`, `to_q.bias`, `to_k.*`, `to_v.*`, `to_out.0.weight`, `to_out.0.bias`.
+ * The projections are `linear` ops on `[N*H*W, C]` rows with fused bias; the products run through the
+ * `attentionProducts` op (ops/attention-products.ts picks their formulation per kernel path). Weights (PyTorch
+ * names, linear `[in, out]`): `group_norm.weight`, `group_norm.bias`, `to_q.weight`, `to_q.bias`, `to_k.*`, `to_v.*`, `to_out.0.weight`, `to_out.0.bias`.
  *
  * ```ts
  * const y = new Attention({ heads: 1, normNumGroups: 32, eps: 1e-6, name: 'mid_block.attentions.0' }).apply(x);
@@ -77,29 +77,9 @@ export class Attention extends tfl.layers.Layer {
     return singleShape(inputShape, this.name);
   }
 
-  private project(x2d: tf.Tensor2D, name: string): tf.Tensor2D {
-    return tf.fused.matMul({ a: x2d, b: this.w[`${name}.weight`].read() as tf.Tensor2D, bias: this.w[`${name}.bias`].read() }) as tf.Tensor2D;
-  }
-
-  /**
-   * softmax(q kᵀ · scale) v per sample and head, on [H*W, d] blocks: wasm's BatchMatMul is fast only for batch 1
-   * without transposes, so the products run as 2D matmuls.
-   */
-  private attendPerSample(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, n: number, hw: number, headDim: number, scale: number): tf.Tensor2D {
-    // Per-sample, per-head [H*W, d] blocks of a [N*H*W, C] matrix (no copy when there is only one).
-    const block = (m: tf.Tensor2D, sample: number, head: number): tf.Tensor2D =>
-      n === 1 && this.heads === 1 ? m : (tf.slice(m, [sample * hw, head * headDim], [hw, headDim]) as tf.Tensor2D);
-    const samples: tf.Tensor2D[] = [];
-    for (let i = 0; i < n; i++) {
-      const heads: tf.Tensor2D[] = [];
-      for (let j = 0; j < this.heads; j++) {
-        const kT = tf.transpose(block(k, i, j));
-        const scores = tf.mul(tf.matMul(block(q, i, j), kT), scale);
-        heads.push(tf.matMul(tf.softmax(scores), block(v, i, j)));
-      }
-      samples.push(heads.length === 1 ? heads[0] : tf.concat(heads, 1));
-    }
-    return samples.length === 1 ? samples[0] : tf.concat(samples, 0);
+  /** A projection of `[N*H*W, C]` rows, `samples` = N. */
+  private project(x2d: tf.Tensor2D, name: string, samples: number): tf.Tensor2D {
+    return linear(x2d, this.w[`${name}.weight`].read() as tf.Tensor2D, this.w[`${name}.bias`].read() as tf.Tensor1D, samples);
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
@@ -110,18 +90,14 @@ export class Attention extends tfl.layers.Layer {
       const normed =
         this.normNumGroups === null
           ? x
-          : groupNormSiluNHWC(x, this.w['group_norm.weight'].read() as tf.Tensor1D, this.w['group_norm.bias'].read() as tf.Tensor1D, this.normNumGroups, this.eps, false);
+          : groupNorm(x, this.w['group_norm.weight'].read() as tf.Tensor1D, this.w['group_norm.bias'].read() as tf.Tensor1D, this.normNumGroups, this.eps, false);
       const s = tf.reshape(normed, [n * hw, c]) as tf.Tensor2D;
-      const q = this.project(s, 'to_q');
-      const k = this.project(s, 'to_k');
-      const v = this.project(s, 'to_v');
-      const headDim = c / this.heads;
-      const scale = 1 / Math.sqrt(headDim); // diffusers: dim_head ** -0.5
-      const attended =
-        this.heads === 1 && nativeKernelsActive()
-          ? attendBatched(q, k, v, n, hw, c, scale)
-          : this.attendPerSample(q, k, v, n, hw, headDim, scale);
-      const out = tf.reshape(this.project(attended, 'to_out.0'), [n, h, w, c]);
+      const q = this.project(s, 'to_q', n);
+      const k = this.project(s, 'to_k', n);
+      const v = this.project(s, 'to_v', n);
+      const scale = 1 / Math.sqrt(c / this.heads); // diffusers: dim_head ** -0.5
+      const attended = attentionProducts(q, k, v, { samples: n, pixels: hw, heads: this.heads, scale });
+      const out = tf.reshape(this.project(attended, 'to_out.0', n), [n, h, w, c]);
       const y = tf.add(out, x);
       return this.rescaleOutputFactor === 1 ? y : tf.div(y, this.rescaleOutputFactor);
     });
@@ -139,11 +115,3 @@ export class Attention extends tfl.layers.Layer {
 }
 tf.serialization.registerClass(Attention);
 
-/**
- * One head's attention for the whole batch in two batched products: the native BatchMatMul kernel runs batched,
- * transposed products in one call, so no per-sample slices or transposes are needed.
- */
-function attendBatched(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, n: number, hw: number, c: number, scale: number): tf.Tensor2D {
-  const scores = tf.mul(tf.matMul(tf.reshape(q, [n, hw, c]), tf.reshape(k, [n, hw, c]), false, true), scale);
-  return tf.reshape(tf.matMul(tf.softmax(scores), tf.reshape(v, [n, hw, c])), [n * hw, c]) as tf.Tensor2D;
-}

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
+import type { LayerArgs } from './tfjs-layers-internals';
 import type { Shape, LayerVariable } from '@tensorflow/tfjs-layers';
 import { silu } from './activations';
-import { isCpuBackend } from './backend-traits';
-import { groupNormSiluNHWC } from './group-norm';
+import { linear } from '../ops/linear';
+import { groupNorm } from '../ops/group-norm';
 import { channelsOf, conv2dNHWC } from './layer-utils';
 
 export interface ResnetBlock2DArgs extends LayerArgs {
@@ -22,7 +22,7 @@ export interface ResnetBlock2DArgs extends LayerArgs {
  * `[x: [N, H, W, Cin], temb: [N, T]]`, output `[N, H, W, outChannels]`:
  *
  * ```
- * h = conv1(silu(norm1(x))) + time_emb_proj(silu(temb))[:, None, None, :]   (cpu, batch 1: folded into conv1's bias)
+ * h = conv1(silu(norm1(x))) + time_emb_proj(silu(temb))[:, None, None, :]
  * h = conv2(silu(norm2(h)))
  * y = ((Cin == outChannels ? x : conv_shortcut(x)) + h) / outputScaleFactor
  * ```
@@ -102,17 +102,11 @@ export class ResnetBlock2D extends tfl.layers.Layer {
       const x = inputs[0] as tf.Tensor4D;
       const temb = inputs[1] as tf.Tensor2D;
       const r = (name: string) => this.read(name);
-      let h = groupNormSiluNHWC(x, r('norm1.weight') as tf.Tensor1D, r('norm1.bias') as tf.Tensor1D, this.groups, this.eps, true);
-      const t = tf.fused.matMul({ a: silu(temb), b: r('time_emb_proj.weight') as tf.Tensor2D, bias: r('time_emb_proj.bias') });
-      if (x.shape[0] === 1 && isCpuBackend()) {
-        // cpu, one sample: the time embedding is a per-channel constant, added through the conv's fused bias instead
-        // of a (slow on cpu) broadcasting add. Not on wasm: a per-call bias tensor would re-pack the conv's weights.
-        h = conv2dNHWC(h, r('conv1.weight') as tf.Tensor4D, tf.add(r('conv1.bias'), tf.reshape(t, [this.outChannels])), 1, 'same');
-      } else {
-        h = conv2dNHWC(h, r('conv1.weight') as tf.Tensor4D, r('conv1.bias') as tf.Tensor1D, 1, 'same');
-        h = tf.add(h, tf.reshape(t, [t.shape[0], 1, 1, this.outChannels]));
-      }
-      h = groupNormSiluNHWC(h, r('norm2.weight') as tf.Tensor1D, r('norm2.bias') as tf.Tensor1D, this.groups, this.eps, true);
+      let h = groupNorm(x, r('norm1.weight') as tf.Tensor1D, r('norm1.bias') as tf.Tensor1D, this.groups, this.eps, true);
+      const t = linear(silu(temb) as tf.Tensor2D, r('time_emb_proj.weight') as tf.Tensor2D, r('time_emb_proj.bias') as tf.Tensor1D, temb.shape[0]);
+      h = conv2dNHWC(h, r('conv1.weight') as tf.Tensor4D, r('conv1.bias') as tf.Tensor1D, 1, 'same');
+      h = tf.add(h, tf.reshape(t, [t.shape[0], 1, 1, this.outChannels]));
+      h = groupNorm(h, r('norm2.weight') as tf.Tensor1D, r('norm2.bias') as tf.Tensor1D, this.groups, this.eps, true);
       h = conv2dNHWC(h, r('conv2.weight') as tf.Tensor4D, r('conv2.bias') as tf.Tensor1D, 1, 'same');
       const shortcut = this.w['conv_shortcut.weight']
         ? conv2dNHWC(x, r('conv_shortcut.weight') as tf.Tensor4D, r('conv_shortcut.bias') as tf.Tensor1D, 1, 'valid')

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
+import type { LayerArgs } from './tfjs-layers-internals';
 import type { Shape, LayerVariable } from '@tensorflow/tfjs-layers';
+import { linear } from '../ops/linear';
 import { silu } from './activations';
 import { singleInput, singleShape } from './layer-utils';
 
@@ -51,8 +52,9 @@ export class TimestepEmbedding extends tfl.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const x = singleInput(inputs, this.name) as tf.Tensor2D;
-      const h = tf.fused.matMul({ a: x, b: this.linear1Weight.read() as tf.Tensor2D, bias: this.linear1Bias.read() });
-      return tf.fused.matMul({ a: silu(h), b: this.linear2Weight.read() as tf.Tensor2D, bias: this.linear2Bias.read() });
+      const n = x.shape[0];
+      const h = linear(x, this.linear1Weight.read() as tf.Tensor2D, this.linear1Bias.read() as tf.Tensor1D, n);
+      return linear(silu(h) as tf.Tensor2D, this.linear2Weight.read() as tf.Tensor2D, this.linear2Bias.read() as tf.Tensor1D, n);
     });
   }
 

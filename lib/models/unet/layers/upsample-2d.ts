@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
+import type { LayerArgs } from './tfjs-layers-internals';
 import type { Shape, LayerVariable } from '@tensorflow/tfjs-layers';
 import { channelsOf, conv2dNHWC, singleInput, singleShape } from './layer-utils';
 

@@ -6,6 +6,7 @@ import * as path from 'path';
 import { StateDict } from '../lib/io/state-dict';
 import { stateDictBindings } from '../lib/models/unet/state-dict-mapping';
 import { UNet2DModel } from '../lib/models/unet/unet-2d-model';
+import { encodeSafetensors } from './safetensors-bytes';
 
 function xorshift32(seed: number): () => number {
   let s = seed >>> 0 || 1;
@@ -40,24 +41,9 @@ export function syntheticStateDict(configJson: Record<string, unknown>, seed = 1
 
 /** A safetensors file (F32 only) holding the state dict. */
 export function encodeSafetensorsF32(stateDict: StateDict): Uint8Array {
-  const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
-  let offset = 0;
-  for (const [name, t] of stateDict) {
-    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + 4 * t.data.length] };
-    offset += 4 * t.data.length;
-  }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - ((8 + json.length) % 8)) % 8); // align the data region to 8 bytes
-  const headerBytes = Buffer.from(json, 'utf8');
-  const out = new Uint8Array(8 + headerBytes.length + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
-  out.set(headerBytes, 8);
-  let pos = 8 + headerBytes.length;
-  for (const t of stateDict.values()) {
-    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), pos);
-    pos += t.data.byteLength;
-  }
-  return out;
+  return encodeSafetensors(
+    [...stateDict].map(([name, t]) => ({ name, dtype: 'F32', shape: t.shape, bytes: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) })),
+  );
 }
 
 /** Writes a diffusers model folder (config.json + diffusion_pytorch_model.safetensors) with synthetic weights. */

@@ -174,7 +174,9 @@ describe('resolveScaleOutOptions: --resume, --seeds-per-forward', () => {
     const warnings: string[] = [];
     expect(effectiveSeedsPerForward(8, 'wasm', (m) => warnings.push(m))).toBe(8);
     expect(warnings).toEqual([]);
-    expect(effectiveSeedsPerForward(8, 'cpu', (m) => warnings.push(m))).toBe(1);
-    expect(warnings[0]).toContain('the cpu backend is not known to be batch-invariant');
+    expect(effectiveSeedsPerForward(8, 'cpu', (m) => warnings.push(m))).toBe(8);
+    expect(effectiveSeedsPerForward(8, 'tfjs-node', (m) => warnings.push(m))).toBe(1);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('the tfjs-node backend is not known to be batch-invariant');
   });
 });

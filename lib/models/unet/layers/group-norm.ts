@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import type { LayerArgs } from './tfjs-layers-internals';
+import type { LayerArgs } from './layer-utils';
 import type { Shape, LayerVariable } from '@tensorflow/tfjs-layers';
 import { groupNorm } from '../ops/group-norm';
 import { channelsOf, singleInput, singleShape } from './layer-utils';

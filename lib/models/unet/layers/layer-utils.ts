@@ -1,5 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Shape } from '@tensorflow/tfjs-layers';
+
+/**
+ * The constructor arguments of a tfjs Layer (`name`, `trainable`, …), taken from the public `layers.Layer` class:
+ * tfjs-layers exports no `LayerArgs` from its entry, and no file here imports its private modules.
+ */
+export type LayerArgs = NonNullable<ConstructorParameters<typeof tfl.layers.Layer>[0]>;
 
 /** The one tensor a single-input layer receives (tfjs-layers may wrap it in a list). */
 export function singleInput(inputs: tf.Tensor | tf.Tensor[], layer: string): tf.Tensor {

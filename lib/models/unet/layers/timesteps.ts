@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import type { LayerArgs } from './tfjs-layers-internals';
+import type { LayerArgs } from './layer-utils';
 import type { Shape } from '@tensorflow/tfjs-layers';
 import { singleInput, singleShape } from './layer-utils';
 

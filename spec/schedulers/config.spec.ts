@@ -1,3 +1,4 @@
+import { loadFixture } from '../helpers/fixtures';
 import {
   DDIM_SCHEDULER_DEFAULTS,
   DDPM_SCHEDULER_DEFAULTS,
@@ -167,3 +168,17 @@ function captureError(fn: () => unknown): ConfigError {
   }
   throw new Error('expected an error');
 }
+
+describe('defaults, checked against diffusers itself (not against this library\'s constants)', () => {
+  // scheduler.json holds what diffusers 0.30.3's from_config resolved; `_use_default_values` lists the keys it filled
+  // with its own __init__ defaults. Ours must be the same values.
+  test.each([
+    ['DDIMScheduler', () => new DDIMScheduler().toDiffusersConfig(), 'ddim_config_resolved'],
+    ['DDPMScheduler', () => new DDPMScheduler().toDiffusersConfig(), 'ddpm_config_resolved'],
+  ] as const)('%s: every default diffusers filled in equals ours', (_name, ours, key) => {
+    const resolved = loadFixture('scheduler.json')[key] as Record<string, unknown> & { _use_default_values: string[] };
+    expect(resolved._use_default_values.length).toBeGreaterThan(3);
+    const config = ours();
+    for (const name of resolved._use_default_values) expect([name, config[name]]).toEqual([name, resolved[name]]);
+  });
+});

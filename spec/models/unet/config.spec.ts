@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { fixturePath } from '../../helpers/fixtures';
+import { fixturePath, loadFixture } from '../../helpers/fixtures';
 import {
   attentionHeads,
   parseUNet2DConfig,
@@ -178,3 +178,13 @@ describe('unknown keys: one warning through the sink, never an error', () => {
   });
 });
 
+describe('UNet defaults, checked against diffusers itself (not against this library\'s constants)', () => {
+  test('the config diffusers 0.30.3 wrote with save_pretrained (its defaults filled in) is what ours gives for the same input', () => {
+    const fixture = loadFixture('unet_tiny.json') as { config: Record<string, unknown>; config_json_written_by_save_pretrained: Record<string, unknown> };
+    const written = fixture.config_json_written_by_save_pretrained;
+    const ours = unet2DConfigToJSON(parseUNet2DConfig(fixture.config));
+    const defaulted = Object.keys(written).filter((k) => !k.startsWith('_') && !(k in fixture.config));
+    expect(defaulted.length).toBeGreaterThan(8); // e.g. add_attention, downsample_type, dropout, resnet_time_scale_shift
+    for (const key of Object.keys(written).filter((k) => !k.startsWith('_'))) expect([key, ours[key]]).toEqual([key, written[key]]);
+  });
+});

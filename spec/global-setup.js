@@ -14,6 +14,12 @@ const NEEDS_BUILD = {
   'spec/package.spec.ts': ['node'],
   'spec/package/consumer.spec.ts': ['node', 'browser'],
   'spec/e2e/browser.spec.ts': ['browser'],
+  // The CLI as users run it: the built bin (spec/helpers/cli.ts) and the built entries.
+  'spec/node/cli/main.spec.ts': ['node'],
+  'spec/node/cli/scale-out.spec.ts': ['node'],
+  'spec/node/hub/concurrent-generate.spec.ts': ['node'],
+  'spec/docs/documented-commands.spec.ts': ['node'],
+  'spec/loading/one-code-path.spec.ts': ['node'],
 };
 
 const REQUIREMENTS = ['native', 'browser'];

@@ -5,6 +5,8 @@
  *
  * Paths are relative to the source and '/'-separated (`unet/model.json`).
  */
+import { BoundedJsonError, parseBoundedJson } from '../io/bounded-json';
+
 export interface ModelSource {
   /** The folder or URL the source reads, as the user gave it (for messages). */
   readonly location: string;
@@ -71,23 +73,6 @@ export class ModelJsonError extends ModelSourceError {
   }
 }
 
-/** The deepest nesting of arrays and objects in a JSON text, counted without parsing (strings skipped). */
-function jsonNestingDepth(text: string): number {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) max = Math.max(max, ++depth);
-    else if (c === 0x7d || c === 0x5d) depth--;
-  }
-  return max;
-}
-
 /**
  * Parses the bytes of a JSON file that must hold an object, with errors naming `file`: invalid UTF-8 or JSON,
  * nesting deeper than {@link MAX_JSON_DEPTH} (refused before `JSON.parse` could overflow the stack), or another
@@ -104,13 +89,12 @@ export function parseJsonObject(bytes: Uint8Array, file: string): Record<string,
   } catch {
     throw new ModelJsonError(file, 'not valid UTF-8 text');
   }
-  const depth = jsonNestingDepth(text);
-  if (depth > MAX_JSON_DEPTH) throw new ModelJsonError(file, `JSON nested ${depth} levels deep, more than the ${MAX_JSON_DEPTH} allowed`);
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parseBoundedJson(text, file, { maxDepth: MAX_JSON_DEPTH });
   } catch (err) {
-    throw new ModelJsonError(file, `not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+    if (err instanceof BoundedJsonError) throw new ModelJsonError(file, err.detail);
+    throw err;
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new ModelJsonError(file, `must hold a JSON object, got ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}`);

@@ -14,7 +14,7 @@ import { chromium, type BrowserContext } from 'playwright-core';
 //    NSPR, expat), which it then loads through LD_LIBRARY_PATH: with them it needs only glibc and libgcc_s from the
 //    system (`ldd`), which every Linux base image has.
 
-const ROOT = path.join(__dirname, '..', '..');
+const ROOT = path.join(__dirname, '..');
 const DEBIAN_CHROMIUM = '/usr/bin/chromium';
 
 /** Whether `file` is an executable file (fresh-machine hides Debian's chromium behind an empty, non-executable file). */

@@ -8,6 +8,7 @@
 // Each variant runs, through the same harness, the browser e2e's checks: the tiny UNet forward cases and the demo's
 // pipeline cases against PyTorch, and the pipeline's abs-sum. The unmutated library and model (a bundle built the same
 // way from lib/) must stay within every bound; each mutant must exceed the forward bound on every backend.
+import { describeNotRun } from '../helpers/not-run';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -170,58 +171,63 @@ function caughtBy(m: Measured, backend: BrowserBackend): { forward: string[]; pi
   return { forward, pipeline, absSum, line: parts.join('; ') };
 }
 
-beforeAll(async () => {
-  const missing = chromiumMissingReason();
-  if (missing !== null) throw new Error(missing);
-  const mutantLib = patchedLibCopy(FREQ_SHIFT_IGNORED);
-  tempDirs.push(mutantLib);
-  // Both bundles built the same way, into temporary folders (dist/browser/ is browser.spec.ts's).
-  for (const [bundle, lib] of [['control', path.join(ROOT, 'lib')], ['mutant', mutantLib]] as const) {
-    const outDir = path.join(WORK_DIR, bundle);
-    await buildBrowserBundle({ lib, outDir });
-    fs.writeFileSync(path.join(outDir, 'index.html'), PAGE_HTML);
-  }
-  fs.rmSync(mutantLib, { recursive: true, force: true });
-  const modelsDir = path.join(WORK_DIR, 'models');
-  fs.cpSync(path.join(ROOT, 'models', 'tiny-random'), path.join(modelsDir, 'tiny-random'), { recursive: true });
-  for (const eps of NORM_EPS_MUTANTS) writeNormEpsModel(modelsDir, eps);
-  server = await startStaticServer({
-    '/control/': path.join(WORK_DIR, 'control'),
-    '/mutant/': path.join(WORK_DIR, 'mutant'),
-    '/models/': modelsDir,
+/** Every test of this file; they need a Chromium (test-support/chromium.ts says which is used). */
+function sensitivityTests(): void {
+  beforeAll(async () => {
+    const mutantLib = patchedLibCopy(FREQ_SHIFT_IGNORED);
+    tempDirs.push(mutantLib);
+    // Both bundles built the same way, into temporary folders (dist/browser/ is browser.spec.ts's).
+    for (const [bundle, lib] of [['control', path.join(ROOT, 'lib')], ['mutant', mutantLib]] as const) {
+      const outDir = path.join(WORK_DIR, bundle);
+      await buildBrowserBundle({ lib, outDir });
+      fs.writeFileSync(path.join(outDir, 'index.html'), PAGE_HTML);
+    }
+    fs.rmSync(mutantLib, { recursive: true, force: true });
+    const modelsDir = path.join(WORK_DIR, 'models');
+    fs.cpSync(path.join(ROOT, 'models', 'tiny-random'), path.join(modelsDir, 'tiny-random'), { recursive: true });
+    for (const eps of NORM_EPS_MUTANTS) writeNormEpsModel(modelsDir, eps);
+    server = await startStaticServer({
+      '/control/': path.join(WORK_DIR, 'control'),
+      '/mutant/': path.join(WORK_DIR, 'mutant'),
+      '/models/': modelsDir,
+    });
+    browser = await launchChromium();
+    pages.control = await openPage('control');
+    pages.mutant = await openPage('mutant');
+  }, 120000);
+
+  afterAll(async () => {
+    // eslint-disable-next-line no-console
+    console.log(`browser sensitivity:\n${report.join('\n')}`);
+    await browser?.close();
+    await server?.close();
+    for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
   });
-  browser = await launchChromium();
-  pages.control = await openPage('control');
-  pages.mutant = await openPage('mutant');
-}, 120000);
 
-afterAll(async () => {
-  // eslint-disable-next-line no-console
-  console.log(`browser sensitivity:\n${report.join('\n')}`);
-  await browser?.close();
-  await server?.close();
-  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
-});
-
-describe.each(BACKENDS)('browser sensitivity [%s]: the browser e2e bounds catch small model mistakes', (backend) => {
-  test('control: the unmutated library and model through the same harness stay within every bound', async () => {
-    const m = await measure(CONTROL, backend);
-    const caught = caughtBy(m, backend);
-    report.push(`[${backend}] ${CONTROL.name}: ${caught.line}`);
-    expect({ forward: caught.forward, pipeline: caught.pipeline, absSum: caught.absSum }).toEqual({ forward: [], pipeline: [], absSum: [] });
-  }, 180000);
-
-  for (const variant of [...NORM_EPS_MUTANTS.map(normEpsVariant), FREQ_SHIFT_VARIANT]) {
-    test(`${variant.name} fails the per-element bounds`, async () => {
-      const m = await measure(variant, backend);
+  describe.each(BACKENDS)('browser sensitivity [%s]: the browser e2e bounds catch small model mistakes', (backend) => {
+    test('control: the unmutated library and model through the same harness stay within every bound', async () => {
+      const m = await measure(CONTROL, backend);
       const caught = caughtBy(m, backend);
-      report.push(
-        `[${backend}] ${variant.name}: ${caught.line}; caught by: ` +
-          [...caught.forward.map((id) => `forward ${id}`), ...caught.pipeline.map((id) => `pipeline ${id}`), ...caught.absSum.map((id) => `abs-sum ${id}`)]
-            .filter(Boolean)
-            .join(', '),
-      );
-      expect(caught.forward.length).toBeGreaterThan(0);
+      report.push(`[${backend}] ${CONTROL.name}: ${caught.line}`);
+      expect({ forward: caught.forward, pipeline: caught.pipeline, absSum: caught.absSum }).toEqual({ forward: [], pipeline: [], absSum: [] });
     }, 180000);
-  }
-});
+
+    for (const variant of [...NORM_EPS_MUTANTS.map(normEpsVariant), FREQ_SHIFT_VARIANT]) {
+      test(`${variant.name} fails the per-element bounds`, async () => {
+        const m = await measure(variant, backend);
+        const caught = caughtBy(m, backend);
+        report.push(
+          `[${backend}] ${variant.name}: ${caught.line}; caught by: ` +
+            [...caught.forward.map((id) => `forward ${id}`), ...caught.pipeline.map((id) => `pipeline ${id}`), ...caught.absSum.map((id) => `abs-sum ${id}`)]
+              .filter(Boolean)
+              .join(', '),
+        );
+        expect(caught.forward.length).toBeGreaterThan(0);
+      }, 180000);
+    }
+  });
+}
+
+const chromiumMissing = chromiumMissingReason();
+if (chromiumMissing === null) describe('in Chromium', sensitivityTests);
+else describeNotRun('browser', chromiumMissing, 'in Chromium', sensitivityTests);

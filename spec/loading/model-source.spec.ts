@@ -4,11 +4,13 @@ import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
 import type { AddressInfo } from 'net';
-import * as esbuild from 'esbuild';
 import { HttpModelSource } from '../../lib/loading/http-model-source';
 import { MAX_JSON_BYTES, MAX_JSON_DEPTH, ModelFileNotFoundError, ModelFileTooLargeError, ModelJsonError, ModelSource, ModelSourceError } from '../../lib/loading/model-source';
 import { FsModelSource } from '../../lib/node/fs/fs-model-source';
 import { startStaticServer, type StaticServer } from '../../test-support/static-server';
+import { runIsolated } from '../helpers/run-isolated';
+
+const CHILD = path.join(__dirname, 'model-source-child.ts');
 
 // The two ModelSource implementations answer the same questions the same way about the same folder: one folder on
 // disk, read directly and over HTTP from 127.0.0.1.
@@ -116,27 +118,14 @@ describe('FsModelSource on files that are not regular files (in a child process 
     const fifo = path.join(tmp, 'fifo.json');
     execFileSync('mkfifo', [fifo]);
     fs.mkdirSync(path.join(tmp, 'dir.json'));
-    // The reader, bundled on its own (it imports nothing of tfjs), run by a fresh node with a small heap: a reader
-    // that blocked on the FIFO or read /dev/zero without end would be killed by the timeout, not hang jest.
-    const bundle = path.join(tmp, 'fs-model-source.js');
-    await esbuild.build({
-      entryPoints: [path.join(__dirname, '..', '..', 'lib', 'node', 'fs', 'fs-model-source.ts')],
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      outfile: bundle,
-      logLevel: 'error',
-    });
-    const script = `
-      const { FsModelSource, readModelFile } = require(${JSON.stringify(bundle)});
-      (async () => {
-        const out = [];
-        const s = new FsModelSource(${JSON.stringify(tmp)});
-        for (const f of ['fifo.json', 'dir.json']) await s.readJson(f).then(() => out.push('read'), (e) => out.push(e.name + ': ' + e.message));
-        try { readModelFile('/dev/zero', 1024); out.push('read'); } catch (e) { out.push(e.name + ': ' + e.message); }
-        console.log(JSON.stringify(out));
-      })();`;
-    const out = JSON.parse(execFileSync(process.execPath, ['--max-old-space-size=64', '-e', script], { encoding: 'utf8', timeout: 20000 }));
+    // In a fresh node with a small heap and a timeout (spec/helpers/run-isolated.ts): a reader that blocked on the
+    // FIFO or read /dev/zero without end would be killed by the timeout, not hang jest.
+    const limits = { timeoutMs: 20000, maxOldSpaceMb: 64 };
+    const outcomes = [
+      ...runIsolated(CHILD, 'read-json', [tmp, 'fifo.json', 'dir.json'], limits),
+      ...runIsolated(CHILD, 'read-model-file', ['/dev/zero'], limits),
+    ];
+    const out = outcomes.map((o) => (o.result === 'error' ? `${o.name}: ${o.message}` : JSON.stringify(o)));
     expect(out).toEqual([
       `ModelSourceError: ${path.join(tmp, 'fifo.json')}: is a named pipe (FIFO), not a regular file: refused`,
       `ModelSourceError: ${path.join(tmp, 'dir.json')}: is a directory, not a regular file: refused`,

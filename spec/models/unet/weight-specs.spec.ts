@@ -1,9 +1,7 @@
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
-import * as esbuild from 'esbuild';
 import { setBackend } from '../../../lib/node/backends/set-backend';
 import { parseUNet2DConfig } from '../../../lib/models/unet/config';
 import { DDPM_CIFAR10_32_PARAMETERS, DDPM_CIFAR10_32_UNET_CONFIG } from '../../../lib/models/unet/ddpm-cifar10-32';
@@ -12,7 +10,10 @@ import { buildUNet2DLayersModel } from '../../../lib/models/unet/unet-2d-graph';
 import { UNet2DModel } from '../../../lib/models/unet/unet-2d-model';
 import { checkWeightsManifest, unet2DParameterCount, unet2DWeightSpecs } from '../../../lib/models/unet/weight-specs';
 import { fixturePath } from '../../helpers/fixtures';
+import { runIsolated } from '../../helpers/run-isolated';
 import { tinyFixture } from './unet-fixture';
+
+const CONFIG_CHILD = path.join(__dirname, '..', '..', 'config', 'config-child.ts');
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 const tinyConfig = () => JSON.parse(fs.readFileSync(fixturePath('tiny-unet', 'config.json'), 'utf8'));
@@ -122,28 +123,10 @@ describe('the loader compares the checkpoint with the config before it builds th
     conv.shape = [3, 3, 3, 2 ** 24];
     fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(modelJson));
 
-    const bundle = path.join(tmp, 'loader.js');
-    await esbuild.build({
-      stdin: {
-        contents:
-          "import '@tensorflow/tfjs-backend-cpu'; export { loadUNetFromSource } from './lib/loading/load-unet'; " +
-          "export { FsModelSource } from './lib/node/fs/fs-model-source';",
-        resolveDir: ROOT,
-        loader: 'ts',
-      },
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      outfile: bundle,
-      logLevel: 'error',
-    });
-    const script = `
-      const { loadUNetFromSource, FsModelSource } = require(${JSON.stringify(bundle)});
-      loadUNetFromSource(new FsModelSource(${JSON.stringify(dir)})).then(
-        () => console.log(JSON.stringify({ loaded: true })),
-        (e) => console.log(JSON.stringify({ name: e.name, message: e.message.slice(0, 400), rss: process.memoryUsage().rss })),
-      );`;
-    const out = JSON.parse(execFileSync(process.execPath, ['--max-old-space-size=256', '-e', script], { encoding: 'utf8', timeout: 60000 }));
+    // The public loader (UNet2DModel.fromPretrained) in spec/config/config-child.ts, run by run-isolated.ts.
+    const [outcome] = runIsolated(CONFIG_CHILD, 'unet-from-pretrained', [dir], { timeoutMs: 60000, maxOldSpaceMb: 256 });
+    if (outcome.result !== 'error') throw new Error(`expected an error, got ${JSON.stringify(outcome)}`);
+    const out = { name: outcome.name, message: outcome.message, rss: outcome.maxRssMb * 1024 * 1024 };
     expect(out.name).toBe('StateDictMismatchError');
     expect(out.message).toBe(
       `${path.join(dir, 'model.json')}: the weights do not match the UNet2DModel config: 1 shape mismatch: ` +

@@ -35,15 +35,16 @@ function absSumOf(line: string): number {
 const DEMO_CASE = pipelineCase('tiny_s2_eta0_b1_seed0');
 const ABS_SUM_TOLERANCE = 2 * 2 ** -13 + 5e-5;
 
-describe('tfjs-diffusers CLI (the built bin, one fresh process per command)', () => {
-  let tmp: string;
-  let cli: (...argv: string[]) => Promise<CliRun>;
-  beforeEach(() => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-'));
-    cli = runIn(tmp);
-  });
-  afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+// Every test gets a fresh working folder, and `cli(...)` runs the bin there.
+let tmp: string;
+let cli: (...argv: string[]) => Promise<CliRun>;
+beforeEach(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-'));
+  cli = runIn(tmp);
+});
+afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
+describe('tfjs-diffusers CLI (the built bin, one fresh process per command)', () => {
   test('generate: one abs-sum line on stdout, a PNG of the images (numpy_to_pil bytes), nothing on stderr off a terminal', async () => {
     // The default backend (the fastest installed), as a user who names none gets it.
     const run = await cli('generate', '--seed', '0', '--steps', '2', '--out', 'img.png');
@@ -220,14 +221,6 @@ describe('tfjs-diffusers CLI (the built bin, one fresh process per command)', ()
 });
 
 describe('tfjs-diffusers CLI: flags, hostile arguments and outputs', () => {
-  let tmp: string;
-  let cli: (...argv: string[]) => Promise<CliRun>;
-  beforeEach(() => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-'));
-    cli = runIn(tmp);
-  });
-  afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
   test('the bin has the shebang; --version prints package.json\'s version', async () => {
     expect(fs.readFileSync(CLI_BIN, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
     const version = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')).version;

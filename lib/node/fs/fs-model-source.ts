@@ -1,4 +1,3 @@
-import { FileReadError, readRegularFile } from './read-file';
 import * as fs from 'fs';
 import * as path from 'path';
 import {
@@ -10,6 +9,7 @@ import {
   ModelSourceError,
   parseJsonObject,
 } from '../../loading/model-source';
+import { FileReadError, readRegularFile } from './read-file';
 
 /**
  * Reads a whole regular file of at most `maxBytes`, with errors that name it: missing, not a regular file (a FIFO
@@ -22,16 +22,8 @@ export function readModelFile(file: string, maxBytes: number): Uint8Array {
   } catch (err) {
     if (!(err instanceof FileReadError)) throw err;
     if (err.problem === 'missing') throw new ModelFileNotFoundError(file);
-    if (err.problem === 'too-large') throw new ModelFileTooLargeError(file, fileSize(file), maxBytes);
+    if (err.problem === 'too-large') throw new ModelFileTooLargeError(file, err.size ?? Number.NaN, maxBytes);
     throw new ModelSourceError(file, err.detail);
-  }
-}
-
-function fileSize(file: string): number {
-  try {
-    return fs.statSync(file).size;
-  } catch {
-    return Number.NaN;
   }
 }
 

@@ -27,15 +27,18 @@ export type FileReadProblem = 'missing' | 'not-a-regular-file' | 'too-large' | '
 
 /** A file that cannot be read as asked; the message names the path. */
 export class FileReadError extends Error {
+  /** The file's size in bytes, for a 'too-large' problem. */
+  readonly size: number | undefined;
   constructor(
     /** The path as given. */
     readonly path: string,
     readonly problem: FileReadProblem,
     /** The message without the path, to re-use in another error class. */
     readonly detail: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; size?: number },
   ) {
     super(`${path}: ${detail}`, options);
+    this.size = options?.size;
     this.name = 'FileReadError';
   }
 }
@@ -72,7 +75,7 @@ export function readRegularFile(file: string, options: { maxBytes: number }): Bu
       throw new FileReadError(file, 'not-a-regular-file', `is ${kindOf(stat)}, not a regular file: refused`);
     }
     if (stat.size > maxBytes) {
-      throw new FileReadError(file, 'too-large', `is ${stat.size} bytes, over the limit of ${maxBytes} bytes for this file: refused`);
+      throw new FileReadError(file, 'too-large', `is ${stat.size} bytes, over the limit of ${maxBytes} bytes for this file: refused`, { size: stat.size });
     }
     const bytes = Buffer.allocUnsafe(stat.size);
     let read = 0;

@@ -1,8 +1,8 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
-import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { nativeKernelsStatus } from '../backends/native/register';
+import { packageInfo } from '../package-version';
 import type { DDIMPipeline } from '../../pipelines/ddim-pipeline';
 
 /**
@@ -66,11 +66,10 @@ export function kernelPath(backend: string): string {
   return native.enabled ? `wasm+onednn-${native.info?.dnnlVersion ?? 'unknown'}` : 'wasm';
 }
 
-/** This package's name@version, from its package.json (three levels above lib/node/cli/ and dist/node/cli/). */
+/** This package's name@version (the manifest's `library` field). */
 export function libraryVersion(): string {
-  const file = path.resolve(__dirname, '..', '..', '..', 'package.json');
-  const pkg = JSON.parse(fs.readFileSync(file, 'utf8')) as { name: string; version: string };
-  return `${pkg.name}@${pkg.version}`;
+  const { name, version } = packageInfo();
+  return `${name}@${version}`;
 }
 
 /** The {@link RunEnvironment} of the active backend. */

@@ -4,7 +4,7 @@
   "targets": [
     {
       "target_name": "tfjs_diffusers_native",
-      "sources": ["src/addon.cc", "src/dnnl_ops.cc", "src/group_norm.cc"],
+      "sources": ["src/addon.cc", "src/dnnl_ops.cc", "src/group_norm.cc", "src/winograd.cc"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-fopenmp", "-fno-trapping-math", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-psabi"],
       "ldflags": ["-fopenmp"],

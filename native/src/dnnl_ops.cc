@@ -19,6 +19,7 @@
 #include <omp.h>
 
 #include "oneapi/dnnl/dnnl.hpp"
+#include "winograd.h"
 
 #ifndef DNNL_VERSION_MAJOR
 #error "oneDNN headers without DNNL_VERSION_MAJOR (need oneDNN 2.x or 3.x)"
@@ -65,6 +66,16 @@ class Scratchpad {
 };
 
 Scratchpad& scratchpad() {
+  static Scratchpad s;
+  return s;
+}
+
+// The Winograd path's transformed input tiles and tile products.
+Scratchpad& winograd_tiles() {
+  static Scratchpad s;
+  return s;
+}
+Scratchpad& winograd_products() {
   static Scratchpad s;
   return s;
 }
@@ -118,6 +129,17 @@ PrimitiveCache<ConvEntry>& conv_cache() {
 
 PrimitiveCache<MatMulEntry>& matmul_cache() {
   static PrimitiveCache<MatMulEntry> cache(512);
+  return cache;
+}
+
+struct WinogradEntry {
+  WinogradShape shape;
+  dnnl::matmul::primitive_desc pd;
+  dnnl::matmul prim;
+};
+
+PrimitiveCache<WinogradEntry>& winograd_cache() {
+  static PrimitiveCache<WinogradEntry> cache(512);
   return cache;
 }
 
@@ -281,6 +303,87 @@ MatMulEntry make_matmul(const MatMulParams& p) {
   return MatMulEntry{pd, dnnl::matmul(pd)};
 }
 
+// The Winograd tile size for a convolution: 0 (direct convolution), 2 or 4. A fixed rule of the shape alone, chosen
+// by measurement (docs/performance.md), never by timing at run time.
+int winograd_tile(const ConvParams& p) {
+  if (p.filter_h != 3 || p.filter_w != 3 || p.stride_h != 1 || p.stride_w != 1 || p.dilation_h != 1 || p.dilation_w != 1) return 0;
+  if (p.pad_top != 1 || p.pad_bottom != 1 || p.pad_left != 1 || p.pad_right != 1 || p.activation != Activation::kLinear) return 0;
+  if (p.in_c % 16 != 0 || p.out_c % 16 != 0) return 0;
+  static const char* env = std::getenv("TFJS_DIFFUSERS_WINOGRAD");
+  static const int forced = env == nullptr ? -1 : std::atoi(env);
+  static const int64_t min_hw = std::getenv("TFJS_DIFFUSERS_WINOGRAD_MIN_HW") ? std::atoi(std::getenv("TFJS_DIFFUSERS_WINOGRAD_MIN_HW")) : 16;
+  static const int64_t min_c = std::getenv("TFJS_DIFFUSERS_WINOGRAD_MIN_C") ? std::atoi(std::getenv("TFJS_DIFFUSERS_WINOGRAD_MIN_C")) : 64;
+  if (forced == 0) return 0;
+  if (p.out_h < min_hw || p.out_w < min_hw || p.in_c < min_c || p.out_c < min_c) return 0;
+  return forced > 0 ? forced : 4;
+}
+
+WinogradEntry make_winograd(const ConvParams& p, int m) {
+  WinogradShape s{m, p.in_h, p.in_w, p.in_c, p.out_h, p.out_w, p.out_c, p.pad_top, p.pad_left};
+  const int64_t a2 = s.alpha() * s.alpha(), t = s.tiles();
+  memory::desc v_md({a2, t, p.in_c}, dt::f32, tag::abc);
+  memory::desc u_md({a2, p.in_c, p.out_c}, dt::f32, tag::any);
+  memory::desc m_md({a2, t, p.out_c}, dt::f32, tag::abc);
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+#if DNNL_VERSION_MAJOR >= 3
+  dnnl::matmul::primitive_desc pd(cpu_engine(), v_md, u_md, m_md, attr);
+#else
+  dnnl::matmul::desc desc(v_md, u_md, m_md);
+  dnnl::matmul::primitive_desc pd(desc, attr, cpu_engine());
+#endif
+  return WinogradEntry{s, pd, dnnl::matmul(pd)};
+}
+
+// The transformed filter in the layout the matmul wants, cached under `key` when key >= 0.
+memory winograd_weights(const WinogradEntry& e, const float* filter, int64_t key) {
+  const memory::desc want = e.pd.weights_desc();
+  if (key >= 0) {
+    for (auto& c : weight_cache()[key]) {
+      if (c.md == want) return c.mem;
+    }
+  }
+  const int64_t a2 = e.shape.alpha() * e.shape.alpha();
+  memory plain(memory::desc({a2, e.shape.c, e.shape.k}, dt::f32, tag::abc), cpu_engine());
+  winograd_filter_transform(e.shape, filter, static_cast<float*>(plain.get_data_handle()));
+  memory out(want, cpu_engine());
+  dnnl::reorder(plain, out).execute(cpu_stream(), plain, out);
+  cpu_stream().wait();
+  if (key >= 0) weight_cache()[key].push_back(CachedWeights{want, out});
+  return out;
+}
+
+// A 3×3 stride-1 convolution as Winograd F(m×m, 3×3), one sample at a time: input tiles transformed, one batched
+// matmul of α² products, output tiles transformed with the bias added.
+void winograd_conv2d(const ConvParams& p, int m, const float* x, const float* filter, const float* bias, float* out, int64_t weights_key) {
+  ConvParams one = p;
+  one.n = 1;
+  const double flops = 2.0 * one.out_h * one.out_w * one.out_c * 9 * one.in_c;
+  const int threads = team_size(flops);
+  TeamScope team(threads);
+  const std::string key = "w" + std::to_string(m) + "|" + conv_key(one, threads);
+  WinogradEntry* e = winograd_cache().find(key);
+  if (e == nullptr) e = &winograd_cache().insert(key, make_winograd(one, m));
+  memory weights = winograd_weights(*e, filter, weights_key);
+  const WinogradShape& s = e->shape;
+  const int64_t a2 = s.alpha() * s.alpha();
+  float* v = static_cast<float*>(winograd_tiles().get(sizeof(float) * a2 * s.tiles() * s.c));
+  float* mm = static_cast<float*>(winograd_products().get(sizeof(float) * a2 * s.tiles() * s.k));
+  memory src(e->pd.src_desc(), cpu_engine(), v);
+  memory dst(e->pd.dst_desc(), cpu_engine(), mm);
+  std::unordered_map<int, memory> args = {
+      {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst},
+      {DNNL_ARG_SCRATCHPAD, scratch_memory(e->pd.scratchpad_desc())}};
+  const int64_t in_size = p.in_h * p.in_w * p.in_c;
+  const int64_t out_size = p.out_h * p.out_w * p.out_c;
+  for (int64_t b = 0; b < p.n; ++b) {
+    winograd_input_transform(s, x + b * in_size, v, threads);
+    e->prim.execute(cpu_stream(), args);
+    cpu_stream().wait();
+    winograd_output_transform(s, mm, p.has_bias ? bias : nullptr, out + b * out_size, threads);
+  }
+}
+
 }  // namespace
 
 // Batch invariance: every primitive is created for ONE sample (n = 1) and run once per sample, with a team size
@@ -288,6 +391,10 @@ MatMulEntry make_matmul(const MatMulParams& p) {
 // whatever the batch, so its bits never depend on the batch it runs in (oneDNN picks its implementation and work
 // split from the whole shape: with n in the shape, jit:avx2 gave other bits at batch 4 than alone).
 void conv2d(const ConvParams& p, const float* x, const float* filter, const float* bias, float* out, int64_t weights_key) {
+  if (const int m = winograd_tile(p)) {
+    winograd_conv2d(p, m, x, filter, bias, out, weights_key);
+    return;
+  }
   ConvParams one = p;
   one.n = 1;
   const double flops = 2.0 * one.out_h * one.out_w * one.out_c * one.filter_h * one.filter_w * one.in_c;
@@ -349,6 +456,7 @@ void evict_weights(int64_t weights_key) { weight_cache().erase(weights_key); }
 
 void clear_caches() {
   conv_cache().clear();
+  winograd_cache().clear();
   matmul_cache().clear();
   weight_cache().clear();
 }

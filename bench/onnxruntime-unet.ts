@@ -7,7 +7,7 @@
  *       [--runs 3] [--threads 2]
  */
 import { parseBenchArgs, positiveInt, positiveIntList } from './args';
-import { median } from './stats';
+import { median, warmUp } from './stats';
 
 export const ORT_PREFIX = 'ORT_UNET_RESULT ';
 
@@ -48,6 +48,7 @@ async function main(): Promise<void> {
     let start = performance.now();
     await session.run(feeds);
     const firstMs = performance.now() - start;
+    await warmUp(() => session.run(feeds));
     const times: number[] = [];
     for (let r = 0; r < runs; r++) {
       start = performance.now();

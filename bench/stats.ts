@@ -12,3 +12,24 @@ export function median(values: number[]): number {
   const mid = s.length >> 1;
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
+
+/**
+ * Warm-up before the timed forwards, the same rule for the library and both peers: after the first forward (reported
+ * as `firstMs`), forwards until WARMUP_FORWARDS have run or WARMUP_SECONDS have passed, whichever comes first (at
+ * least one). V8 compiles tfjs' per-op JavaScript over the first ~10 forwards (a batch-1 forward fell from ~100 to
+ * ~50 ms over them on AMD EPYC Zen 4), and a pipeline's 50 steps run warm; a 15 s plain-wasm forward needs no more
+ * than one. bench/torch_unet.py applies the same numbers (passed on its command line by bench/run.ts).
+ */
+export const WARMUP_FORWARDS = 10;
+export const WARMUP_SECONDS = 3;
+
+/** Runs `forward` as the warm-up rule above says; returns how many forwards ran. */
+export async function warmUp(forward: () => Promise<unknown>, maxForwards = WARMUP_FORWARDS, maxSeconds = WARMUP_SECONDS): Promise<number> {
+  const start = performance.now();
+  let n = 0;
+  do {
+    await forward();
+    n++;
+  } while (n < maxForwards && performance.now() - start < maxSeconds * 1000);
+  return n;
+}

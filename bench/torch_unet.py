@@ -78,6 +78,8 @@ def main():
     ap.add_argument("--batches", default="1,16")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--warmup-forwards", type=int, default=10)
+    ap.add_argument("--warmup-seconds", type=float, default=3.0)
     ap.add_argument("--export-onnx", default=None)
     args = ap.parse_args()
     if args.export_onnx:
@@ -95,6 +97,14 @@ def main():
             start = time.perf_counter()
             unet(x, t)
             first = (time.perf_counter() - start) * 1000
+            # The warm-up rule of bench/stats.ts: forwards until --warmup-forwards have run or --warmup-seconds
+            # have passed (at least one).
+            warm_start, warm = time.perf_counter(), 0
+            while True:
+                unet(x, t)
+                warm += 1
+                if warm >= args.warmup_forwards or time.perf_counter() - warm_start >= args.warmup_seconds:
+                    break
             times = []
             for _ in range(args.runs):
                 start = time.perf_counter()

@@ -19,7 +19,7 @@ import { DDPM_CIFAR10_SCHEDULER_CONFIG } from '../lib/node/fs/pipeline-folder';
 import { Generator } from '../lib/random/generator';
 import { syntheticStateDict } from '../test-support/synthetic-checkpoint';
 import { oneOf, parseBenchArgs, positiveInt, positiveIntList } from './args';
-import { median } from './stats';
+import { median, warmUp } from './stats';
 
 /**
  * Floating-point work of one forward at batch 1, in GFLOP, as issue 6 counts it (its PyTorch and peak figures use
@@ -53,7 +53,7 @@ export interface BatchResult {
   batch: number;
   /** The first forward at this batch (kernel set-up, primitive creation, weight reorders). */
   firstMs: number;
-  /** Median of `runs` forwards after one warm-up. */
+  /** Median of `runs` forwards after the warm-up of bench/stats.ts. */
   medianMs: number;
   minMs: number;
   runs: number;
@@ -139,7 +139,7 @@ export async function benchUNetForward(opts: ForwardOptions): Promise<ForwardRes
   for (const batch of opts.batches) {
     const sample = tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', 0) as tf.Tensor4D;
     const firstMs = await forwardMs(unet, sample, 999);
-    await forwardMs(unet, sample, 998); // warm-up
+    await warmUp(() => forwardMs(unet, sample, 998));
     const times: number[] = [];
     for (let i = 0; i < opts.runs; i++) times.push(await forwardMs(unet, sample, 500 + i));
     if (opts.profile) await printKernelProfile(unet, sample);

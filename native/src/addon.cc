@@ -113,6 +113,12 @@ napi_value make_number(napi_env env, double d) {
   return v;
 }
 
+napi_value make_bool(napi_env env, bool b) {
+  napi_value v;
+  napi_get_boolean(env, b, &v);
+  return v;
+}
+
 napi_value make_string(napi_env env, const std::string& s) {
   napi_value v;
   napi_create_string_utf8(env, s.c_str(), s.size(), &v);
@@ -268,6 +274,16 @@ napi_value SetNumThreads(napi_env env, napi_callback_info info) {
   });
 }
 
+// setWinograd(enabled): whether eligible 3x3 convolutions run as Winograd F(4x4, 3x3) (dnnl_ops.h).
+napi_value SetWinograd(napi_env env, napi_callback_info info) {
+  const char* fn = "setWinograd";
+  return guarded(env, fn, [&]() {
+    Args a(env, info, 1, fn);
+    set_winograd(bool_arg(env, a.values[0], fn, "enabled"));
+    return undefined(env);
+  });
+}
+
 napi_value Info(napi_env env, napi_callback_info info) {
   return guarded(env, "info", [&]() {
     napi_value obj;
@@ -279,6 +295,8 @@ napi_value Info(napi_env env, napi_callback_info info) {
     const CacheStats s = cache_stats();
     set_prop(env, obj, "convPrimitives", make_number(env, static_cast<double>(s.conv_primitives)));
     set_prop(env, obj, "matmulPrimitives", make_number(env, static_cast<double>(s.matmul_primitives)));
+    set_prop(env, obj, "winogradPrimitives", make_number(env, static_cast<double>(s.winograd_primitives)));
+    set_prop(env, obj, "winograd", make_bool(env, winograd_enabled()));
     set_prop(env, obj, "cachedWeights", make_number(env, static_cast<double>(s.cached_weights)));
     set_prop(env, obj, "cachedWeightBytes", make_number(env, static_cast<double>(s.cached_weight_bytes)));
     return obj;
@@ -294,6 +312,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"evictWeights", nullptr, EvictWeights, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"clearCaches", nullptr, ClearCaches, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setNumThreads", nullptr, SetNumThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setWinograd", nullptr, SetWinograd, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

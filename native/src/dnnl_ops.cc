@@ -17,6 +17,7 @@
 #include <vector>
 
 #include <omp.h>
+#include <sys/mman.h>
 
 #include "oneapi/dnnl/dnnl.hpp"
 #include "winograd.h"
@@ -144,10 +145,33 @@ PrimitiveCache<WinogradEntry>& winograd_cache() {
 }
 
 // Reordered filters per weight tensor key; a tensor can have several layouts (one per convolution shape).
+// Memory for cached weights: 2 MiB aligned and advised for transparent huge pages (where the kernel offers them
+// on request, `madvise` mode), since every forward streams all of it once and 4 KiB pages cost TLB misses.
+struct HugeBuffer {
+  void* data = nullptr;
+  explicit HugeBuffer(size_t bytes) {
+    constexpr size_t kHuge = size_t(2) << 20;
+    const size_t rounded = (bytes + kHuge - 1) / kHuge * kHuge;
+    data = std::aligned_alloc(kHuge, rounded == 0 ? kHuge : rounded);
+    if (data == nullptr) throw std::bad_alloc();
+    madvise(data, rounded, MADV_HUGEPAGE);
+  }
+  ~HugeBuffer() { std::free(data); }
+  HugeBuffer(const HugeBuffer&) = delete;
+  HugeBuffer& operator=(const HugeBuffer&) = delete;
+};
+
 struct CachedWeights {
   memory::desc md;
   memory mem;
+  std::shared_ptr<HugeBuffer> buffer;  // owns mem's bytes
 };
+
+// A memory object over a fresh huge-page buffer, and the buffer that owns its bytes.
+std::pair<memory, std::shared_ptr<HugeBuffer>> weight_memory(const memory::desc& md) {
+  auto buffer = std::make_shared<HugeBuffer>(md.get_size());
+  return {memory(md, cpu_engine(), buffer->data), buffer};
+}
 std::unordered_map<int64_t, std::vector<CachedWeights>>& weight_cache() {
   static std::unordered_map<int64_t, std::vector<CachedWeights>> cache;
   return cache;
@@ -267,9 +291,9 @@ memory weights_for(const ConvEntry& e, const float* filter, int64_t key) {
       if (c.md == want) return c.mem;
     }
   }
-  memory reordered(want, cpu_engine());
+  auto [reordered, buffer] = key >= 0 ? weight_memory(want) : std::make_pair(memory(want, cpu_engine()), std::shared_ptr<HugeBuffer>());
   dnnl::reorder(user, reordered).execute(cpu_stream(), user, reordered);
-  if (key >= 0) weight_cache()[key].push_back(CachedWeights{want, reordered});
+  if (key >= 0) weight_cache()[key].push_back(CachedWeights{want, reordered, buffer});
   return reordered;
 }
 
@@ -303,19 +327,24 @@ MatMulEntry make_matmul(const MatMulParams& p) {
   return MatMulEntry{pd, dnnl::matmul(pd)};
 }
 
-// The Winograd tile size for a convolution: 0 (direct convolution), 2 or 4. A fixed rule of the shape alone, chosen
-// by measurement (docs/performance.md), never by timing at run time.
+bool winograd_enabled_value = [] {
+  const char* env = std::getenv("TFJS_DIFFUSERS_WINOGRAD");
+  return env == nullptr || (std::strcmp(env, "0") != 0 && std::strcmp(env, "off") != 0);
+}();
+
+// The Winograd output tile for a convolution: 0 (direct convolution) or 4, F(4×4, 3×3). A fixed rule of the
+// per-sample shape, never of the batch or of timings at run time; measured on AMD EPYC Zen 4 with oneDNN 2.6's AVX-512
+// and AVX2 kernels (docs/performance.md): F(4×4, 3×3) beats F(2×2, 3×3) on every 32×32 and 16×16 layer of the UNet
+// (its 4× fewer multiplies outweigh 36 instead of 16 products per tile), and loses to the direct convolution at 8×8
+// and 4×4, where one sample has only 4 or 1 tiles and the 36 transformed filters (4× the filter's bytes) are read
+// for a handful of rows. Channel counts below 64 (the tiny test model, conv_in, conv_out) stay direct.
 int winograd_tile(const ConvParams& p) {
+  if (!winograd_enabled_value) return 0;
   if (p.filter_h != 3 || p.filter_w != 3 || p.stride_h != 1 || p.stride_w != 1 || p.dilation_h != 1 || p.dilation_w != 1) return 0;
   if (p.pad_top != 1 || p.pad_bottom != 1 || p.pad_left != 1 || p.pad_right != 1 || p.activation != Activation::kLinear) return 0;
-  if (p.in_c % 16 != 0 || p.out_c % 16 != 0) return 0;
-  static const char* env = std::getenv("TFJS_DIFFUSERS_WINOGRAD");
-  static const int forced = env == nullptr ? -1 : std::atoi(env);
-  static const int64_t min_hw = std::getenv("TFJS_DIFFUSERS_WINOGRAD_MIN_HW") ? std::atoi(std::getenv("TFJS_DIFFUSERS_WINOGRAD_MIN_HW")) : 16;
-  static const int64_t min_c = std::getenv("TFJS_DIFFUSERS_WINOGRAD_MIN_C") ? std::atoi(std::getenv("TFJS_DIFFUSERS_WINOGRAD_MIN_C")) : 64;
-  if (forced == 0) return 0;
-  if (p.out_h < min_hw || p.out_w < min_hw || p.in_c < min_c || p.out_c < min_c) return 0;
-  return forced > 0 ? forced : 4;
+  if (p.in_c % 16 != 0 || p.out_c % 16 != 0 || p.in_c < 64 || p.out_c < 64) return 0;
+  if (p.out_h < 16 || p.out_w < 16) return 0;
+  return 4;
 }
 
 WinogradEntry make_winograd(const ConvParams& p, int m) {
@@ -346,10 +375,10 @@ memory winograd_weights(const WinogradEntry& e, const float* filter, int64_t key
   const int64_t a2 = e.shape.alpha() * e.shape.alpha();
   memory plain(memory::desc({a2, e.shape.c, e.shape.k}, dt::f32, tag::abc), cpu_engine());
   winograd_filter_transform(e.shape, filter, static_cast<float*>(plain.get_data_handle()));
-  memory out(want, cpu_engine());
+  auto [out, buffer] = key >= 0 ? weight_memory(want) : std::make_pair(memory(want, cpu_engine()), std::shared_ptr<HugeBuffer>());
   dnnl::reorder(plain, out).execute(cpu_stream(), plain, out);
   cpu_stream().wait();
-  if (key >= 0) weight_cache()[key].push_back(CachedWeights{want, out});
+  if (key >= 0) weight_cache()[key].push_back(CachedWeights{want, out, buffer});
   return out;
 }
 
@@ -452,6 +481,10 @@ void set_threads(int threads) { configured_threads_value = threads; }
 
 int configured_threads() { return configured_threads_value > 0 ? configured_threads_value : omp_get_max_threads(); }
 
+void set_winograd(bool enabled) { winograd_enabled_value = enabled; }
+
+bool winograd_enabled() { return winograd_enabled_value; }
+
 void evict_weights(int64_t weights_key) { weight_cache().erase(weights_key); }
 
 void clear_caches() {
@@ -462,7 +495,7 @@ void clear_caches() {
 }
 
 CacheStats cache_stats() {
-  CacheStats s{conv_cache().size(), matmul_cache().size(), 0, 0};
+  CacheStats s{conv_cache().size(), matmul_cache().size(), winograd_cache().size(), 0, 0};
   for (auto& kv : weight_cache()) {
     for (auto& c : kv.second) {
       s.cached_weights += 1;

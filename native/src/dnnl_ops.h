@@ -44,11 +44,16 @@ void matmul(const MatMulParams& p, const float* a, const float* b, const float* 
 void set_threads(int threads);
 int configured_threads();
 
+// Whether eligible 3×3 convolutions run as Winograd F(4×4, 3×3) (default; TFJS_DIFFUSERS_WINOGRAD=off at load
+// turns it off) or all convolutions as oneDNN's direct convolution. The two give different bits.
+void set_winograd(bool enabled);
+bool winograd_enabled();
+
 void evict_weights(int64_t weights_key);
 void clear_caches();
 
 struct CacheStats {
-  size_t conv_primitives, matmul_primitives, cached_weights, cached_weight_bytes;
+  size_t conv_primitives, matmul_primitives, winograd_primitives, cached_weights, cached_weight_bytes;
 };
 CacheStats cache_stats();
 

@@ -49,6 +49,8 @@ export interface NativeAddon {
   evictWeights(weightsKey: number): void;
   clearCaches(): void;
   setNumThreads(threads: number): void;
+  /** Eligible 3×3 convolutions as Winograd F(4×4, 3×3) (true, the default) or every one direct (other bits). */
+  setWinograd(enabled: boolean): void;
   info(): NativeAddonInfo;
 }
 
@@ -63,6 +65,10 @@ export interface NativeAddonInfo {
   threads: number;
   convPrimitives: number;
   matmulPrimitives: number;
+  /** Winograd convolutions set up (one per layer shape; docs/backends.md). */
+  winogradPrimitives: number;
+  /** Whether eligible 3×3 convolutions run as Winograd F(4×4, 3×3): `TFJS_DIFFUSERS_WINOGRAD=off` at load says no. */
+  winograd: boolean;
   cachedWeights: number;
   cachedWeightBytes: number;
 }
@@ -102,11 +108,20 @@ export type AddonLoad = { addon: NativeAddon; path: string; error?: undefined } 
 let loaded: AddonLoad | undefined;
 
 /**
+ * How long oneDNN's OpenMP threads spin after a parallel region before they sleep, in libgomp's spin iterations
+ * (`GOMP_SPINCOUNT`): 20,000 is about 1 ms on an AMD EPYC Zen 4, longer than the gaps between the native kernels of
+ * a UNet forward (the element-wise ops the JS thread runs in between), so a kernel finds its threads awake, and short
+ * enough that idle threads stop taking a core soon after the forward. libgomp's default spins ~11 ms; with
+ * `OMP_WAIT_POLICY=PASSIVE` (no spinning) every kernel pays a futex wake-up: a batch-1 forward took ~10 ms longer
+ * (docs/performance.md).
+ */
+export const OPENMP_SPIN_COUNT = 20_000;
+
+/**
  * Loads the native addon once per process; never throws. Its kernels use every logical core unless OMP_NUM_THREADS
- * says otherwise (or `setNativeThreads` later). Before the first load, oneDNN's OpenMP pool is told not
- * to spin between kernels (`OMP_WAIT_POLICY=PASSIVE`, unless the environment sets it): between two native calls the
- * JS thread and the wasm threads run the element-wise ops, and spinning OpenMP threads would steal their cores.
- * libgomp reads the variable when it is loaded, which is when the addon loads it.
+ * says otherwise (or `setNativeThreads` later). Before the first load, oneDNN's OpenMP pool is told to spin only
+ * briefly between kernels ({@link OPENMP_SPIN_COUNT}), unless the environment sets `OMP_WAIT_POLICY` or
+ * `GOMP_SPINCOUNT`. libgomp reads the variables when it is loaded, which is when the addon loads it.
  *
  * ```ts
  * const { addon, error } = loadNativeAddon();
@@ -128,7 +143,7 @@ export function loadNativeAddon(): AddonLoad {
     };
     return loaded;
   }
-  if (process.env.OMP_WAIT_POLICY === undefined) process.env.OMP_WAIT_POLICY = 'PASSIVE';
+  if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) process.env.GOMP_SPINCOUNT = String(OPENMP_SPIN_COUNT);
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const addon = require(file) as NativeAddon;

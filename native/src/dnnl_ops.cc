@@ -332,23 +332,24 @@ bool winograd_enabled_value = [] {
   return env == nullptr || (std::strcmp(env, "0") != 0 && std::strcmp(env, "off") != 0);
 }();
 
-// The Winograd output tile for a convolution: 0 (direct convolution) or 4, F(4×4, 3×3). A fixed rule of the
+// Whether a convolution runs as Winograd F(4×4, 3×3) (else oneDNN's direct convolution). A fixed rule of the
 // per-sample shape, never of the batch or of timings at run time; measured on AMD EPYC Zen 4 with oneDNN 2.6's AVX-512
 // and AVX2 kernels (docs/performance.md): F(4×4, 3×3) beats F(2×2, 3×3) on every 32×32 and 16×16 layer of the UNet
-// (its 4× fewer multiplies outweigh 36 instead of 16 products per tile), and loses to the direct convolution at 8×8
-// and 4×4, where one sample has only 4 or 1 tiles and the 36 transformed filters (4× the filter's bytes) are read
-// for a handful of rows. Channel counts below 64 (the tiny test model, conv_in, conv_out) stay direct.
-int winograd_tile(const ConvParams& p) {
-  if (!winograd_enabled_value) return 0;
-  if (p.filter_h != 3 || p.filter_w != 3 || p.stride_h != 1 || p.stride_w != 1 || p.dilation_h != 1 || p.dilation_w != 1) return 0;
-  if (p.pad_top != 1 || p.pad_bottom != 1 || p.pad_left != 1 || p.pad_right != 1 || p.activation != Activation::kLinear) return 0;
-  if (p.in_c % 16 != 0 || p.out_c % 16 != 0 || p.in_c < 64 || p.out_c < 64) return 0;
-  if (p.out_h < 16 || p.out_w < 16) return 0;
-  return 4;
+// (its 4× fewer multiplies outweigh 36 instead of 16 products per tile), and gains nothing over the direct
+// convolution at 8×8 and 4×4 (batch 1 was slower), where one sample has only 4 or 1 tiles and the 36 transformed
+// filters (4× the filter's bytes) are read for a handful of rows. Channel counts below 64 (the tiny test model,
+// conv_in, conv_out) stay direct.
+bool use_winograd(const ConvParams& p) {
+  if (!winograd_enabled_value) return false;
+  if (p.filter_h != 3 || p.filter_w != 3 || p.stride_h != 1 || p.stride_w != 1 || p.dilation_h != 1 || p.dilation_w != 1) return false;
+  if (p.pad_top != 1 || p.pad_bottom != 1 || p.pad_left != 1 || p.pad_right != 1 || p.activation != Activation::kLinear) return false;
+  if (p.in_c % 16 != 0 || p.out_c % 16 != 0 || p.in_c < 64 || p.out_c < 64) return false;
+  if (p.out_h < 16 || p.out_w < 16) return false;
+  return true;
 }
 
-WinogradEntry make_winograd(const ConvParams& p, int m) {
-  WinogradShape s{m, p.in_h, p.in_w, p.in_c, p.out_h, p.out_w, p.out_c, p.pad_top, p.pad_left};
+WinogradEntry make_winograd(const ConvParams& p) {
+  WinogradShape s{p.in_h, p.in_w, p.in_c, p.out_h, p.out_w, p.out_c, p.pad_top, p.pad_left};
   const int64_t a2 = s.alpha() * s.alpha(), t = s.tiles();
   memory::desc v_md({a2, t, p.in_c}, dt::f32, tag::abc);
   memory::desc u_md({a2, p.in_c, p.out_c}, dt::f32, tag::any);
@@ -382,17 +383,17 @@ memory winograd_weights(const WinogradEntry& e, const float* filter, int64_t key
   return out;
 }
 
-// A 3×3 stride-1 convolution as Winograd F(m×m, 3×3), one sample at a time: input tiles transformed, one batched
+// A 3×3 stride-1 convolution as Winograd F(4×4, 3×3), one sample at a time: input tiles transformed, one batched
 // matmul of α² products, output tiles transformed with the bias added.
-void winograd_conv2d(const ConvParams& p, int m, const float* x, const float* filter, const float* bias, float* out, int64_t weights_key) {
+void winograd_conv2d(const ConvParams& p, const float* x, const float* filter, const float* bias, float* out, int64_t weights_key) {
   ConvParams one = p;
   one.n = 1;
   const double flops = 2.0 * one.out_h * one.out_w * one.out_c * 9 * one.in_c;
   const int threads = team_size(flops);
   TeamScope team(threads);
-  const std::string key = "w" + std::to_string(m) + "|" + conv_key(one, threads);
+  const std::string key = conv_key(one, threads);
   WinogradEntry* e = winograd_cache().find(key);
-  if (e == nullptr) e = &winograd_cache().insert(key, make_winograd(one, m));
+  if (e == nullptr) e = &winograd_cache().insert(key, make_winograd(one));
   memory weights = winograd_weights(*e, filter, weights_key);
   const WinogradShape& s = e->shape;
   const int64_t a2 = s.alpha() * s.alpha();
@@ -420,8 +421,8 @@ void winograd_conv2d(const ConvParams& p, int m, const float* x, const float* fi
 // whatever the batch, so its bits never depend on the batch it runs in (oneDNN picks its implementation and work
 // split from the whole shape: with n in the shape, jit:avx2 gave other bits at batch 4 than alone).
 void conv2d(const ConvParams& p, const float* x, const float* filter, const float* bias, float* out, int64_t weights_key) {
-  if (const int m = winograd_tile(p)) {
-    winograd_conv2d(p, m, x, filter, bias, out, weights_key);
+  if (use_winograd(p)) {
+    winograd_conv2d(p, x, filter, bias, out, weights_key);
     return;
   }
   ConvParams one = p;

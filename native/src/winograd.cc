@@ -1,4 +1,4 @@
-// Winograd F(m×m, 3×3) transforms (see winograd.h). The tile transforms work on 16 channels at a time as GCC
+// Winograd F(4×4, 3×3) transforms (see winograd.h). The tile transforms work on 16 channels at a time as GCC
 // vectors (one AVX-512 register, two AVX2 ones), compiled for AVX-512, AVX2 and the baseline. Contraction into fused
 // multiply-adds is off in this file, so every clone computes the same bits.
 #pragma GCC optimize("fp-contract=off")
@@ -13,56 +13,35 @@
 namespace tfjs_diffusers {
 namespace {
 
+constexpr int kTile = WinogradShape::kTile;
+
 typedef float f32x16 __attribute__((vector_size(64)));
 typedef float f32x16u __attribute__((vector_size(64), aligned(4)));  // the same, at any 4-byte aligned address
 
 inline __attribute__((always_inline)) f32x16 load16(const float* p) { return *reinterpret_cast<const f32x16u*>(p); }
 inline __attribute__((always_inline)) void store16(float* p, f32x16 v) { *reinterpret_cast<f32x16u*>(p) = v; }
 
-// Bᵀ d for one column (or row) of an α×α tile.
-template <int M>
-inline __attribute__((always_inline)) void input_1d(const f32x16* d, f32x16* r);
-
-template <>
-inline __attribute__((always_inline)) void input_1d<2>(const f32x16* d, f32x16* r) {
-  r[0] = d[0] - d[2];
-  r[1] = d[1] + d[2];
-  r[2] = d[2] - d[1];
-  r[3] = d[1] - d[3];
-}
-
-template <>
-inline __attribute__((always_inline)) void input_1d<4>(const f32x16* d, f32x16* r) {
-  r[0] = (d[0] * 4.0f - d[2] * 5.0f) + d[4];
-  r[1] = (d[3] + d[4]) - (d[1] + d[2]) * 4.0f;
-  r[2] = (d[4] - d[3]) + (d[1] - d[2]) * 4.0f;
+// Bᵀ d for one column (or row) of a 6×6 tile, interpolation points 0, 1, -1, 1/2, -2 and ∞ (see winograd.h).
+inline __attribute__((always_inline)) void input_1d(const f32x16* d, f32x16* r) {
+  r[0] = ((d[0] + d[4]) + (d[3] - d[1]) * 1.5f) - d[2] * 2.0f;
+  r[1] = (d[4] - d[1]) + (d[2] * 0.5f + d[3] * 2.5f);
+  r[2] = (d[4] + d[1]) + (d[3] * 0.5f - d[2] * 2.5f);
   r[3] = (d[4] - d[2]) + (d[3] - d[1]) * 2.0f;
-  r[4] = (d[4] - d[2]) - (d[3] - d[1]) * 2.0f;
-  r[5] = (d[1] * 4.0f - d[3] * 5.0f) + d[5];
+  r[4] = (d[4] - d[2]) + (d[1] - d[3]) * 0.5f;
+  r[5] = ((d[1] + d[5]) + (d[4] - d[2]) * 1.5f) - d[3] * 2.0f;
 }
 
-// Aᵀ m for one column (or row) of an α×α tile of products.
-template <int M>
-inline __attribute__((always_inline)) void output_1d(const f32x16* m, f32x16* o);
-
-template <>
-inline __attribute__((always_inline)) void output_1d<2>(const f32x16* m, f32x16* o) {
-  o[0] = (m[0] + m[1]) + m[2];
-  o[1] = (m[1] - m[2]) - m[3];
+// Aᵀ m for one column (or row) of a 6×6 tile of products.
+inline __attribute__((always_inline)) void output_1d(const f32x16* m, f32x16* o) {
+  const f32x16 s12 = m[1] + m[2], d12 = m[1] - m[2];
+  o[0] = ((s12 + m[0]) + m[3]) + m[4];
+  o[1] = (d12 + m[3] * 0.5f) - m[4] * 2.0f;
+  o[2] = (s12 + m[3] * 0.25f) + m[4] * 4.0f;
+  o[3] = ((d12 + m[3] * 0.125f) - m[4] * 8.0f) + m[5];
 }
 
-template <>
-inline __attribute__((always_inline)) void output_1d<4>(const f32x16* m, f32x16* o) {
-  const f32x16 s12 = m[1] + m[2], d12 = m[1] - m[2], s34 = m[3] + m[4], d34 = m[3] - m[4];
-  o[0] = (m[0] + s12) + s34;
-  o[1] = d12 + d34 * 2.0f;
-  o[2] = s12 + s34 * 4.0f;
-  o[3] = (d12 + d34 * 8.0f) + m[5];
-}
-
-template <int M>
 inline __attribute__((always_inline)) void input_tiles(const WinogradShape& s, const float* x, float* v, int64_t t0, int64_t t1) {
-  constexpr int A = M + 2;
+  constexpr int M = kTile, A = kTile + 2;
   const int64_t tiles = s.tiles(), tw = s.tiles_w(), c = s.c;
   const f32x16 zero = {};
   for (int64_t t = t0; t < t1; ++t) {
@@ -80,21 +59,20 @@ inline __attribute__((always_inline)) void input_tiles(const WinogradShape& s, c
       for (int j = 0; j < A; ++j) {
         f32x16 col[A];
         for (int i = 0; i < A; ++i) col[i] = d[i][j];
-        input_1d<M>(col, cols[j]);
+        input_1d(col, cols[j]);
       }
       for (int i = 0; i < A; ++i) {
         f32x16 row[A], r[A];
         for (int j = 0; j < A; ++j) row[j] = cols[j][i];
-        input_1d<M>(row, r);
+        input_1d(row, r);
         for (int j = 0; j < A; ++j) store16(v + ((i * A + j) * tiles + t) * c + c0, r[j]);
       }
     }
   }
 }
 
-template <int M>
 inline __attribute__((always_inline)) void output_tiles(const WinogradShape& s, const float* mm, const float* bias, float* out, int64_t t0, int64_t t1) {
-  constexpr int A = M + 2;
+  constexpr int M = kTile, A = kTile + 2;
   const int64_t tiles = s.tiles(), tw = s.tiles_w(), k = s.k;
   for (int64_t t = t0; t < t1; ++t) {
     const int64_t y0 = (t / tw) * M, x0 = (t % tw) * M;
@@ -103,7 +81,7 @@ inline __attribute__((always_inline)) void output_tiles(const WinogradShape& s, 
       for (int j = 0; j < A; ++j) {
         f32x16 col[A];
         for (int i = 0; i < A; ++i) col[i] = load16(mm + ((i * A + j) * tiles + t) * k + k0);
-        output_1d<M>(col, cols[j]);
+        output_1d(col, cols[j]);
       }
       const f32x16 b = bias != nullptr ? load16(bias + k0) : f32x16{};
       for (int r = 0; r < M; ++r) {
@@ -111,7 +89,7 @@ inline __attribute__((always_inline)) void output_tiles(const WinogradShape& s, 
         if (y >= s.out_h) break;
         f32x16 row[A], o[M];
         for (int j = 0; j < A; ++j) row[j] = cols[j][r];
-        output_1d<M>(row, o);
+        output_1d(row, o);
         for (int q = 0; q < M && x0 + q < s.out_w; ++q) store16(out + (y * s.out_w + x0 + q) * k + k0, o[q] + b);
       }
     }
@@ -119,19 +97,11 @@ inline __attribute__((always_inline)) void output_tiles(const WinogradShape& s, 
 }
 
 __attribute__((target_clones("avx512f", "avx2", "default"))) void input_range(const WinogradShape& s, const float* x, float* v, int64_t t0, int64_t t1) {
-  if (s.m == 2) {
-    input_tiles<2>(s, x, v, t0, t1);
-  } else {
-    input_tiles<4>(s, x, v, t0, t1);
-  }
+  input_tiles(s, x, v, t0, t1);
 }
 
 __attribute__((target_clones("avx512f", "avx2", "default"))) void output_range(const WinogradShape& s, const float* mm, const float* bias, float* out, int64_t t0, int64_t t1) {
-  if (s.m == 2) {
-    output_tiles<2>(s, mm, bias, out, t0, t1);
-  } else {
-    output_tiles<4>(s, mm, bias, out, t0, t1);
-  }
+  output_tiles(s, mm, bias, out, t0, t1);
 }
 
 // Splits [0, tiles) into `threads` contiguous ranges (each tile is computed the same way whichever thread runs it).
@@ -149,23 +119,25 @@ void for_tile_ranges(int64_t tiles, int threads, F f) {
 }  // namespace
 
 void winograd_filter_transform(const WinogradShape& s, const float* hwio, float* u) {
-  const int A = s.alpha();
-  // G (α × 3) of F(2, 3) and F(4, 3) (Lavin & Gray, interpolation points 0, ±1 and 0, ±1, ±2).
-  static const double g2[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
-  static const double g4[6][3] = {{1.0 / 4, 0, 0},          {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                                  {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
-  auto g = [&](int r, int q) { return s.m == 2 ? g2[r][q] : g4[r][q]; };
+  constexpr int A = kTile + 2;
+  // G (6 × 3) for the points 0, 1, -1, 1/2, -2 and ∞.
+  static const double g[A][3] = {{1, 0, 0},
+                                 {1.0 / 3, 1.0 / 3, 1.0 / 3},
+                                 {-1.0 / 3, 1.0 / 3, -1.0 / 3},
+                                 {-16.0 / 15, -8.0 / 15, -4.0 / 15},
+                                 {1.0 / 15, -2.0 / 15, 4.0 / 15},
+                                 {0, 0, 1}};
   const int64_t c = s.c, k = s.k;
   for (int64_t ci = 0; ci < c; ++ci) {
     for (int64_t ki = 0; ki < k; ++ki) {
-      double f[3][3], gf[6][3];
+      double f[3][3], gf[A][3];
       for (int i = 0; i < 3; ++i)
         for (int j = 0; j < 3; ++j) f[i][j] = hwio[((i * 3 + j) * c + ci) * k + ki];
       for (int r = 0; r < A; ++r)
-        for (int j = 0; j < 3; ++j) gf[r][j] = g(r, 0) * f[0][j] + g(r, 1) * f[1][j] + g(r, 2) * f[2][j];
+        for (int j = 0; j < 3; ++j) gf[r][j] = g[r][0] * f[0][j] + g[r][1] * f[1][j] + g[r][2] * f[2][j];
       for (int r = 0; r < A; ++r)
         for (int q = 0; q < A; ++q) {
-          const double value = gf[r][0] * g(q, 0) + gf[r][1] * g(q, 1) + gf[r][2] * g(q, 2);
+          const double value = gf[r][0] * g[q][0] + gf[r][1] * g[q][1] + gf[r][2] * g[q][2];
           u[((r * A + q) * c + ci) * k + ki] = static_cast<float>(value);
         }
     }

@@ -23,6 +23,11 @@ import { describeNotRun } from '../helpers/not-run';
 // blockings: for sums of K = 27 ... 4608 products the rounding differences stay near sqrt(K) * 2^-24 relative to the
 // output's scale (measured worst: ~2e-6, the 8x8 256->256 conv). Bound: 1e-5 of the largest |output|.
 const RELATIVE_TOLERANCE = 1e-5;
+// The 3x3 convolutions the addon runs as Winograd F(4x4, 3x3) (>= 16x16 output, >= 64 channels, multiples of 16):
+// the input transform scales values by up to 4-5 per dimension and the output transform subtracts the products back
+// down, so rounding grows (Lavin & Gray 2016). Measured worst on AMD EPYC Zen 4, oneDNN 2.6 AVX-512 and AVX2:
+// 9.2e-6 of the largest |output| (16x16 128->256); bound 5x that, rounded up.
+const WINOGRAD_RELATIVE_TOLERANCE = 5e-5;
 // GroupNorm: the native kernel accumulates its statistics in double, tfjs' `moments` in float32 (two passes); the
 // difference is float32 rounding of the mean and variance, ~1e-6 relative.
 const GROUP_NORM_TOLERANCE = 1e-5;
@@ -120,16 +125,99 @@ function describeNative(): void {
   for (const activation of ['relu', 'relu6', 'sigmoid', 'elu', 'leakyrelu'] as const) {
     convCases.push([`fused ${activation}`, conv([1, 8, 8, 64], [3, 3, 64, 64], { activation })]);
   }
+  convCases.push(
+    ['3x3 16x16 256->256, batch 3 (down_blocks.1)', conv([3, 16, 16, 256], [3, 3, 256, 256])],
+    ['3x3 32x32 384->128 (up_blocks.3, skip concat)', conv([1, 32, 32, 384], [3, 3, 384, 128])],
+    ['3x3 18x17 64->80, partial tiles, no bias', conv([2, 18, 17, 64], [3, 3, 64, 80], { bias: false })],
+    ['3x3 16x16 64->64, fused relu (not Winograd)', conv([1, 16, 16, 64], [3, 3, 64, 64], { activation: 'relu' })],
+    ['3x3 16x16 48->64 (not Winograd: 48 channels)', conv([1, 16, 16, 48], [3, 3, 48, 64])],
+  );
+  // The cases the addon runs as Winograd F(4x4, 3x3) (dnnl_ops.cc winograd_tile).
+  const WINOGRAD_CASES = new Set([
+    '3x3 32x32 128->128 (down_blocks.0)',
+    '3x3 16x16 128->256, batch 2 (down_blocks.1)',
+    '3x3 16x16 256->256, batch 3 (down_blocks.1)',
+    '3x3 32x32 384->128 (up_blocks.3, skip concat)',
+    '3x3 18x17 64->80, partial tiles, no bias',
+  ]);
 
   for (const [name, op] of convCases) {
-    test(`conv ${name}: native within ${RELATIVE_TOLERANCE} of wasm`, async () => {
+    const winograd = WINOGRAD_CASES.has(name);
+    const bound = winograd ? WINOGRAD_RELATIVE_TOLERANCE : RELATIVE_TOLERANCE;
+    test(`conv ${name}: native${winograd ? ' (Winograd)' : ''} within ${bound} of wasm`, async () => {
+      const addon = loadNativeAddon().addon!;
+      addon.clearCaches();
       const { relative, usage } = await bothPaths(op);
       worst[name] = relative;
       expect(usage.native.FusedConv2D + usage.native.Conv2D).toBe(1);
       expect(usage.fallback.FusedConv2D + usage.fallback.Conv2D).toBe(0);
-      expect(relative).toBeLessThan(RELATIVE_TOLERANCE);
+      expect(addon.info().winogradPrimitives).toBe(winograd ? 1 : 0);
+      expect(relative).toBeLessThan(bound);
     });
   }
+
+  describe('Winograd F(4x4, 3x3)', () => {
+    const addon = (): NonNullable<ReturnType<typeof loadNativeAddon>['addon']> => loadNativeAddon().addon!;
+    afterEach(() => addon().setWinograd(true));
+
+    test('is on by default (TFJS_DIFFUSERS_WINOGRAD unset)', () => {
+      expect(process.env.TFJS_DIFFUSERS_WINOGRAD).toBeUndefined();
+      expect(addon().info().winograd).toBe(true);
+    });
+
+    test('agrees with the direct convolution on the same shapes, within the Winograd bound', async () => {
+      for (const [name, op] of convCases.filter(([n]) => WINOGRAD_CASES.has(n))) {
+        const run = async (winograd: boolean): Promise<Float32Array> => {
+          addon().setWinograd(winograd);
+          const y = tf.tidy(op);
+          const v = (await y.data()) as Float32Array;
+          y.dispose();
+          return v;
+        };
+        const direct = await run(false);
+        const wino = await run(true);
+        const relative = maxAbsDiff(direct, wino) / maxAbs(direct);
+        expect({ name, relative: relative < WINOGRAD_RELATIVE_TOLERANCE }).toEqual({ name, relative: true });
+        expect(relative).toBeGreaterThan(0); // the Winograd path really ran: other bits than the direct one
+      }
+    });
+
+    test('a sample gets the same bits alone as in a batch of 3 (the transforms and products are per sample)', async () => {
+      const x = tf.keep(rand([3, 20, 18, 64], 11));
+      const filter = tf.keep(rand([3, 3, 64, 80], 12, 1 / 24)) as tf.Tensor4D;
+      const bias = tf.keep(rand([80], 13, 0.1));
+      const y = (input: tf.Tensor): tf.Tensor => tf.fused.conv2d({ x: input as tf.Tensor4D, filter, bias, strides: 1, pad: 'same' });
+      addon().clearCaches();
+      const batched = tf.tidy(() => y(x));
+      expect(addon().info().winogradPrimitives).toBe(1);
+      for (let i = 0; i < 3; i++) {
+        const alone = tf.tidy(() => y(tf.slice(x, [i, 0, 0, 0], [1, 20, 18, 64])));
+        const inBatch = tf.tidy(() => tf.slice(batched, [i, 0, 0, 0], [1, 20, 18, 80]));
+        expect(maxAbsDiff((await alone.data()) as Float32Array, (await inBatch.data()) as Float32Array)).toBe(0);
+        tf.dispose([alone, inBatch]);
+      }
+      tf.dispose([x, filter, bias, batched]);
+    });
+
+    test('the transformed filters are cached per weight tensor and evicted with it', async () => {
+      const filter = tf.keep(rand([3, 3, 64, 64], 7, 0.05)) as tf.Tensor4D;
+      const before = addon().info();
+      const run = async (): Promise<Float32Array> => {
+        const y = tf.tidy(() => tf.conv2d(rand([1, 16, 16, 64], 1) as tf.Tensor4D, filter, 1, 'same'));
+        const v = (await y.data()) as Float32Array;
+        y.dispose();
+        return v;
+      };
+      const first = await run();
+      const after = addon().info();
+      expect(after.cachedWeights).toBe(before.cachedWeights + 1);
+      // 36 transformed 64x64 matrices: 4x the filter's 9.
+      expect(after.cachedWeightBytes - before.cachedWeightBytes).toBe(36 * 64 * 64 * 4);
+      expect(maxAbsDiff(first, await run())).toBe(0);
+      filter.dispose();
+      expect(addon().info().cachedWeights).toBe(before.cachedWeights);
+    });
+  });
 
   const matMulCases: Array<[string, Op]> = [
     ['projection [256,256]x[256,256] + bias', () => tf.fused.matMul({ a: rand([256, 256], 1), b: rand([256, 256], 2, 1 / 16), bias: rand([256], 3, 0.1) })],

@@ -11,7 +11,10 @@ import type { TestBackend } from './backends';
  * and AVX2 kernels (the latter through ONEDNN_MAX_CPU_ISA=avx2 on the same AMD EPYC Zen 4), measured after issue
  * 12's kernel changes (per-sample oneDNN primitives, batch-invariant linears, no cpu batch-1 shortcut).
  * The sensitivity spec (spec/parity/sensitivity.spec.ts) proves that these bounds still catch GroupNorm norm_eps
- * 3e-6 and 1e-5 and a wrong freq_shift on every backend, so a bound cannot be loosened past what it must catch.
+ * 3e-6 and 1e-5 and a wrong freq_shift on every backend (tiny model), and norm_eps 1e-5 at full size on wasm and
+ * wasm+native, so a bound cannot be loosened past what it must catch. At full size norm_eps 3e-6 moves the output by
+ * 1.4–2.0e-5, inside 5× the measured error on every backend (it was before the Winograd convolutions too): there the
+ * tiny model's bounds are what catch it.
  */
 export const MARGIN = 5;
 
@@ -34,11 +37,13 @@ export const MEASURED: Record<ParityPath, Partial<Record<TestBackend, number>>> 
   // wasm+native 4.53e-6 AVX-512 / 3.87e-6 AVX2. Before: the case's image bound, 1e-4.
   tinyPipelineTrace: { cpu: 3.5e-6, wasm: 5.3e-6, 'wasm+native': 4.6e-6 },
   // unet_full.json forward cases (cpu: full_seed21_t250 only; before: no full-size check against PyTorch): cpu 3.46e-6,
-  // wasm 3.92e-6 (full_batch2_seed23), wasm+native 3.99e-6 AVX-512 (full_seed22_t999) / 2.86e-6 AVX2.
-  fullForward: { cpu: 3.5e-6, wasm: 3.9e-6, 'wasm+native': 4.0e-6 },
-  // unet_full.json pipeline cases (not on cpu): wasm 9.89e-6, wasm+native 1.20e-5 AVX-512 / 9.66e-6 AVX2, all
-  // full_s3_eta1_seed2.
-  fullPipeline: { wasm: 9.9e-6, 'wasm+native': 1.2e-5 },
+  // wasm 3.92e-6 (full_batch2_seed23). wasm+native runs the 32×32 and 16×16 3×3 convolutions as Winograd F(4×4, 3×3)
+  // (native/src/winograd.h): 5.60e-6 AVX-512 (full_batch2_seed23) / 5.35e-6 AVX2, against 3.99e-6 / 2.86e-6 with
+  // oneDNN's direct convolution before (1.4× the error). With Lavin's interpolation points (0, ±1, ±2) it was 7.8e-6.
+  fullForward: { cpu: 3.5e-6, wasm: 3.9e-6, 'wasm+native': 5.6e-6 },
+  // unet_full.json pipeline cases (not on cpu): wasm 9.89e-6; wasm+native (Winograd) 1.98e-5 AVX-512 / 1.84e-5 AVX2,
+  // full_s3_eta1_seed2 (direct convolutions before: 1.20e-5 / 9.66e-6).
+  fullPipeline: { wasm: 9.9e-6, 'wasm+native': 2.0e-5 },
 };
 
 /**

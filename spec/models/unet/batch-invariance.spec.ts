@@ -8,7 +8,7 @@ import * as path from 'path';
 import { spawnSync } from 'child_process';
 import * as tf from '@tensorflow/tfjs-core';
 import { UNet2DModel } from '../../../lib/models/unet/unet-2d-model';
-import { nativeKernelsStatus } from '../../../lib/node/backends/native';
+import { loadNativeAddon, nativeKernelsStatus } from '../../../lib/node/backends/native';
 import { syntheticStateDict } from '../../../test-support/synthetic-checkpoint';
 import { describeEachBackend, TEST_BACKENDS, useTestBackend } from '../../helpers/backends';
 
@@ -83,6 +83,15 @@ function differingPerSample(outputs: Map<number, Uint32Array>): Record<string, n
   return result;
 }
 
+/**
+ * On the native path both convolution algorithms ran: Winograd F(4×4, 3×3) for the 16×16, 128-channel 3×3 layers and
+ * oneDNN's direct convolution for the 8×8 ones, the strided downsample and the 1×1 shortcuts (native/src/dnnl_ops.cc).
+ */
+function expectBothConvolutionPaths(): void {
+  const info = loadNativeAddon().addon!.info();
+  expect({ winograd: info.winogradPrimitives > 0, direct: info.convPrimitives > 0 }).toEqual({ winograd: true, direct: true });
+}
+
 const inIsaChild = process.env[ISA_CHILD_ENV] === '1';
 
 if (inIsaChild) {
@@ -91,12 +100,14 @@ if (inIsaChild) {
     test('a sample has the same output bits at batch 1, 3, 4 and 16', async () => {
       await useTestBackend('wasm+native');
       expect(differingPerSample(await outputsPerBatch(FULL_WIDTH_CONFIG))).toEqual({});
+      expectBothConvolutionPaths();
     });
   });
 } else {
   describeEachBackend('UNet batch invariance', (backend) => {
     test('a sample has the same output bits at batch 1, 3, 4 and 16', async () => {
       expect(differingPerSample(await outputsPerBatch(backend === 'cpu' ? NARROW_CONFIG : FULL_WIDTH_CONFIG))).toEqual({});
+      if (backend === 'wasm+native') expectBothConvolutionPaths();
     });
   });
 

@@ -155,7 +155,6 @@ describeEachBackend('sensitivity at full size: the fullForward bound catches nor
     }
   };
 
-  if (label === 'cpu') return; // by design, see above: no test is declared for cpu
   test('control within, norm_eps 1e-5 beyond the bound on every case', async () => {
     const bound = parityBound('fullForward', label);
     const control = await errors(1e-6);
@@ -169,4 +168,4 @@ describeEachBackend('sensitivity at full size: the fullForward bound catches nor
     expect(Math.max(...control)).toBeLessThanOrEqual(bound);
     expect(Math.min(...eps10)).toBeGreaterThan(bound);
   });
-});
+}, ['wasm', 'wasm+native']);

@@ -211,6 +211,32 @@ function machineDescription(): string {
   return `${model}; ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM; Linux ${os.release()}; Node ${process.version}`;
 }
 
+/**
+ * The float32 FMA peak of this CPU (bench/fma-peak.c, built with the system's C compiler): one copy alone, then one
+ * copy per logical CPU at once; for the "distance to peak" of docs/performance.md. Or why it was not measured.
+ */
+function fmaPeak(): string {
+  const cc = ['cc', 'gcc', 'clang'].find((c) => spawnSync(c, ['--version'], { encoding: 'utf8' }).status === 0);
+  if (cc === undefined) return 'FMA peak not measured (no C compiler)';
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfjs-diffusers-fma-'));
+  try {
+    const exe = path.join(dir, 'fma-peak');
+    const build = spawnSync(cc, ['-O2', '-o', exe, path.join(REPO_ROOT, 'bench', 'fma-peak.c')], { encoding: 'utf8' });
+    if (build.status !== 0) return `FMA peak not measured (${cc}: ${(build.stderr ?? '').trim().split('\n').pop()})`;
+    const cpus = os.cpus().length;
+    const peaks = (copies: number): number[] => {
+      const run = spawnSync('sh', ['-c', `for i in $(seq ${copies}); do "${exe}" & done; wait`], { encoding: 'utf8' });
+      return [...(run.stdout ?? '').matchAll(/FMA_PEAK ([0-9.]+)/g)].map((m) => Number(m[1]));
+    };
+    const one = peaks(1);
+    if (one.length === 0) return 'FMA peak not measured (no AVX2 and FMA)';
+    const all = peaks(cpus).reduce((a, b) => a + b, 0);
+    return `float32 FMA peak (bench/fma-peak.c) ${one[0].toFixed(0)} GFLOP/s on one core, ${all.toFixed(0)} on all ${cpus} at once`;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const loadString = (): string => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 
 function table(header: string[], rows: string[][]): string {
@@ -299,7 +325,7 @@ async function main(): Promise<void> {
   const loadBefore = loadString();
   const sections: string[] = [];
   const started = new Date().toISOString().slice(0, 16).replace('T', ' ');
-  sections.push(`Measured ${started} UTC on: ${machineDescription()}.${isaNote()}`);
+  sections.push(`Measured ${started} UTC on: ${machineDescription()}; ${o.smoke ? 'FMA peak not measured (smoke run)' : fmaPeak()}.${isaNote()}`);
 
   if (o.only !== 'randn') {
     const configs = configurations(o);
@@ -334,7 +360,7 @@ async function main(): Promise<void> {
     if (o.only !== 'pipeline') {
       sections.push(
         `### UNet forward (${o.smoke ? 'SMOKE RUN: the tiny UNet, timings meaningless' : '35.7 M parameters, synthetic weights'})\n\n${o.rounds} interleaved rounds, each configuration in its own process per ` +
-          `round, ${o.runs} timed forwards per round after a warm-up of up to ${WARMUP_FORWARDS} forwards or ${WARMUP_SECONDS} s (the same for the peers); GFLOP/s at ${GFLOP_PER_SAMPLE} GFLOP per sample.\n\n${forwardTable(rounds, o.batches)}` +
+          `round, ${o.runs} timed forwards per round after a warm-up of up to ${WARMUP_FORWARDS} forwards or ${WARMUP_SECONDS} s (the same for the peers); GFLOP/s at ${GFLOP_PER_SAMPLE} GFLOP per sample for every contender, the direct algorithm's count (the native path's Winograd convolutions do fewer multiplies, so its figure can pass the FMA peak).\n\n${forwardTable(rounds, o.batches)}` +
           (missing.length ? `\n\nNot measured or failed: ${missing.join('; ')}.` : ''),
       );
     }

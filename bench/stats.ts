@@ -16,12 +16,13 @@ export function median(values: number[]): number {
 /**
  * Warm-up before the timed forwards, the same rule for the library and both peers: after the first forward (reported
  * as `firstMs`), forwards until WARMUP_FORWARDS have run or WARMUP_SECONDS have passed, whichever comes first (at
- * least one). V8 compiles tfjs' per-op JavaScript over the first ~10 forwards (a batch-1 forward fell from ~100 to
- * ~50 ms over them on AMD EPYC Zen 4), and a pipeline's 50 steps run warm; a 15 s plain-wasm forward needs no more
- * than one. bench/torch_unet.py applies the same numbers (passed on its command line by bench/run.ts).
+ * least one). V8 compiles tfjs' per-op JavaScript over the first ~20 forwards of a process (a batch-1 forward on the
+ * native path fell from ~100 to ~50 ms over them on AMD EPYC Zen 4; with V8's optimizing compiler off it stays at
+ * ~85 ms), and a pipeline's 50 steps run mostly warm; a 7 s plain-wasm forward needs no more than one.
+ * bench/torch_unet.py applies the same numbers (passed on its command line by bench/run.ts).
  */
-export const WARMUP_FORWARDS = 10;
-export const WARMUP_SECONDS = 3;
+export const WARMUP_FORWARDS = 20;
+export const WARMUP_SECONDS = 5;
 
 /** Runs `forward` as the warm-up rule above says; returns how many forwards ran. */
 export async function warmUp(forward: () => Promise<unknown>, maxForwards = WARMUP_FORWARDS, maxSeconds = WARMUP_SECONDS): Promise<number> {

@@ -78,8 +78,8 @@ def main():
     ap.add_argument("--batches", default="1,16")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--warmup-forwards", type=int, default=10)
-    ap.add_argument("--warmup-seconds", type=float, default=3.0)
+    ap.add_argument("--warmup-forwards", type=int, default=20)
+    ap.add_argument("--warmup-seconds", type=float, default=5.0)
     ap.add_argument("--export-onnx", default=None)
     args = ap.parse_args()
     if args.export_onnx:

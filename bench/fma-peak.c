@@ -18,34 +18,48 @@ static double seconds(void) {
   return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
+/* Independent accumulator chains written out (no array), so that they live in registers at any optimisation level. */
+#define CHAINS12(F) F(0) F(1) F(2) F(3) F(4) F(5) F(6) F(7) F(8) F(9) F(10) F(11)
+#define CHAINS24(F) CHAINS12(F) F(12) F(13) F(14) F(15) F(16) F(17) F(18) F(19) F(20) F(21) F(22) F(23)
+
 __attribute__((target("avx2,fma"))) static double peak256(void) {
-  __m256 a[12];
   const __m256 b = _mm256_set1_ps(0.9999f), c = _mm256_set1_ps(1e-5f);
-  for (int i = 0; i < 12; i++) a[i] = _mm256_set1_ps(i * 1e-3f);
+#define DECL(i) __m256 a##i = _mm256_set1_ps(i * 1e-3f);
+#define STEP(i) a##i = _mm256_fmadd_ps(a##i, b, c);
+#define SUM(i) sink += _mm256_cvtss_f32(a##i);
+  CHAINS12(DECL)
   const double start = seconds();
   for (long k = 0; k < ITERS; k++) {
-    for (int i = 0; i < 12; i++) a[i] = _mm256_fmadd_ps(a[i], b, c);
+    CHAINS12(STEP)
   }
   const double s = seconds() - start;
   float sink = 0;
-  for (int i = 0; i < 12; i++) sink += a[i][0];
-  if (sink == 12345.f) puts("");  /* keeps the chains alive */
+  CHAINS12(SUM)
+  if (sink == 12345.f) puts(""); /* keeps the chains alive */
   return ITERS * 12.0 * 16.0 / s / 1e9;
+#undef DECL
+#undef STEP
+#undef SUM
 }
 
 __attribute__((target("avx512f"))) static double peak512(void) {
-  __m512 a[24];
   const __m512 b = _mm512_set1_ps(0.9999f), c = _mm512_set1_ps(1e-5f);
-  for (int i = 0; i < 24; i++) a[i] = _mm512_set1_ps(i * 1e-3f);
+#define DECL(i) __m512 a##i = _mm512_set1_ps(i * 1e-3f);
+#define STEP(i) a##i = _mm512_fmadd_ps(a##i, b, c);
+#define SUM(i) sink += _mm512_cvtss_f32(a##i);
+  CHAINS24(DECL)
   const double start = seconds();
   for (long k = 0; k < ITERS / 2; k++) {
-    for (int i = 0; i < 24; i++) a[i] = _mm512_fmadd_ps(a[i], b, c);
+    CHAINS24(STEP)
   }
   const double s = seconds() - start;
   float sink = 0;
-  for (int i = 0; i < 24; i++) sink += a[i][0];
+  CHAINS24(SUM)
   if (sink == 12345.f) puts("");
   return ITERS / 2 * 24.0 * 32.0 / s / 1e9;
+#undef DECL
+#undef STEP
+#undef SUM
 }
 
 int main(void) {

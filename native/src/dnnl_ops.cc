@@ -17,7 +17,6 @@
 #include <vector>
 
 #include <omp.h>
-#include <sys/mman.h>
 
 #include "oneapi/dnnl/dnnl.hpp"
 #include "winograd.h"
@@ -145,33 +144,10 @@ PrimitiveCache<WinogradEntry>& winograd_cache() {
 }
 
 // Reordered filters per weight tensor key; a tensor can have several layouts (one per convolution shape).
-// Memory for cached weights: 2 MiB aligned and advised for transparent huge pages (where the kernel offers them
-// on request, `madvise` mode), since every forward streams all of it once and 4 KiB pages cost TLB misses.
-struct HugeBuffer {
-  void* data = nullptr;
-  explicit HugeBuffer(size_t bytes) {
-    constexpr size_t kHuge = size_t(2) << 20;
-    const size_t rounded = (bytes + kHuge - 1) / kHuge * kHuge;
-    data = std::aligned_alloc(kHuge, rounded == 0 ? kHuge : rounded);
-    if (data == nullptr) throw std::bad_alloc();
-    madvise(data, rounded, MADV_HUGEPAGE);
-  }
-  ~HugeBuffer() { std::free(data); }
-  HugeBuffer(const HugeBuffer&) = delete;
-  HugeBuffer& operator=(const HugeBuffer&) = delete;
-};
-
 struct CachedWeights {
   memory::desc md;
   memory mem;
-  std::shared_ptr<HugeBuffer> buffer;  // owns mem's bytes
 };
-
-// A memory object over a fresh huge-page buffer, and the buffer that owns its bytes.
-std::pair<memory, std::shared_ptr<HugeBuffer>> weight_memory(const memory::desc& md) {
-  auto buffer = std::make_shared<HugeBuffer>(md.get_size());
-  return {memory(md, cpu_engine(), buffer->data), buffer};
-}
 std::unordered_map<int64_t, std::vector<CachedWeights>>& weight_cache() {
   static std::unordered_map<int64_t, std::vector<CachedWeights>> cache;
   return cache;
@@ -291,9 +267,9 @@ memory weights_for(const ConvEntry& e, const float* filter, int64_t key) {
       if (c.md == want) return c.mem;
     }
   }
-  auto [reordered, buffer] = key >= 0 ? weight_memory(want) : std::make_pair(memory(want, cpu_engine()), std::shared_ptr<HugeBuffer>());
+  memory reordered(want, cpu_engine());
   dnnl::reorder(user, reordered).execute(cpu_stream(), user, reordered);
-  if (key >= 0) weight_cache()[key].push_back(CachedWeights{want, reordered, buffer});
+  if (key >= 0) weight_cache()[key].push_back(CachedWeights{want, reordered});
   return reordered;
 }
 
@@ -376,10 +352,10 @@ memory winograd_weights(const WinogradEntry& e, const float* filter, int64_t key
   const int64_t a2 = e.shape.alpha() * e.shape.alpha();
   memory plain(memory::desc({a2, e.shape.c, e.shape.k}, dt::f32, tag::abc), cpu_engine());
   winograd_filter_transform(e.shape, filter, static_cast<float*>(plain.get_data_handle()));
-  auto [out, buffer] = key >= 0 ? weight_memory(want) : std::make_pair(memory(want, cpu_engine()), std::shared_ptr<HugeBuffer>());
+  memory out(want, cpu_engine());
   dnnl::reorder(plain, out).execute(cpu_stream(), plain, out);
   cpu_stream().wait();
-  if (key >= 0) weight_cache()[key].push_back(CachedWeights{want, out, buffer});
+  if (key >= 0) weight_cache()[key].push_back(CachedWeights{want, out});
   return out;
 }
 

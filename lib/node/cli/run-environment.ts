@@ -12,7 +12,10 @@ import type { DDIMPipeline } from '../../pipelines/ddim-pipeline';
 export interface RunEnvironment {
   /** The tfjs backend: wasm, cpu, tfjs-node, … */
   backend: string;
-  /** The kernels that run the UNet: `wasm`, `wasm+onednn-2.6.3` (the native kernels), `cpu`, `tensorflow`, … */
+  /**
+   * The kernels that run the UNet: `wasm`, `wasm+onednn-2.6.3+winograd` (the native kernels, with their Winograd
+   * convolutions; `wasm+onednn-2.6.3` under TFJS_DIFFUSERS_WINOGRAD=off, other bits), `cpu`, `tensorflow`, …
+   */
   kernelPath: string;
   /** The x86 ISA oneDNN may use (`avx512_core`, `avx2`, …, capped by ONEDNN_MAX_CPU_ISA) or the CPU architecture. */
   cpuIsa: string;
@@ -63,7 +66,8 @@ export function cpuIsa(env: Record<string, string | undefined> = process.env): s
 export function kernelPath(backend: string): string {
   if (backend !== 'wasm') return backend;
   const native = nativeKernelsStatus();
-  return native.enabled ? `wasm+onednn-${native.info?.dnnlVersion ?? 'unknown'}` : 'wasm';
+  if (!native.enabled) return 'wasm';
+  return `wasm+onednn-${native.info?.dnnlVersion ?? 'unknown'}${native.info?.winograd ? '+winograd' : ''}`;
 }
 
 /** This package's name@version (the manifest's `library` field). */

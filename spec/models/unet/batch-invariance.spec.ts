@@ -104,10 +104,10 @@ if (inIsaChild) {
     });
   });
 } else {
-  describeEachBackend('UNet batch invariance', (backend) => {
+  describeEachBackend('UNet batch invariance', (backend, label) => {
     test('a sample has the same output bits at batch 1, 3, 4 and 16', async () => {
       expect(differingPerSample(await outputsPerBatch(backend === 'cpu' ? NARROW_CONFIG : FULL_WIDTH_CONFIG))).toEqual({});
-      if (backend === 'wasm+native') expectBothConvolutionPaths();
+      if (label === 'wasm+native') expectBothConvolutionPaths();
     });
   });
 

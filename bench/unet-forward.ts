@@ -17,6 +17,7 @@ import { UNet2DModel } from '../lib/models/unet/unet-2d-model';
 import { DDIMPipeline } from '../lib/pipelines/ddim-pipeline';
 import { DDPM_CIFAR10_SCHEDULER_CONFIG } from '../lib/node/fs/pipeline-folder';
 import { Generator } from '../lib/random/generator';
+import { peakRssBytes } from '../test-support/peak-rss';
 import { syntheticStateDict } from '../test-support/synthetic-checkpoint';
 import { oneOf, parseBenchArgs, positiveInt, positiveIntList } from './args';
 import { median, warmUp } from './stats';
@@ -177,7 +178,7 @@ export async function benchUNetForward(opts: ForwardOptions): Promise<ForwardRes
     nativeInfo: status.enabled && status.info ? { dnnlVersion: status.info.dnnlVersion, threads: status.info.threads, cpuRuntime: status.info.cpuRuntime } : undefined,
     wasmBinary: wasm?.binary,
     batches,
-    peakRssMiB: process.resourceUsage().maxRSS / 1024,
+    peakRssMiB: peakRssBytes() / 2 ** 20,
     wasmHeapMiB: wasmHeapMiB(),
     usage,
     loadAverage: os.loadavg(),

@@ -43,6 +43,17 @@ function expectRefused(outcome: IsolatedOutcome, errorName: string, ...parts: st
   expect(outcome.ms).toBeLessThan(MAX_MS);
 }
 
+describe('the isolated child measures its own peak RSS', () => {
+  test('a jest worker holding 600 MB does not raise the peak RSS its child reports (Linux: VmHWM, not maxRSS)', () => {
+    // Touched pages, so that they count in this process's RSS; Linux would carry them into a child's maxRSS.
+    const ballast = Buffer.alloc(600 * 2 ** 20, 1);
+    const [outcome] = runIsolated(CHILD, 'ddim-from-config', [writeJson('scheduler_config.json', {})], LIMITS);
+    expect(ballast[ballast.length - 1]).toBe(1);
+    expect(outcome.result).toBe('ok');
+    expect((outcome as { maxRssMb: number }).maxRssMb).toBeLessThan(MAX_RSS_MB);
+  });
+});
+
 describe('hostile UNet configs are refused before anything is allocated', () => {
   const cases: [string, (j: Record<string, unknown>) => void, string][] = [
     ['layers_per_block 100000', (j) => (j.layers_per_block = 100000), 'layers_per_block=100000 exceeds the limit of 64'],

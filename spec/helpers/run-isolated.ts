@@ -6,6 +6,7 @@ import * as esbuild from 'esbuild';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { peakRssBytes } from '../../test-support/peak-rss';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -78,7 +79,7 @@ export function isolatedMain(tasks: Record<string, (args: string[]) => (() => un
     const outcomes: unknown[] = [];
     for (const input of tasks[task](args)) {
       const start = performance.now();
-      const done = (o: Record<string, unknown>) => ({ ...o, ms: Math.round(performance.now() - start), maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) });
+      const done = (o: Record<string, unknown>) => ({ ...o, ms: Math.round(performance.now() - start), maxRssMb: Math.round(peakRssBytes() / 2 ** 20) });
       try {
         outcomes.push(done({ result: 'ok', value: await input() }));
       } catch (err) {

@@ -255,22 +255,29 @@ ConvEntry make_conv(const ConvParams& p) {
   return ConvEntry{pd, dnnl::convolution_forward(pd), user_weights_md, needs_reorder};
 }
 
+// The weights in layout `want` cached under `key` (key >= 0), else fresh memory that `fill(memory)` writes, cached
+// under `key` when key >= 0. -1: never cached.
+template <typename Fill>
+memory cached_weights(int64_t key, const memory::desc& want, Fill fill) {
+  if (key >= 0) {
+    for (auto& c : weight_cache()[key]) {
+      if (c.md == want) return c.mem;
+    }
+  }
+  memory made(want, cpu_engine());
+  fill(made);
+  if (key >= 0) weight_cache()[key].push_back(CachedWeights{want, made});
+  return made;
+}
+
 // The filter in the layout the primitive wants: the caller's bytes when they already are, else a reordered copy
 // (cached under `key` when key >= 0).
 memory weights_for(const ConvEntry& e, const float* filter, int64_t key) {
   memory user(e.user_weights_md, cpu_engine(), const_cast<float*>(filter));
   if (!e.needs_reorder) return user;
-  const memory::desc want = e.pd.weights_desc();
-  if (key >= 0) {
-    auto& entries = weight_cache()[key];
-    for (auto& c : entries) {
-      if (c.md == want) return c.mem;
-    }
-  }
-  memory reordered(want, cpu_engine());
-  dnnl::reorder(user, reordered).execute(cpu_stream(), user, reordered);
-  if (key >= 0) weight_cache()[key].push_back(CachedWeights{want, reordered});
-  return reordered;
+  return cached_weights(key, e.pd.weights_desc(), [&](memory& reordered) {
+    dnnl::reorder(user, reordered).execute(cpu_stream(), user, reordered);
+  });
 }
 
 memory scratch_memory(const memory::desc& md) {
@@ -343,31 +350,19 @@ WinogradEntry make_winograd(const ConvParams& p) {
 
 // The transformed filter in the layout the matmul wants, cached under `key` when key >= 0.
 memory winograd_weights(const WinogradEntry& e, const float* filter, int64_t key) {
-  const memory::desc want = e.pd.weights_desc();
-  if (key >= 0) {
-    for (auto& c : weight_cache()[key]) {
-      if (c.md == want) return c.mem;
-    }
-  }
-  const int64_t a2 = e.shape.alpha() * e.shape.alpha();
-  memory plain(memory::desc({a2, e.shape.c, e.shape.k}, dt::f32, tag::abc), cpu_engine());
-  winograd_filter_transform(e.shape, filter, static_cast<float*>(plain.get_data_handle()));
-  memory out(want, cpu_engine());
-  dnnl::reorder(plain, out).execute(cpu_stream(), plain, out);
-  cpu_stream().wait();
-  if (key >= 0) weight_cache()[key].push_back(CachedWeights{want, out});
-  return out;
+  return cached_weights(key, e.pd.weights_desc(), [&](memory& out) {
+    const int64_t a2 = e.shape.alpha() * e.shape.alpha();
+    memory plain(memory::desc({a2, e.shape.c, e.shape.k}, dt::f32, tag::abc), cpu_engine());
+    winograd_filter_transform(e.shape, filter, static_cast<float*>(plain.get_data_handle()));
+    dnnl::reorder(plain, out).execute(cpu_stream(), plain, out);
+    cpu_stream().wait();
+  });
 }
 
 // A 3×3 stride-1 convolution as Winograd F(4×4, 3×3), one sample at a time: input tiles transformed, one batched
-// matmul of α² products, output tiles transformed with the bias added.
-void winograd_conv2d(const ConvParams& p, const float* x, const float* filter, const float* bias, float* out, int64_t weights_key) {
-  ConvParams one = p;
-  one.n = 1;
-  const double flops = 2.0 * one.out_h * one.out_w * one.out_c * 9 * one.in_c;
-  const int threads = team_size(flops);
-  TeamScope team(threads);
-  const std::string key = conv_key(one, threads);
+// matmul of α² products, output tiles transformed with the bias added. `one`, `key`, `threads`: as conv2d's.
+void winograd_conv2d(const ConvParams& p, const ConvParams& one, const std::string& key, int threads, const float* x,
+                     const float* filter, const float* bias, float* out, int64_t weights_key) {
   WinogradEntry* e = winograd_cache().find(key);
   if (e == nullptr) e = &winograd_cache().insert(key, make_winograd(one));
   memory weights = winograd_weights(*e, filter, weights_key);
@@ -397,16 +392,16 @@ void winograd_conv2d(const ConvParams& p, const float* x, const float* filter, c
 // whatever the batch, so its bits never depend on the batch it runs in (oneDNN picks its implementation and work
 // split from the whole shape: with n in the shape, jit:avx2 gave other bits at batch 4 than alone).
 void conv2d(const ConvParams& p, const float* x, const float* filter, const float* bias, float* out, int64_t weights_key) {
-  if (use_winograd(p)) {
-    winograd_conv2d(p, x, filter, bias, out, weights_key);
-    return;
-  }
   ConvParams one = p;
   one.n = 1;
   const double flops = 2.0 * one.out_h * one.out_w * one.out_c * one.filter_h * one.filter_w * one.in_c;
   const int threads = team_size(flops);
   TeamScope team(threads);
   const std::string key = conv_key(one, threads);
+  if (use_winograd(p)) {
+    winograd_conv2d(p, one, key, threads, x, filter, bias, out, weights_key);
+    return;
+  }
   ConvEntry* e = conv_cache().find(key);
   if (e == nullptr) e = &conv_cache().insert(key, make_conv(one));
   memory weights = weights_for(*e, filter, weights_key);

@@ -44,17 +44,21 @@ interface PathResults {
   relative: number;
 }
 
+/** The values `op` computes, its intermediate and output tensors freed. */
+async function valuesOf(op: Op): Promise<Float32Array> {
+  const out = tf.tidy(op);
+  const values = (await out.data()) as Float32Array;
+  out.dispose();
+  return values;
+}
+
 /** Runs `op` with the original wasm kernels, then with the native ones; the usage counters of the native run. */
 async function bothPaths(op: Op): Promise<PathResults> {
   disableNativeKernels();
-  const plainOut = tf.tidy(op);
-  const plain = (await plainOut.data()) as Float32Array;
-  plainOut.dispose();
+  const plain = await valuesOf(op);
   expect(enableNativeKernels()).toBe(true);
   resetNativeKernelUsage();
-  const nativeOut = tf.tidy(op);
-  const native = (await nativeOut.data()) as Float32Array;
-  nativeOut.dispose();
+  const native = await valuesOf(op);
   return { plain, native, usage: nativeKernelUsage(), relative: maxAbsDiff(plain, native) / Math.max(maxAbs(plain), 1e-30) };
 }
 
@@ -111,9 +115,11 @@ function describeNative(): void {
     expect(relative).toBeLessThan(RELATIVE_TOLERANCE);
   });
 
-  const convCases: Array<[string, Op]> = [
-    ['3x3 32x32 128->128 (down_blocks.0)', conv([1, 32, 32, 128], [3, 3, 128, 128])],
-    ['3x3 16x16 128->256, batch 2 (down_blocks.1)', conv([2, 16, 16, 128], [3, 3, 128, 256])],
+  // A third element WINOGRAD: the addon runs the case as Winograd F(4x4, 3x3) (native/src/dnnl_ops.cc use_winograd).
+  const WINOGRAD = 'winograd';
+  const convCases: Array<[string, Op, typeof WINOGRAD?]> = [
+    ['3x3 32x32 128->128 (down_blocks.0)', conv([1, 32, 32, 128], [3, 3, 128, 128]), WINOGRAD],
+    ['3x3 16x16 128->256, batch 2 (down_blocks.1)', conv([2, 16, 16, 128], [3, 3, 128, 256]), WINOGRAD],
     ['3x3 8x8 256->256 (down_blocks.2)', conv([1, 8, 8, 256], [3, 3, 256, 256])],
     ['3x3 4x4 512->256 (up_blocks.0)', conv([1, 4, 4, 512], [3, 3, 512, 256])],
     ['1x1 16x16 384->256 (conv_shortcut)', conv([2, 16, 16, 384], [1, 1, 384, 256], { pad: 'valid' })],
@@ -127,23 +133,15 @@ function describeNative(): void {
     convCases.push([`fused ${activation}`, conv([1, 8, 8, 64], [3, 3, 64, 64], { activation })]);
   }
   convCases.push(
-    ['3x3 16x16 256->256, batch 3 (down_blocks.1)', conv([3, 16, 16, 256], [3, 3, 256, 256])],
-    ['3x3 32x32 384->128 (up_blocks.3, skip concat)', conv([1, 32, 32, 384], [3, 3, 384, 128])],
-    ['3x3 18x17 64->80, partial tiles, no bias', conv([2, 18, 17, 64], [3, 3, 64, 80], { bias: false })],
+    ['3x3 16x16 256->256, batch 3 (down_blocks.1)', conv([3, 16, 16, 256], [3, 3, 256, 256]), WINOGRAD],
+    ['3x3 32x32 384->128 (up_blocks.3, skip concat)', conv([1, 32, 32, 384], [3, 3, 384, 128]), WINOGRAD],
+    ['3x3 18x17 64->80, partial tiles, no bias', conv([2, 18, 17, 64], [3, 3, 64, 80], { bias: false }), WINOGRAD],
     ['3x3 16x16 64->64, fused relu (not Winograd)', conv([1, 16, 16, 64], [3, 3, 64, 64], { activation: 'relu' })],
     ['3x3 16x16 48->64 (not Winograd: 48 channels)', conv([1, 16, 16, 48], [3, 3, 48, 64])],
   );
-  // The cases the addon runs as Winograd F(4x4, 3x3) (dnnl_ops.cc winograd_tile).
-  const WINOGRAD_CASES = new Set([
-    '3x3 32x32 128->128 (down_blocks.0)',
-    '3x3 16x16 128->256, batch 2 (down_blocks.1)',
-    '3x3 16x16 256->256, batch 3 (down_blocks.1)',
-    '3x3 32x32 384->128 (up_blocks.3, skip concat)',
-    '3x3 18x17 64->80, partial tiles, no bias',
-  ]);
 
-  for (const [name, op] of convCases) {
-    const winograd = WINOGRAD_CASES.has(name);
+  for (const [name, op, path] of convCases) {
+    const winograd = path === WINOGRAD;
     const bound = winograd ? WINOGRAD_RELATIVE_TOLERANCE : RELATIVE_TOLERANCE;
     test(`conv ${name}: native${winograd ? ' (Winograd)' : ''} within ${bound} of wasm`, async () => {
       const addon = loadNativeAddon().addon!;
@@ -167,13 +165,10 @@ function describeNative(): void {
     });
 
     test('agrees with the direct convolution on the same shapes, within the Winograd bound', async () => {
-      for (const [name, op] of convCases.filter(([n]) => WINOGRAD_CASES.has(n))) {
-        const run = async (winograd: boolean): Promise<Float32Array> => {
+      for (const [name, op] of convCases.filter(([, , path]) => path === WINOGRAD)) {
+        const run = (winograd: boolean): Promise<Float32Array> => {
           addon().setWinograd(winograd);
-          const y = tf.tidy(op);
-          const v = (await y.data()) as Float32Array;
-          y.dispose();
-          return v;
+          return valuesOf(op);
         };
         const direct = await run(false);
         const wino = await run(true);
@@ -203,12 +198,7 @@ function describeNative(): void {
     test('the transformed filters are cached per weight tensor and evicted with it', async () => {
       const filter = tf.keep(rand([3, 3, 64, 64], 7, 0.05)) as tf.Tensor4D;
       const before = addon().info();
-      const run = async (): Promise<Float32Array> => {
-        const y = tf.tidy(() => tf.conv2d(rand([1, 16, 16, 64], 1) as tf.Tensor4D, filter, 1, 'same'));
-        const v = (await y.data()) as Float32Array;
-        y.dispose();
-        return v;
-      };
+      const run = (): Promise<Float32Array> => valuesOf(() => tf.conv2d(rand([1, 16, 16, 64], 1) as tf.Tensor4D, filter, 1, 'same'));
       const first = await run();
       const after = addon().info();
       expect(after.cachedWeights).toBe(before.cachedWeights + 1);
@@ -290,12 +280,7 @@ function describeNative(): void {
     const addon = loadNativeAddon().addon!;
     const filter = tf.keep(rand([3, 3, 64, 64], 7, 0.05)) as tf.Tensor4D;
     const before = addon.info().cachedWeights;
-    const run = async (): Promise<Float32Array> => {
-      const y = tf.tidy(() => tf.conv2d(rand([1, 8, 8, 64], 1) as tf.Tensor4D, filter, 1, 'same'));
-      const v = (await y.data()) as Float32Array;
-      y.dispose();
-      return v;
-    };
+    const run = (): Promise<Float32Array> => valuesOf(() => tf.conv2d(rand([1, 8, 8, 64], 1) as tf.Tensor4D, filter, 1, 'same'));
     const first = await run();
     expect(addon.info().cachedWeights).toBe(before + 1);
     const second = await run(); // served from the cache

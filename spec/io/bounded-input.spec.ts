@@ -6,15 +6,7 @@ import { BoundedJsonError, parseBoundedJson } from '../../lib/io/bounded-json';
 import { describeValue } from '../../lib/io/describe-value';
 import { FileReadError, readJsonFile, readRegularFile } from '../../lib/node/fs/read-file';
 import { tempDir } from './hostile/run-hostile';
-
-function errorOf(run: () => unknown): Error {
-  try {
-    run();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected an error, got none');
-}
+import { errorOf } from '../helpers/errors';
 
 describe('parseBoundedJson', () => {
   test('parses what JSON.parse parses, within the limits; brackets inside strings do not count', () => {

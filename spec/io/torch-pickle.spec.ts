@@ -8,21 +8,13 @@ import { readTorchCheckpoint } from '../../lib/io/torch-pickle';
 import { fixturePath, loadFixture } from '../helpers/fixtures';
 import { stateDictSha256 } from './state-dict-hash';
 import { PickleBuilder, editTorchZip, f32Bytes, stateDictPickle, torchZip } from '../../test-support/torch-zip-bytes';
+import { errorOf } from '../helpers/errors';
 
 const SOURCE = 'model.bin';
 const unetTiny = loadFixture('unet_tiny.json');
 
 function readFixture(folder: string, file: string): Uint8Array {
   return new Uint8Array(fs.readFileSync(fixturePath(folder, file)));
-}
-
-function errorOf(run: () => unknown): Error {
-  try {
-    run();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected an error, got none');
 }
 
 /** Runs the reader on `bytes` and checks it fails with a CheckpointError naming the file and matching `patterns`. */

@@ -8,31 +8,13 @@ import { imageAbsSum } from '../../lib/pipelines/image-abs-sum';
 import { Generator } from '../../lib/random/generator';
 import type { StateDict } from '../../lib/io/state-dict';
 import { describeEachBackend, TestBackend } from '../helpers/backends';
-import { FixtureArray, loadFixture, maxAbsDiff } from '../helpers/fixtures';
+import { maxAbsDiff } from '../helpers/fixtures';
 import { recipeStateDict } from '../helpers/recipe-weights';
 import { parityBound, reportParity } from '../helpers/tolerances';
 import { stateDictSha256 } from '../io/state-dict-hash';
-import { nchwValues, nhwcFromFixture } from '../models/unet/unet-fixture';
+import { fullFixture, nchwValues, nhwcFromFixture } from '../models/unet/unet-fixture';
 
-interface UNetFullFixture {
-  config: Record<string, unknown>;
-  weights_seed: number;
-  weights_sha256: string;
-  num_parameters: number;
-  state_dict_keys: [string, number[]][];
-  cases: { id: string; input_seed: number; timestep: number | number[]; sample: FixtureArray; output: FixtureArray }[];
-  pipeline_cases: {
-    id: string;
-    generator_seed: number;
-    num_inference_steps: number;
-    eta: number;
-    scheduler_config: Record<string, unknown>;
-    image_abs_sum: number;
-    images: FixtureArray;
-  }[];
-}
-
-const fixture = loadFixture<UNetFullFixture>('unet_full.json');
+const fixture = fullFixture();
 
 /**
  * The pure-JS cpu backend takes ~10 s (more inside jest) per full-size forward: it runs the first forward case only,

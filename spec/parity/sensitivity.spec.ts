@@ -13,12 +13,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { UNet2DModel } from '../../lib/models/unet/unet-2d-model';
 import { DDIMPipeline } from '../../lib/pipelines/ddim-pipeline';
 import { describeEachBackend, TestBackend } from '../helpers/backends';
-import { FixtureArray, fixturePath, loadFixture, maxAbsDiff } from '../helpers/fixtures';
+import { fixturePath, maxAbsDiff } from '../helpers/fixtures';
 import { recipeStateDict } from '../helpers/recipe-weights';
 import type { StateDict } from '../../lib/io/state-dict';
 import { FREQ_SHIFT_IGNORED, patchedLibCopy } from '../helpers/patched-lib';
 import { parityBound, tinyPipelineBound } from '../helpers/tolerances';
-import { nchwValues, nhwcFromFixture, tinyFixture } from '../models/unet/unet-fixture';
+import { fullFixture, nchwValues, nhwcFromFixture, tinyFixture, UNetCase } from '../models/unet/unet-fixture';
 import { caseGenerator, pipelineFixture } from '../pipelines/pipeline-fixture';
 
 /** The tiny model folder with config.json overridden, in a fresh temporary directory. */
@@ -30,10 +30,10 @@ function tinyModelWith(overrides: Record<string, unknown>): string {
   return dir;
 }
 
-/** Worst max-abs error of a model over the tiny forward cases, per case. */
-async function forwardErrors(unet: UNet2DModel): Promise<Record<string, number>> {
+/** Worst max-abs error of a model over forward cases (default: the tiny model's), per case. */
+async function forwardErrors(unet: UNet2DModel, cases: UNetCase[] = tinyFixture().cases): Promise<Record<string, number>> {
   const errors: Record<string, number> = {};
-  for (const c of tinyFixture().cases) {
+  for (const c of cases) {
     const sample = nhwcFromFixture(c.sample);
     const out = unet.predict(sample, c.timestep);
     errors[c.id] = maxAbsDiff(await nchwValues(out), c.output.data);
@@ -130,26 +130,14 @@ describeEachBackend('sensitivity: the parity bounds catch small model mistakes',
  * block measures and prints it rather than asserting it. Not on cpu: a full-size forward takes ~10 s there.
  */
 describeEachBackend('sensitivity at full size: the fullForward bound catches norm_eps 1e-5', (_tfBackend, label) => {
-  const fixture = loadFixture<{
-    config: Record<string, unknown>;
-    weights_seed: number;
-    state_dict_keys: [string, number[]][];
-    cases: { id: string; timestep: number | number[]; sample: FixtureArray; output: FixtureArray }[];
-  }>('unet_full.json');
+  const fixture = fullFixture();
   let weights: StateDict | undefined;
   const errors = async (normEps: number): Promise<number[]> => {
     weights ??= recipeStateDict(fixture.state_dict_keys, fixture.weights_seed);
     const unet = UNet2DModel.fromConfig({ ...fixture.config, norm_eps: normEps });
     try {
       unet.loadStateDict(weights, 'recipe weights');
-      const out: number[] = [];
-      for (const c of fixture.cases) {
-        const sample = nhwcFromFixture(c.sample);
-        const y = unet.predict(sample, c.timestep);
-        out.push(maxAbsDiff(await nchwValues(y), c.output.data));
-        tf.dispose([sample, y]);
-      }
-      return out;
+      return Object.values(await forwardErrors(unet, fixture.cases));
     } finally {
       unet.dispose();
     }

@@ -9,6 +9,7 @@ import { ConfigError } from '../../lib/config/config-error';
 import { DDIMScheduler } from '../../lib/schedulers/ddim';
 import { DDPMScheduler } from '../../lib/schedulers/ddpm';
 import { schedulerFixture } from './scheduler-fixture';
+import { errorOf } from '../helpers/errors';
 
 const fixture = schedulerFixture();
 
@@ -116,7 +117,7 @@ describe('config errors name the field and the value', () => {
   });
 
   test('the error names the file the loader passes, and carries the key', () => {
-    const error = captureError(() => DDPMScheduler.fromConfig({ num_train_timesteps: -3 }, { source: 'scheduler/scheduler_config.json' }));
+    const error = errorOf<ConfigError>(() => DDPMScheduler.fromConfig({ num_train_timesteps: -3 }, { source: 'scheduler/scheduler_config.json' }));
     expect(error).toBeInstanceOf(ConfigError);
     expect(error.message).toBe('scheduler/scheduler_config.json: num_train_timesteps=-3 must be a positive integer <= 100000');
     expect(error.source).toBe('scheduler/scheduler_config.json');
@@ -159,15 +160,6 @@ describe('config errors name the field and the value', () => {
     }
   });
 });
-
-function captureError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    return err as ConfigError;
-  }
-  throw new Error('expected an error');
-}
 
 describe('defaults, checked against diffusers itself (not against this library\'s constants)', () => {
   // scheduler.json holds what diffusers 0.30.3's from_config resolved; `_use_default_values` lists the keys it filled

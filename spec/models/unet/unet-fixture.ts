@@ -37,6 +37,32 @@ export function tinyFixture(): UNetTinyFixture {
   return loadFixture<UNetTinyFixture>('unet_tiny.json');
 }
 
+/**
+ * spec/fixtures/unet_full.json: the google/ddpm-cifar10-32 architecture with deterministic random weights (rebuilt
+ * from `weights_seed` by spec/helpers/recipe-weights.ts), its forward cases and 2- and 3-step pipeline cases.
+ */
+export interface UNetFullFixture {
+  config: Record<string, unknown>;
+  weights_seed: number;
+  weights_sha256: string;
+  num_parameters: number;
+  state_dict_keys: [string, number[]][];
+  cases: UNetCase[];
+  pipeline_cases: {
+    id: string;
+    generator_seed: number;
+    num_inference_steps: number;
+    eta: number;
+    scheduler_config: Record<string, unknown>;
+    image_abs_sum: number;
+    images: FixtureArray;
+  }[];
+}
+
+export function fullFixture(): UNetFullFixture {
+  return loadFixture<UNetFullFixture>('unet_full.json');
+}
+
 /** A fixture NCHW array as an NHWC tfjs tensor. */
 export function nhwcFromFixture(a: FixtureArray): tf.Tensor4D {
   return tf.tidy(() => tf.transpose(tf.tensor4d(a.data, a.shape as [number, number, number, number], 'float32'), [0, 2, 3, 1]));

@@ -1,3 +1,4 @@
+import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../../lib/node/backends/set-backend';
 import {
@@ -15,6 +16,9 @@ import { wasmBackendInternals, wasmHeapBytes } from '../../lib/backends/wasm-int
 import { autoWasmThreads, wasmBackendInfo } from '../../lib/node/backends/wasm-threads';
 import { groupNormBroadcast as groupNormNHWC } from '../../lib/models/unet/ops/group-norm';
 import { silu } from '../../lib/models/unet/layers/activations';
+import { kernelPath } from '../../lib/node/cli/run-environment';
+import { ADDON_ENV, OPENMP_SPIN_COUNT } from '../../lib/node/backends/native/addon';
+import { runIsolated } from '../helpers/run-isolated';
 import { maxAbs, maxAbsDiff } from '../helpers/fixtures';
 import { testBackendUnavailableReason } from '../helpers/backends';
 import { describeNotRun } from '../helpers/not-run';
@@ -94,6 +98,30 @@ function describeNative(): void {
     tf.removeBackend('wasm');
   });
 
+  test('OpenMP: the addon sets GOMP_SPINCOUNT before its first load, unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set', () => {
+    const child = path.join(__dirname, 'openmp-env-child.ts');
+    // The bundled child finds the addon through TFJS_DIFFUSERS_NATIVE (its bundle lives in a temporary folder).
+    const addonFile = loadNativeAddon().path!;
+    const inFreshProcess = (env: Record<string, string | undefined>): unknown => {
+      const saved = { GOMP_SPINCOUNT: process.env.GOMP_SPINCOUNT, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY, [ADDON_ENV]: process.env[ADDON_ENV] };
+      delete process.env.GOMP_SPINCOUNT;
+      delete process.env.OMP_WAIT_POLICY;
+      Object.assign(process.env, { [ADDON_ENV]: addonFile }, env);
+      try {
+        const [outcome] = runIsolated(child, 'openmp-env', [], { timeoutMs: 30_000 });
+        return outcome.result === 'ok' ? outcome.value : outcome;
+      } finally {
+        for (const [k, v] of Object.entries(saved)) {
+          if (v === undefined) delete process.env[k];
+          else process.env[k] = v;
+        }
+      }
+    };
+    expect(inFreshProcess({})).toEqual({ loaded: true, GOMP_SPINCOUNT: String(OPENMP_SPIN_COUNT), OMP_WAIT_POLICY: null });
+    expect(inFreshProcess({ OMP_WAIT_POLICY: 'PASSIVE' })).toEqual({ loaded: true, GOMP_SPINCOUNT: null, OMP_WAIT_POLICY: 'PASSIVE' });
+    expect(inFreshProcess({ GOMP_SPINCOUNT: '5' })).toEqual({ loaded: true, GOMP_SPINCOUNT: '5', OMP_WAIT_POLICY: null });
+  });
+
   test('an output allocation that grows the wasm heap is written through a fresh view', async () => {
     // 64 MiB of output from a fresh backend: makeOutput must grow the heap before the addon takes its view.
     const heapBytes = (): number => wasmHeapBytes(wasmBackendInternals(tf.backend())).length;
@@ -162,6 +190,16 @@ function describeNative(): void {
     test('is on by default (TFJS_DIFFUSERS_WINOGRAD unset)', () => {
       expect(process.env.TFJS_DIFFUSERS_WINOGRAD).toBeUndefined();
       expect(addon().info().winograd).toBe(true);
+    });
+
+    test("the manifest's kernelPath names it, since it decides the bits", () => {
+      const onednn = `wasm+onednn-${addon().info().dnnlVersion}`;
+      expect(kernelPath('wasm')).toBe(`${onednn}+winograd`);
+      addon().setWinograd(false);
+      expect(kernelPath('wasm')).toBe(onednn);
+      disableNativeKernels();
+      expect(kernelPath('wasm')).toBe('wasm');
+      expect(enableNativeKernels()).toBe(true);
     });
 
     test('agrees with the direct convolution on the same shapes, within the Winograd bound', async () => {

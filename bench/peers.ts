@@ -1,7 +1,7 @@
 /**
  * The peers bench/run.ts measures the library against, set up on demand in a cache folder (never dependencies of
  * the package): diffusers' own UNet2DModel on PyTorch (bench/torch_unet.py, diffusers from its source tree) and the
- * same network exported with torch.onnx.export, run by onnxruntime-node 1.23.0 (bench/onnxruntime-unet.ts).
+ * same network exported with torch.onnx.export, run by onnxruntime-node (ONNXRUNTIME_VERSION) (bench/onnxruntime-unet.ts).
  * Each setup returns what it found, or a sentence saying why the peer cannot run here.
  *
  * Cache folder: $TFJS_DIFFUSERS_BENCH_CACHE, else ~/.cache/tfjs-diffusers-bench. diffusers' source: the
@@ -14,7 +14,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-export const ONNXRUNTIME_VERSION = '1.23.0';
+export const ONNXRUNTIME_VERSION = '1.30.0';
 export const TORCH_PREFIX = 'TORCH_UNET_RESULT ';
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the full-size google/ddpm-cifar10-32 UNet forward on every backend configuration available here,
  * against its peers on the same CPU: diffusers' own UNet2DModel on PyTorch (2 threads, inference_mode, default
- * OpenMP settings) and the same network exported with torch.onnx.export on onnxruntime-node 1.23.0 (2 intra-op
+ * OpenMP settings) and the same network exported with torch.onnx.export on onnxruntime-node (bench/peers.ts ONNXRUNTIME_VERSION; 2 intra-op
  * threads), set up in a cache folder by bench/peers.ts. Configurations run interleaved in rounds, each in its own
  * process; every row gives the median over rounds and the spread (min–max of the rounds' medians), and ratios are
  * taken within a round. Also the 50-step DDIMPipeline image at batch 1 and 16, end to end. Rewrites the generated
@@ -21,7 +21,7 @@ import { autoWasmThreads } from '../lib/node/backends/wasm-threads';
 import { writeFileAtomic } from '../lib/node/fs/atomic-write';
 import { oneOf, parseBenchArgs, positiveInt, positiveIntList } from './args';
 import { ORT_PREFIX } from './onnxruntime-unet';
-import { findPythonPeer, onnxModel, onnxruntimeModule, PythonPeer, TORCH_PREFIX } from './peers';
+import { findPythonPeer, onnxModel, onnxruntimeModule, ONNXRUNTIME_VERSION, PythonPeer, TORCH_PREFIX } from './peers';
 import { median, WARMUP_FORWARDS, WARMUP_SECONDS } from './stats';
 import { configLabel, ForwardOptions, ForwardResult, GFLOP_PER_SAMPLE, RESULT_PREFIX } from './unet-forward';
 
@@ -168,7 +168,7 @@ function torchPeer(python: PythonPeer): Peer {
 
 function onnxruntimePeer(module: string, model: string): Peer {
   const threads = Math.min(2, os.cpus().length);
-  const label = `onnxruntime-node 1.23.0 CPU (diffusers' UNet2DModel via torch.onnx.export), ${threads} intra-op threads`;
+  const label = `onnxruntime-node ${ONNXRUNTIME_VERSION} CPU (diffusers' UNet2DModel via torch.onnx.export), ${threads} intra-op threads`;
   return {
     label,
     run: (batches, runs) => {

@@ -2,3 +2,4 @@
 // root's exports are derived from this list. A new scheduler is its own file plus one line here.
 export { DDIMScheduler } from './ddim';
 export { DDPMScheduler } from './ddpm';
+export { DPMSolverMultistepScheduler } from './dpm-solver-multistep';

@@ -4,3 +4,4 @@ export { DDIMScheduler } from './ddim';
 export { DDPMScheduler } from './ddpm';
 export { DPMSolverMultistepScheduler } from './dpm-solver-multistep';
 export { PNDMScheduler } from './pndm';
+export { EulerDiscreteScheduler } from './euler-discrete';

@@ -81,6 +81,11 @@ export interface TrajectoryErrors {
   timestepsDiffer: boolean;
 }
 
+/** diffusers' snake_case `step` keyword arguments (`s_churn`) as the port's camelCase options (`sChurn`). */
+function camelCaseKeys(kwargs: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(kwargs).map(([k, v]) => [k.replace(/_([a-z])/g, (_m, ch: string) => ch.toUpperCase()), v]));
+}
+
 function toNhwc(x: tf.Tensor): tf.Tensor {
   return tf.transpose(x, [0, 2, 3, 1]);
 }
@@ -124,7 +129,7 @@ export function replayTrajectory(scheduler: Scheduler, c: KTrajectory, layout: '
       const x = randnTensor(f.shape, { generator: new Generator().manualSeed(f.model_output_seed_base + k) });
       return layout === 'NHWC' ? toNhwc(x) : x;
     });
-    const options = { ...c.step_kwargs, layout, ...(scheduler.stepTakesGenerator ? { generator } : {}) };
+    const options = { ...camelCaseKeys(c.step_kwargs), layout, ...(scheduler.stepTakesGenerator ? { generator } : {}) };
     const out = scheduler.step(modelOutput, t, sample, options);
     compare(out.prevSample, want.prev_sample, 'prevSample');
     if (want.pred_original_sample) {

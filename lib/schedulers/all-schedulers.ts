@@ -5,3 +5,4 @@ export { DDPMScheduler } from './ddpm';
 export { DPMSolverMultistepScheduler } from './dpm-solver-multistep';
 export { PNDMScheduler } from './pndm';
 export { EulerDiscreteScheduler } from './euler-discrete';
+export { EulerAncestralDiscreteScheduler } from './euler-ancestral-discrete';

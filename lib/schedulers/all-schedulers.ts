@@ -6,3 +6,4 @@ export { DPMSolverMultistepScheduler } from './dpm-solver-multistep';
 export { PNDMScheduler } from './pndm';
 export { EulerDiscreteScheduler } from './euler-discrete';
 export { EulerAncestralDiscreteScheduler } from './euler-ancestral-discrete';
+export { HeunDiscreteScheduler } from './heun-discrete';

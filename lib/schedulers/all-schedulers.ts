@@ -7,3 +7,4 @@ export { PNDMScheduler } from './pndm';
 export { EulerDiscreteScheduler } from './euler-discrete';
 export { EulerAncestralDiscreteScheduler } from './euler-ancestral-discrete';
 export { HeunDiscreteScheduler } from './heun-discrete';
+export { LMSDiscreteScheduler } from './lms-discrete';

@@ -8,3 +8,4 @@ export { EulerDiscreteScheduler } from './euler-discrete';
 export { EulerAncestralDiscreteScheduler } from './euler-ancestral-discrete';
 export { HeunDiscreteScheduler } from './heun-discrete';
 export { LMSDiscreteScheduler } from './lms-discrete';
+export { KDPM2DiscreteScheduler } from './kdpm2-discrete';

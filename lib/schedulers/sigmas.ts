@@ -207,6 +207,27 @@ export function sigmaToT(sigma: number, logSigmas: ArrayLike<number>): number {
 }
 
 /**
+ * `_sigma_to_t` as KDPM2 calls it for its interpolated σ: σ is a float32 torch 0-dim tensor and `log_sigmas` a
+ * torch tensor, so NumPy computes log σ in float64 (a 0-d float32 array with a Python float promotes to float64)
+ * and torch does the rest in float32, the final `(1 − w)·low + w·high` too.
+ */
+export function sigmaToTFloat32(sigma: number, logSigmas: ArrayLike<number>): number {
+  const n = logSigmas.length;
+  if (n < 2) throw new Error(`sigmaToTFloat32: needs a table of 2 log σ at least, got ${n}`);
+  const logSigma = f32(Math.log(Math.max(sigma, 1e-10)));
+  if (Number.isNaN(sigma)) return NaN;
+  let low = 0;
+  for (let i = 0; i < n; i++) if (logSigma >= logSigmas[i]) low = i;
+  low = Math.min(low, n - 2);
+  const high = low + 1;
+  const lo = logSigmas[low];
+  const hi = logSigmas[high];
+  let w = f32(f32(lo - logSigma) / f32(lo - hi));
+  w = Math.min(Math.max(w, 0), 1);
+  return f32(f32(f32(1 - w) * low) + f32(w * high));
+}
+
+/**
  * The timesteps of the σ schedulers' `set_timesteps` (Euler, Euler ancestral, Heun, LMS, KDPM2), largest first, as
  * float32: `'linspace'` gives `np.linspace(0, T − 1, n)` unrounded (fractional timesteps such as 998.7),
  * `'leading'` `arange(n) · (T // n) + stepsOffset`, `'trailing'` `round(arange(T, 0, −T/n)) − 1`.

@@ -9,3 +9,4 @@ export { EulerAncestralDiscreteScheduler } from './euler-ancestral-discrete';
 export { HeunDiscreteScheduler } from './heun-discrete';
 export { LMSDiscreteScheduler } from './lms-discrete';
 export { KDPM2DiscreteScheduler } from './kdpm2-discrete';
+export { KDPM2AncestralDiscreteScheduler } from './kdpm2-ancestral-discrete';

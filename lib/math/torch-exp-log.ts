@@ -138,3 +138,78 @@ function dfadd2(a: number, b: number): [number, number] {
   const v = f32(rx - a);
   return [rx, f32(f32(a - f32(rx - v)) + f32(b - v))];
 }
+
+type F2 = [number, number];
+
+/** SLEEF's `dfadd2_vf2_vf2_vf`: (x.x + x.y) + y as a double-float. */
+function dfadd2F2F(x: F2, y: number): F2 {
+  const rx = f32(x[0] + y);
+  const v = f32(rx - x[0]);
+  const ry = f32(f32(x[0] - f32(rx - v)) + f32(y - v));
+  return [rx, f32(ry + x[1])];
+}
+
+/** SLEEF's `dfadd2_vf2_vf2_vf2`. */
+function dfadd2F2F2(x: F2, y: F2): F2 {
+  const rx = f32(x[0] + y[0]);
+  const v = f32(rx - x[0]);
+  const ry = f32(f32(x[0] - f32(rx - v)) + f32(y[0] - v));
+  return [rx, f32(ry + f32(x[1] + y[1]))];
+}
+
+/** SLEEF's `dfmul_vf2_vf2_vf` (FMA form). */
+function dfmulF2F(x: F2, y: number): F2 {
+  const rx = f32(x[0] * y);
+  return [rx, fmaF32(x[1], y, fmaF32(x[0], y, -rx))];
+}
+
+/** SLEEF's `dfmul_vf2_vf2_vf2` (FMA form). */
+function dfmulF2F2(x: F2, y: F2): F2 {
+  const rx = f32(x[0] * y[0]);
+  return [rx, fmaF32(x[0], y[1], fmaF32(x[1], y[0], fmaF32(x[0], y[0], -rx)))];
+}
+
+/** SLEEF's `dfsqu_vf2_vf2` (FMA form). */
+function dfsquF2(x: F2): F2 {
+  const rx = f32(x[0] * x[0]);
+  return [rx, fmaF32(f32(x[0] + x[0]), x[1], fmaF32(x[0], x[0], -rx))];
+}
+
+/** u · 2^q as SLEEF's `vldexp2` (two float32 products). */
+function ldexp2(u: number, q: number): number {
+  const half = q >> 1;
+  return f32(f32(u * pow2i(half)) * pow2i(q - half));
+}
+
+/**
+ * torch.expm1 of a float32 `x` (SLEEF `xexpm1f`, AVX2: e^x in double-float minus 1).
+ *
+ * ```ts
+ * expm1F32(Math.fround(-1e-3));  // torch.expm1(torch.tensor(-1e-3)).item()
+ * ```
+ */
+export function expm1F32(x: number): number {
+  const a = f32(x);
+  if (Number.isNaN(a)) return NaN;
+  if (a > 88.72283172607421875) return Infinity;
+  if (a < -16.635532333438687426013570) return -1;
+  if (Object.is(a, -0)) return -0;
+  // expk2f((a, 0))
+  const q = rintToInt(f32(a * R_LN2F));
+  let s: F2 = dfadd2F2F([a, 0], f32(q * -L2UF));
+  s = dfadd2F2F(s, f32(q * -L2LF));
+  let u = f32(0.1980960224e-3);
+  u = fmaF32(u, s[0], f32(0.1394256484e-2));
+  u = fmaF32(u, s[0], f32(0.8333456703e-2));
+  u = fmaF32(u, s[0], f32(0.4166637361e-1));
+  let t = dfadd2F2F(dfmulF2F(s, u), f32(0.166666659414234244790680580464));
+  t = dfadd2F2F(dfmulF2F2(s, t), 0.5);
+  t = dfadd2F2F2(s, dfmulF2F2(dfsquF2(s), t));
+  // dfadd_vf2_vf_vf2(1, t)
+  const tx = f32(1 + t[0]);
+  const ty = f32(f32(f32(1 - tx) + t[0]) + t[1]);
+  let ex: F2 = [ldexp2(tx, q), ldexp2(ty, q)];
+  if (a < -104) ex = [0, 0];
+  const d = dfadd2F2F(ex, -1);
+  return f32(d[0] + d[1]);
+}

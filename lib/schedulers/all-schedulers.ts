@@ -10,3 +10,4 @@ export { HeunDiscreteScheduler } from './heun-discrete';
 export { LMSDiscreteScheduler } from './lms-discrete';
 export { KDPM2DiscreteScheduler } from './kdpm2-discrete';
 export { KDPM2AncestralDiscreteScheduler } from './kdpm2-ancestral-discrete';
+export { UniPCMultistepScheduler } from './unipc-multistep';

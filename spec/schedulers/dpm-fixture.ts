@@ -65,6 +65,12 @@ export interface StepError {
   maxAbs: number;
   relative: number;
   exact: boolean;
+  /** Whether diffusers' output is finite (the fixture holds null for NaN, "Infinity" strings for ±∞). */
+  referenceFinite: boolean;
+  /** This step's input and output (NCHW) and its model output, for the checks of non-finite reference steps. */
+  input: Float32Array;
+  output: Float32Array;
+  modelOutput: Float32Array;
 }
 
 /** NCHW [B, C, H, W] data → NHWC. */
@@ -72,12 +78,26 @@ function toNhwc(t: tf.Tensor): tf.Tensor {
   return tf.transpose(t, [0, 2, 3, 1]);
 }
 
+/** A tensor's values in NCHW order. */
+function nchwData(t: tf.Tensor, layout: 'NCHW' | 'NHWC'): Float32Array {
+  if (layout === 'NCHW') return t.dataSync() as Float32Array;
+  const nchw = tf.transpose(t, [0, 3, 1, 2]);
+  const data = nchw.dataSync() as Float32Array;
+  nchw.dispose();
+  return data;
+}
+
 /**
  * Runs the fixture's sampling loop with `scheduler` (already `setTimesteps`'d): the same initial sample, model
  * outputs and step generator (the library's Generator is torch's bit for bit), in NCHW or NHWC layout. Returns
  * each step's error against diffusers' output.
  */
-export async function runTrajectory(scheduler: Scheduler, c: DpmTrajectoryCase, layout: 'NCHW' | 'NHWC' = 'NCHW'): Promise<StepError[]> {
+export async function runTrajectory(
+  scheduler: Scheduler,
+  c: DpmTrajectoryCase,
+  layout: 'NCHW' | 'NHWC' = 'NCHW',
+  afterStep?: (k: number) => void,
+): Promise<StepError[]> {
   const gModel = new Generator().manualSeed(c.model_seed);
   const gStep = c.step_seed === null ? undefined : new Generator().manualSeed(c.step_seed);
   let x = randnTensor(c.shape, { generator: new Generator().manualSeed(c.sample_seed) });
@@ -93,10 +113,14 @@ export async function runTrajectory(scheduler: Scheduler, c: DpmTrajectoryCase, 
     }
     const { prevSample, predOriginalSample } = scheduler.step(mo, timesteps[k], x, { generator: gStep, layout });
     predOriginalSample?.dispose();
+    afterStep?.(k);
     const nchw = layout === 'NHWC' ? tf.transpose(prevSample, [0, 3, 1, 2]) : prevSample;
-    const got = nchw.dataSync();
+    const got = nchw.dataSync() as Float32Array;
     if (nchw !== prevSample) nchw.dispose();
+    const input = nchwData(x, layout);
+    const modelOutput = nchwData(mo, layout);
     const want = c.prev_samples[k].data;
+    const referenceFinite = want.every((v) => typeof v === 'number');
     let maxAbs = 0;
     let scale = 0;
     let exact = got.length === want.length;
@@ -106,7 +130,7 @@ export async function runTrajectory(scheduler: Scheduler, c: DpmTrajectoryCase, 
       maxAbs = Math.max(maxAbs, Number.isNaN(d) ? Infinity : d);
       scale = Math.max(scale, Math.abs(want[i]));
     }
-    errors.push({ maxAbs, relative: scale > 0 ? maxAbs / scale : maxAbs, exact });
+    errors.push({ maxAbs, relative: scale > 0 ? maxAbs / scale : maxAbs, exact, referenceFinite, input, output: got, modelOutput });
     tf.dispose([x, mo]);
     x = prevSample;
   }

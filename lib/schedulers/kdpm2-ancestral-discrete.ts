@@ -88,10 +88,10 @@ export class KDPM2AncestralDiscreteScheduler implements Scheduler {
   readonly alphas: Float32Array;
   readonly alphasCumprod: Float32Array;
 
-  private sigmasValue = new Float32Array(0);
-  private sigmasInterpolValue = new Float32Array(0);
-  private sigmasUpValue = new Float32Array(0);
-  private sigmasDownValue = new Float32Array(0);
+  private sigmasValue: Float32Array = new Float32Array(0);
+  private sigmasInterpolValue: Float32Array = new Float32Array(0);
+  private sigmasUpValue: Float32Array = new Float32Array(0);
+  private sigmasDownValue: Float32Array = new Float32Array(0);
   private timestepsValue: Float32Array | Float64Array = new Float32Array(0);
   private numInferenceStepsValue: number | null = null;
   private stepIndexValue: number | null = null;

@@ -127,8 +127,8 @@ export class KDPM2DiscreteScheduler implements Scheduler {
   readonly alphas: Float32Array;
   readonly alphasCumprod: Float32Array;
 
-  private sigmasValue = new Float32Array(0);
-  private sigmasInterpolValue = new Float32Array(0);
+  private sigmasValue: Float32Array = new Float32Array(0);
+  private sigmasInterpolValue: Float32Array = new Float32Array(0);
   private timestepsValue: Float32Array | Float64Array = new Float32Array(0);
   private numInferenceStepsValue: number | null = null;
   private stepIndexValue: number | null = null;

@@ -136,6 +136,29 @@ export function describeKScheduler<S extends Scheduler>(opts: KSchedulerSpecOpti
     });
   });
 
+  if (opts.sigmasOf) {
+    const sigmasOf = opts.sigmasOf;
+    describe(`${name}.addNoise`, () => {
+      test("original + noise · σ(t), σ at the timestep's position (the second of a doubled timestep), per batch element", () => {
+        const s = new cls();
+        s.setTimesteps(6);
+        const ts = Array.from(s.timesteps);
+        const position = (t: number): number => (ts.indexOf(t) !== ts.lastIndexOf(t) ? ts.indexOf(t) + 1 : ts.indexOf(t));
+        const [ta, tb] = [ts[3], ts[0]];
+        const x0 = tf.ones([2, 1, 2, 2]);
+        const noise = tf.fill([2, 1, 2, 2], 2);
+        const out = s.addNoise(x0, noise, [ta, tb]);
+        const v = out.dataSync();
+        const sigmas = sigmasOf(s);
+        expect(v[0]).toBe(Math.fround(1 + Math.fround(2 * sigmas[position(ta)])));
+        expect(v[4]).toBe(Math.fround(1 + Math.fround(2 * sigmas[position(tb)])));
+        expect(() => s.addNoise(x0, noise, [12345.5])).toThrow(/timestep=12345.5 is not one of scheduler.timesteps/);
+        expect(() => s.addNoise(x0, noise, [ta, ta, ta])).toThrow(/3 timesteps for a batch of 2/);
+        tf.dispose([x0, noise, out]);
+      });
+    });
+  }
+
   describe(`${name}: input checks`, () => {
     test('step before setTimesteps, shapes that differ, non-tensors', () => {
       const s = new cls();

@@ -185,7 +185,7 @@ export class EulerAncestralDiscreteScheduler implements Scheduler {
   step(modelOutput: tf.Tensor, timestep: number, sample: tf.Tensor, options: EulerAncestralStepOptions = {}): SchedulerStepOutput {
     const owner = 'EulerAncestralDiscreteScheduler.step';
     assertSameShape(owner, 'modelOutput', modelOutput, 'sample', sample);
-    if (this.numInferenceStepsValue === null && this.stepIndexValue === null) {
+    if (this.numInferenceStepsValue === null) {
       throw new Error(`${owner}: numInferenceSteps is not set; call setTimesteps(n) after creating the scheduler`);
     }
     const { generator, varianceNoise } = options;

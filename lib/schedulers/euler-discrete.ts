@@ -254,7 +254,7 @@ export class EulerDiscreteScheduler implements Scheduler {
   step(modelOutput: tf.Tensor, timestep: number, sample: tf.Tensor, options: EulerDiscreteStepOptions = {}): SchedulerStepOutput {
     const owner = 'EulerDiscreteScheduler.step';
     assertSameShape(owner, 'modelOutput', modelOutput, 'sample', sample);
-    if (this.numInferenceStepsValue === null && this.stepIndexValue === null) {
+    if (this.numInferenceStepsValue === null) {
       throw new Error(`${owner}: numInferenceSteps is not set; call setTimesteps(n) after creating the scheduler`);
     }
     const { sChurn = 0, sTmin = 0, sTmax = Infinity, sNoise = 1, generator, varianceNoise } = options;

@@ -11,3 +11,4 @@ export { LMSDiscreteScheduler } from './lms-discrete';
 export { KDPM2DiscreteScheduler } from './kdpm2-discrete';
 export { KDPM2AncestralDiscreteScheduler } from './kdpm2-ancestral-discrete';
 export { UniPCMultistepScheduler } from './unipc-multistep';
+export { DPMSolverSinglestepScheduler } from './dpm-solver-singlestep';

@@ -479,6 +479,11 @@ export class ModelOutputHistory {
     return t;
   }
 
+  /** Whether the k-th newest output exists (diffusers: `model_outputs[-k] is not None`). */
+  has(k: number): boolean {
+    return k >= 1 && k <= this.order && this.items[this.order - k] !== null;
+  }
+
   clear(): void {
     for (const t of this.items) if (t) t.dispose();
     this.items.fill(null);

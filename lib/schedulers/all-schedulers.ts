@@ -12,3 +12,4 @@ export { KDPM2DiscreteScheduler } from './kdpm2-discrete';
 export { KDPM2AncestralDiscreteScheduler } from './kdpm2-ancestral-discrete';
 export { UniPCMultistepScheduler } from './unipc-multistep';
 export { DPMSolverSinglestepScheduler } from './dpm-solver-singlestep';
+export { DEISMultistepScheduler } from './deis-multistep';

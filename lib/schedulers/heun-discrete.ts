@@ -75,7 +75,7 @@ export const HEUN_DISCRETE_SCHEDULER_SCHEMA = defineConfigSchema<HeunDiscreteSch
  * ```ts
  * const scheduler = HeunDiscreteScheduler.fromConfig(ddimScheduler.config);
  * scheduler.setTimesteps(25);  // 49 timesteps: 49 model evaluations
- * let x = tf.mul(randnTensor([1, 3, 32, 32], { generator }), scheduler.initNoiseSigma);
+ * let x = tf.tidy(() => tf.mul(randnTensor([1, 3, 32, 32], { generator }), scheduler.initNoiseSigma));
  * for (const t of scheduler.timesteps) {
  *   const eps = unet.predict(scheduler.scaleModelInput(x, t), t);
  *   x = scheduler.step(eps, t, x).prevSample;

@@ -68,7 +68,7 @@ export interface KDPM2AncestralStepOptions extends VarianceNoiseOptions {
  * ```ts
  * const scheduler = KDPM2AncestralDiscreteScheduler.fromConfig(ddimScheduler.config);
  * scheduler.setTimesteps(25);
- * let x = tf.mul(randnTensor([1, 3, 32, 32], { generator }), scheduler.initNoiseSigma);
+ * let x = tf.tidy(() => tf.mul(randnTensor([1, 3, 32, 32], { generator }), scheduler.initNoiseSigma));
  * for (const t of scheduler.timesteps) {
  *   const eps = unet.predict(scheduler.scaleModelInput(x, t), t);
  *   x = scheduler.step(eps, t, x, { generator }).prevSample;

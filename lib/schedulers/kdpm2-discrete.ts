@@ -107,7 +107,7 @@ export function interleaveTail(x: Float32Array): Float32Array {
  * ```ts
  * const scheduler = KDPM2DiscreteScheduler.fromConfig(ddimScheduler.config);
  * scheduler.setTimesteps(25);  // 49 timesteps: 49 model evaluations
- * let x = tf.mul(randnTensor([1, 3, 32, 32], { generator }), scheduler.initNoiseSigma);
+ * let x = tf.tidy(() => tf.mul(randnTensor([1, 3, 32, 32], { generator }), scheduler.initNoiseSigma));
  * for (const t of scheduler.timesteps) {
  *   const eps = unet.predict(scheduler.scaleModelInput(x, t), t);
  *   x = scheduler.step(eps, t, x).prevSample;

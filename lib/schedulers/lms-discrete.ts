@@ -74,7 +74,7 @@ export interface LMSStepOptions extends SchedulerStepOptions {
  * ```ts
  * const scheduler = LMSDiscreteScheduler.fromConfig(ddimScheduler.config);
  * scheduler.setTimesteps(50);
- * let x = tf.mul(randnTensor([1, 3, 32, 32], { generator }), scheduler.initNoiseSigma);
+ * let x = tf.tidy(() => tf.mul(randnTensor([1, 3, 32, 32], { generator }), scheduler.initNoiseSigma));
  * for (const t of scheduler.timesteps) {
  *   const eps = unet.predict(scheduler.scaleModelInput(x, t), t);
  *   x = scheduler.step(eps, t, x, { order: 4 }).prevSample;

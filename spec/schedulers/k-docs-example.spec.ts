@@ -1,5 +1,6 @@
 // The swap idiom of docs/schedulers.md ("Ported schedulers: PNDM and the k-diffusion family"), verbatim except for
-// a stand-in UNet, run for each ported scheduler: the loop finishes, leaks nothing, and takes the number of model
+// a stand-in UNet and Array.from (the contract types `timesteps` as ArrayLike, not Iterable), run for each ported
+// scheduler: the loop finishes, leaks nothing, and takes the number of model
 // evaluations the docs' table states.
 import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../../lib/node/backends/set-backend';
@@ -42,7 +43,7 @@ describe('the swap idiom of docs/schedulers.md', () => {
       euler.setTimesteps(n);
       let x = tf.tidy(() => tf.mul(randnTensor([1, 3, 4, 4], { generator }), euler.initNoiseSigma));
       let calls = 0;
-      for (const t of euler.timesteps) {
+      for (const t of Array.from(euler.timesteps)) {
         const eps = tf.tidy(() => unet.predict(euler.scaleModelInput(x, t), t));
         calls++;
         const { prevSample, predOriginalSample } = euler.step(eps, t, x, euler.stepTakesGenerator ? { generator } : {});

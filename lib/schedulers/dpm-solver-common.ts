@@ -194,8 +194,23 @@ function isCamelCaseConfig(json: Record<string, unknown>): boolean {
   return keys.length > 0 && keys.every((k) => !k.includes('_')) && keys.some((k) => /[A-Z]/.test(k));
 }
 
-/** snake_case keys of every scheduler config of this family and of DDIM/DDPM: dropped without a warning. */
+/**
+ * The `__init__` arguments of every diffusers 0.30.3 scheduler in `KarrasDiffusionSchedulers` (and DPMSolverSDE's
+ * `noise_sampler_seed`): diffusers' `extract_init_dict` drops a compatible class's keys without a warning, so
+ * `fromConfig` does too (e.g. Euler's `interpolation_type` in a DPM-Solver's `fromConfig`).
+ */
+const DIFFUSERS_COMPATIBLE_KEYS: readonly string[] = [
+  'algorithm_type', 'beta_end', 'beta_schedule', 'beta_start', 'clip_sample', 'clip_sample_range', 'disable_corrector',
+  'dynamic_thresholding_ratio', 'euler_at_final', 'final_sigmas_type', 'interpolation_type', 'lambda_min_clipped',
+  'lower_order_final', 'noise_sampler_seed', 'num_train_timesteps', 'predict_x0', 'prediction_type',
+  'rescale_betas_zero_snr', 'rho', 'sample_max_value', 'set_alpha_to_one', 'sigma_data', 'sigma_max', 'sigma_min',
+  'sigma_schedule', 'skip_prk_steps', 'solver_order', 'solver_p', 'solver_type', 'steps_offset', 'thresholding',
+  'timestep_spacing', 'timestep_type', 'trained_betas', 'use_karras_sigmas', 'use_lu_lambdas', 'variance_type',
+];
+
+/** snake_case keys dropped without a warning: the compatible classes' and this library's DDIM/DDPM ones. */
 const familyKeys = new Set<string>([
+  ...DIFFUSERS_COMPATIBLE_KEYS,
   ...Object.keys(DDIM_SCHEDULER_DEFAULTS).map(camelToSnake),
   ...Object.keys(DDPM_SCHEDULER_DEFAULTS).map(camelToSnake),
 ]);

@@ -104,6 +104,14 @@ describe('DPMSolverMultistepScheduler.fromConfig', () => {
     expect(s.config.stepsOffset).toBe(1);
   });
 
+  test("an Euler config: its own keys (interpolation_type, sigma_min, …) dropped silently, as diffusers' compatibles", () => {
+    const warnings: string[] = [];
+    const json = { _class_name: 'EulerDiscreteScheduler', interpolation_type: 'linear', sigma_min: null, sigma_max: null, timestep_type: 'discrete', use_karras_sigmas: true };
+    const s = DPMSolverMultistepScheduler.fromConfig(json, { onWarning: (m) => warnings.push(m) });
+    expect(warnings).toEqual([]);
+    expect(s.config.useKarrasSigmas).toBe(true);
+  });
+
   test('unknown keys: one warning naming them all', () => {
     const warnings: string[] = [];
     DPMSolverMultistepScheduler.fromConfig({ solver_order: 3, foo: 1, bar_baz: 2 }, { onWarning: (m) => warnings.push(m), source: 's.json' });

@@ -40,6 +40,15 @@ describeEachBackend('DEISMultistepScheduler trajectories against diffusers', () 
 describe('DEISMultistepScheduler state and checks', () => {
   beforeAll(() => setBackend('cpu'));
 
+  test('NHWC tensors give the NCHW results (thresholding reduces per sample in any layout)', async () => {
+    for (const c of trajectoriesOf(NAME).filter((t) => t.config.thresholding === true || Object.keys(t.config).length === 0)) {
+      const s = build(c);
+      const errors = await runTrajectory(s, c, 'NHWC');
+      expect(errors.filter((e) => e.referenceFinite).every((e) => e.exact)).toBe(true);
+      s.dispose();
+    }
+  });
+
   test('a second run after setTimesteps repeats the first; no leaks; dispose frees the history', async () => {
     const c = trajectoriesOf(NAME).find((t) => t.config.solver_order === 3)!;
     const s = build(c);

@@ -108,6 +108,15 @@ describe('UniPCMultistepScheduler measured error', () => {
 describe('UniPCMultistepScheduler state and options', () => {
   beforeAll(() => setBackend('cpu'));
 
+  test('NHWC tensors give the NCHW results (thresholding reduces per sample in any layout)', async () => {
+    for (const c of trajectoriesOf(NAME).filter((t) => t.config.thresholding === true || Object.keys(t.config).length === 0)) {
+      const s = build(c);
+      const errors = await runTrajectory(s, c, 'NHWC');
+      expect(errors.filter((e) => e.referenceFinite).every((e) => e.exact)).toBe(true);
+      s.dispose();
+    }
+  });
+
   test('setTimesteps resets the multistep state: a second run repeats the first bit for bit', async () => {
     const c = trajectoriesOf(NAME).find((t) => t.config.solver_order === 3 && t.num_inference_steps === 16)!;
     const s = build(c);

@@ -37,7 +37,6 @@ import {
 import { CONFIG_LIMITS } from '../config/limits';
 import { f32, sqrtF32 } from '../math/float32';
 import { logF32 } from '../math/torch-exp-log';
-import { DDIM_SCHEDULER_DEFAULTS, DDPM_SCHEDULER_DEFAULTS } from './config';
 import type { Timesteps } from './noising';
 import { alphasFromBetas, betasForSchedule, BetaSchedule, cumprodFloat32, roundHalfToEven, TimestepSpacing } from './schedule';
 import { interpSigmas, karrasSigmas, numpyLinspace, numpyLogFloat32Array, sigmasFromAlphasCumprod, sigmaToT } from './sigmas';
@@ -208,12 +207,8 @@ const DIFFUSERS_COMPATIBLE_KEYS: readonly string[] = [
   'timestep_spacing', 'timestep_type', 'trained_betas', 'use_karras_sigmas', 'use_lu_lambdas', 'variance_type',
 ];
 
-/** snake_case keys dropped without a warning: the compatible classes' and this library's DDIM/DDPM ones. */
-const familyKeys = new Set<string>([
-  ...DIFFUSERS_COMPATIBLE_KEYS,
-  ...Object.keys(DDIM_SCHEDULER_DEFAULTS).map(camelToSnake),
-  ...Object.keys(DDPM_SCHEDULER_DEFAULTS).map(camelToSnake),
-]);
+/** snake_case keys dropped without a warning (DDIM's and DDPM's among them); the family's own are added below. */
+const familyKeys = new Set<string>(DIFFUSERS_COMPATIBLE_KEYS);
 
 /** One DPM-family scheduler's config: defaults, constructor checks, `fromConfig` parsing, diffusers JSON. */
 export interface DpmConfigDefinition<C> {

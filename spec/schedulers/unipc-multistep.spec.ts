@@ -145,6 +145,8 @@ describe('UniPCMultistepScheduler state and options', () => {
 });
 
 describe('UniPCMultistepScheduler.fromConfig and checks', () => {
+  beforeAll(() => setBackend('cpu'));
+
   test('from google/ddpm-cifar10-32 and from DDIM\'s config', () => {
     const warnings: string[] = [];
     const s = UniPCMultistepScheduler.fromConfig(schedulerFixture().scheduler_config, { onWarning: (m) => warnings.push(m) });

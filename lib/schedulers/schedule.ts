@@ -14,8 +14,8 @@ export type AlphaTransformType = 'cosine' | 'exp';
  * `torch.linspace(start, end, steps, dtype=torch.float32)` on PyTorch's CPU kernel, bit for bit.
  *
  * The kernel computes `start + step * i` for the first half and `end - step * (steps - 1 - i)` for the second
- * (fused multiply-adds in the AVX2 build), in blocks of 8 lanes that continue a block's base by `base + j * step`;
- * the tail that does not fill two blocks is computed one element at a time.
+ * (fused multiply-adds in the AVX2 build), in pairs of blocks of 8 lanes that continue a block's base by
+ * `base + j * step`; the tail that does not fill a pair of blocks (steps mod 16 values) is computed one at a time.
  *
  * ```ts
  * linspaceFloat32(0.0001, 0.02, 1000);  // the betas of a 'linear' schedule
@@ -30,15 +30,19 @@ export function linspaceFloat32(start: number, end: number, steps: number): Floa
     out[0] = start32;
     return out;
   }
-  const step = f32((end32 - start32) / (steps - 1));
+  const step = f32(f32(end32 - start32) / (steps - 1));
   const halfway = Math.floor(steps / 2);
   const valueAt = (i: number): number =>
     i < halfway ? fmaF32(step, i, start32) : fmaF32(-step, steps - i - 1, end32);
+  // cpu_serial_kernel_vec's vectorized loop takes two vectors (16 values) per iteration while 16 remain, then
+  // computes the rest one at a time.
   const lanes = 8;
   let i = 0;
-  for (; i + 2 * lanes <= steps; i += lanes) {
-    const base = valueAt(i);
-    for (let j = 0; j < lanes; j++) out[i + j] = f32(base + f32(j * step));
+  for (; i + 2 * lanes <= steps; i += 2 * lanes) {
+    for (const block of [i, i + lanes]) {
+      const base = valueAt(block);
+      for (let j = 0; j < lanes; j++) out[block + j] = f32(base + f32(j * step));
+    }
   }
   for (; i < steps; i++) out[i] = valueAt(i);
   return out;

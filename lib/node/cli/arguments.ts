@@ -1,7 +1,7 @@
 import * as path from 'path';
 import { BACKEND_NAMES, BackendName } from '../backends/set-backend';
-import { seedFileName, SeedList, SeedSpan } from './seed-range';
-import type { Shard } from './shard';
+import { seedFileName, SeedList, SeedSpan } from '../scale-out/seed-range';
+import type { Shard } from '../scale-out/shard';
 
 /** A bad command-line argument: the CLI prints the message and exits with code 2. */
 export class UsageError extends Error {

@@ -9,8 +9,8 @@ import { CliIO, processIO } from './cli-io';
 import { runConvertCommand } from './convert';
 import { EMBEDDED_MODEL_NOTE } from './embedded-model';
 import { runGenerate } from './generate';
-import { SeedList } from './seed-range';
-import { VerifyFailedError } from './verify';
+import { SeedList } from '../scale-out/seed-range';
+import { VerifyFailedError } from '../scale-out/verify';
 import { resolveScaleOutOptions } from './scale-out-options';
 import { addScaleOutCommands, addScaleOutOptions } from './scale-out-commands';
 

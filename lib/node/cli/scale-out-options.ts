@@ -1,5 +1,5 @@
 import { GenerateOptions, parsePositiveInteger, RawGenerateOptions, UsageError } from './arguments';
-import { resolveShard } from './shard';
+import { resolveShard } from '../scale-out/shard';
 
 /**
  * Adds the scale-out flags of `generate` to checked options: the shard (`--shard I/N`, or `--shards N` with

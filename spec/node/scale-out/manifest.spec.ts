@@ -4,8 +4,8 @@ import * as os from 'os';
 import * as path from 'path';
 import fc from 'fast-check';
 import { unzipSync } from 'fflate';
-import { forEachManifestLine, ManifestLine, ManifestRecord, ManifestWriter, MAX_MANIFEST_LINE_BYTES, parseRecord, pngChecksums } from '../../../lib/node/cli/manifest';
-import { npyUint8Header, writeNpzUint8 } from '../../../lib/node/cli/npz';
+import { forEachManifestLine, ManifestLine, ManifestRecord, ManifestWriter, MAX_MANIFEST_LINE_BYTES, parseRecord, pngChecksums } from '../../../lib/node/scale-out/manifest';
+import { npyUint8Header, writeNpzUint8 } from '../../../lib/node/scale-out/npz';
 import { encodePng } from '../../../lib/node/png';
 
 let tmp: string;

@@ -2,7 +2,7 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { writeFileAtomic } from '../fs/atomic-write';
-import { UsageError } from './arguments';
+import { UsageError } from '../cli/arguments';
 import {
   forEachManifestLine,
   IMAGE_SETTINGS_KEYS,

@@ -1,5 +1,5 @@
 import type { SeedList } from './seed-range';
-import { parsePositiveInteger, UsageError } from './arguments';
+import { parsePositiveInteger, UsageError } from '../cli/arguments';
 
 /** Shard `index` of `count` (0 ≤ index < count), and where that came from (for messages and the manifest). */
 export interface Shard {

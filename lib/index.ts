@@ -93,11 +93,11 @@ export type { GenerateOptions, GeneratedImages, OutputType, StepInfo, DDIMPipeli
 export type { DenoisingModel } from './pipelines/pipeline-components';
 export { convertPipelineFolder } from './node/convert/convert-pipeline';
 export type { ConvertPipelineSummary } from './node/convert/convert-pipeline';
-export { downloadAndConvert, convertedCacheDir } from './node/load-pipeline';
+export { downloadAndConvert, convertedCacheDir } from './node/open-model-source';
 export { EMBEDDED_MODEL, EMBEDDED_MODEL_DIR } from './node/embedded-model';
-export { loadPipelineComponents, loadPipelineComponentsFromSource } from './loading/load-pipeline';
-export { loadUNetFromSource } from './loading/load-unet';
-export type { LoadUNetOptions } from './loading/load-unet';
+export { loadPipelineComponents, loadPipelineComponentsFromSource } from './pipelines/load-pipeline-components';
+export { loadUNetFromSource } from './models/unet/load-unet';
+export type { LoadUNetOptions } from './models/unet/load-unet';
 export { ModelSourceError, ModelFileNotFoundError, ModelFileTooLargeError, ModelJsonError } from './loading/model-source';
 export type { ModelSource } from './loading/model-source';
 export { HttpModelSource } from './loading/http-model-source';

@@ -1,7 +1,7 @@
 /**
  * Where the files of a model come from: a folder on disk (lib/node/fs/fs-model-source.ts), an http(s) folder URL
  * (http-model-source.ts), or anything else that can answer these three questions. The layouts of diffusers and
- * tfjs folders (pipeline-layout.ts) and the loader (load-unet.ts, load-pipeline.ts) are written once, over this.
+ * tfjs folders (pipeline-layout.ts) and the loaders (models/unet/load-unet.ts, pipelines/load-pipeline-components.ts) are written once, over this.
  *
  * Paths are relative to the source and '/'-separated (`unet/model.json`).
  */

@@ -1,5 +1,5 @@
 import { HttpModelSource } from '../loading/http-model-source';
-import { loadPipelineComponentsFromSource } from '../loading/load-pipeline';
+import { loadPipelineComponentsFromSource } from './load-pipeline-components';
 import { findPipelineLayout, ModelLayoutError, readSchedulerConfig } from '../loading/pipeline-layout';
 import type { LoadUNetFromUrlOptions } from '../models/unet/load-from-url';
 import { DDIMPipeline } from './ddim-pipeline';
@@ -47,7 +47,7 @@ export async function resolvePipelineUrls(url: string, options: LoadUNetFromUrlO
 
 /**
  * `DDIMPipeline.fromPretrained` for a pipeline served over HTTP: works in browsers (and in Node 18+), reads no
- * files. The same loader as `fromPretrained` (lib/loading/load-pipeline.ts) over an {@link HttpModelSource}: a
+ * files. The same loader as `fromPretrained` (lib/pipelines/load-pipeline-components.ts) over an {@link HttpModelSource}: a
  * converted folder, a diffusers folder or a bare UNet `model.json` URL.
  *
  * ```js

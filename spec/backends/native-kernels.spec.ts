@@ -14,7 +14,7 @@ import {
 import type { NativeKernelUsage } from '../../lib/node/backends/native';
 import { wasmBackendInternals, wasmHeapBytes } from '../../lib/backends/wasm-internals';
 import { autoWasmThreads, wasmBackendInfo } from '../../lib/node/backends/wasm-threads';
-import { groupNormBroadcast as groupNormNHWC } from '../../lib/models/unet/ops/group-norm';
+import { groupNormBroadcast as groupNormNHWC } from '../../lib/models/unet/ops/group-norm-op';
 import { silu } from '../../lib/models/unet/layers/activations';
 import { kernelPath } from '../../lib/node/cli/run-environment';
 import { ADDON_ENV, OPENMP_SPIN_COUNT } from '../../lib/node/backends/native/addon';

@@ -1,5 +1,5 @@
 import { HttpModelSource } from '../../loading/http-model-source';
-import { loadUNetFromSource } from '../../loading/load-unet';
+import { loadUNetFromSource } from './load-unet';
 import { ModelSourceError } from '../../loading/model-source';
 import type { UNet2DModel } from './unet-2d-model';
 
@@ -16,7 +16,7 @@ export interface LoadUNetFromUrlOptions {
 /**
  * Loads a converted UNet (the tfjs LayersModel format written by `UNet2DModel.save` or the `convert` command:
  * `model.json` + weight shards) over HTTP. Works in browsers and in Node 18+ (global `fetch`); reads no files.
- * The same loader as `UNet2DModel.fromPretrained` (lib/loading/load-unet.ts) over an {@link HttpModelSource}.
+ * The same loader as `UNet2DModel.fromPretrained` (lib/models/unet/load-unet.ts) over an {@link HttpModelSource}.
  *
  * ```js
  * const unet = await loadUNetFromUrl('https://example.com/ddpm-cifar10-32/model.json', {

@@ -104,7 +104,7 @@ export class UNet2DModel {
    */
   static async fromPretrained(location: string): Promise<UNet2DModel> {
     // Imported when called: the loader builds UNet2DModels, so a static import would be a cycle.
-    const { loadUNet } = await import('../../loading/load-pipeline');
+    const { loadUNet } = await import('../../pipelines/load-pipeline-components');
     return loadUNet(location);
   }
 

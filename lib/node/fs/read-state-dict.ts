@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { CheckpointError } from '../../io/checkpoint-error';
 import { StateDict } from '../../io/state-dict';
-import { decodeWeightFile, weightFileFormat } from '../../loading/load-unet';
+import { decodeWeightFile, weightFileFormat } from '../../models/unet/load-unet';
 import { UNET_FOLDER, WEIGHT_FILE_NAMES } from '../../loading/pipeline-layout';
 import { FileReadError, MAX_WEIGHT_FILE_BYTES, readRegularFile } from './read-file';
 

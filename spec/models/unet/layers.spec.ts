@@ -3,7 +3,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { Attention } from '../../../lib/models/unet/layers/attention';
 import { Downsample2D } from '../../../lib/models/unet/layers/downsample-2d';
 import { GroupNorm } from '../../../lib/models/unet/layers/group-norm';
-import { groupNormBroadcast, groupNormPerChannel } from '../../../lib/models/unet/ops/group-norm';
+import { groupNormBroadcast, groupNormPerChannel } from '../../../lib/models/unet/ops/group-norm-op';
 import { ResnetBlock2D } from '../../../lib/models/unet/layers/resnet-block-2d';
 import { Timesteps } from '../../../lib/models/unet/layers/timesteps';
 import { Upsample2D } from '../../../lib/models/unet/layers/upsample-2d';

@@ -5,4 +5,4 @@ export { enableNativeKernels, disableNativeKernels, nativeKernelsEnabled, native
 export type { NativeKernelsStatus } from './register';
 export { nativeKernelUsage, resetNativeKernelUsage, GROUP_NORM_KERNEL } from './kernels';
 export type { NativeKernelUsage } from './kernels';
-export { groupNormNative } from '../../../models/unet/ops/group-norm';
+export { groupNormNative } from '../../../models/unet/ops/group-norm-op';

@@ -1,9 +1,9 @@
 import type { UNet2DModel } from '../models/unet/unet-2d-model';
-import type { LoadedPipelineComponents, LoadPipelineOptions } from './load-options';
-import { loadUNetFromSource, LoadUNetOptions } from './load-unet';
-import type { ModelSource } from './model-source';
-import { findPipelineLayout, readSchedulerConfig } from './pipeline-layout';
-import { resolveModelSource } from './platform-loaders';
+import type { LoadedPipelineComponents, LoadPipelineOptions } from '../loading/load-options';
+import { loadUNetFromSource, LoadUNetOptions } from '../models/unet/load-unet';
+import type { ModelSource } from '../loading/model-source';
+import { findPipelineLayout, readSchedulerConfig } from '../loading/pipeline-layout';
+import { resolveModelSource } from '../loading/platform-loaders';
 
 /**
  * The UNet and the scheduler config of the pipeline in `source`, in any layout `findPipelineLayout` knows. The

@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { readSafetensors } from '../io/safetensors';
-import type { StateDict } from '../io/state-dict';
-import { readTorchCheckpoint } from '../io/torch-pickle';
-import { CheckpointError } from '../io/checkpoint-error';
-import { parseUNet2DConfig, UNet2DConfig } from '../models/unet/config';
-import { readUNet2DMetadata, UNET_METADATA_KEY, UNet2DModel } from '../models/unet/unet-2d-model';
-import { checkStateDict, checkWeightsManifest, manifestEntryBytes, parameterCount, unet2DWeightSpecs } from '../models/unet/weight-specs';
-import { ModelJsonError, ModelSource } from './model-source';
-import { findUNetLayout, UNetLayout } from './pipeline-layout';
+import { readSafetensors } from '../../io/safetensors';
+import type { StateDict } from '../../io/state-dict';
+import { readTorchCheckpoint } from '../../io/torch-pickle';
+import { CheckpointError } from '../../io/checkpoint-error';
+import { parseUNet2DConfig, UNet2DConfig } from './config';
+import { readUNet2DMetadata, UNET_METADATA_KEY, UNet2DModel } from './unet-2d-model';
+import { checkStateDict, checkWeightsManifest, manifestEntryBytes, parameterCount, unet2DWeightSpecs } from './weight-specs';
+import { ModelJsonError, ModelSource } from '../../loading/model-source';
+import { findUNetLayout, UNetLayout } from '../../loading/pipeline-layout';
 
 /** Options of {@link loadUNetFromSource}. */
 export interface LoadUNetOptions {

@@ -1,9 +1,9 @@
 import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
-import { setBackend } from '../../lib/node/backends/set-backend';
-import { autoWasmThreads, configuredWasmThreads, MAX_WASM_THREADS, resolveWasmThreads, wasmBackendInfo } from '../../lib/node/backends/wasm-threads';
-import { maxAbsDiff } from '../helpers/fixtures';
+import { setBackend } from '../../../lib/node/backends/set-backend';
+import { autoWasmThreads, configuredWasmThreads, MAX_WASM_THREADS, resolveWasmThreads, wasmBackendInfo } from '../../../lib/node/backends/wasm-threads';
+import { maxAbsDiff } from '../../helpers/fixtures';
 
 /** A conv + matmul chain on shapes of the cifar10 UNet, computed on the active backend. */
 async function convAndMatMul(): Promise<Float32Array> {

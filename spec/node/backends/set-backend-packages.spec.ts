@@ -2,9 +2,9 @@
 // made missing or present with jest's module registry (jest.doMock, `virtual` for packages not installed here), in a
 // fresh copy of lib/backends/set-backend.ts per scenario, so the answers do not depend on what this machine has.
 import * as tf from '@tensorflow/tfjs-core';
-import { BACKEND_NAMES, setBackend } from '../../lib/node/backends/set-backend';
+import { BACKEND_NAMES, setBackend } from '../../../lib/node/backends/set-backend';
 
-type SetBackendModule = typeof import('../../lib/node/backends/set-backend');
+type SetBackendModule = typeof import('../../../lib/node/backends/set-backend');
 
 type PackageState = 'missing' | 'present' | 'actual';
 
@@ -53,7 +53,7 @@ function withPackages(tfjsNodeGpu: PackageState, tfjsNode: PackageState, wasm: P
       );
     }
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    loaded = require('../../lib/node/backends/set-backend') as SetBackendModule;
+    loaded = require('../../../lib/node/backends/set-backend') as SetBackendModule;
   });
   return loaded!;
 }

@@ -47,7 +47,7 @@ if ('reason' in weights) {
   // A skipped test that says why, and one line in the log.
   test.skip(`google/ddpm-cifar10-32 real-weight figures: skipped, ${weights.reason}`, () => {});
   // eslint-disable-next-line no-console
-  console.log(`spec/pipelines/ddpm-cifar10-32.spec.ts skipped: ${weights.reason}`);
+  console.log(`spec/parity/ddpm-cifar10-32-real-weights.spec.ts skipped: ${weights.reason}`);
 } else {
   describe(`google/ddpm-cifar10-32 with the real weights (${weights.source})`, () => {
     let pipeline: DDIMPipeline;

@@ -147,7 +147,7 @@ export async function setBackend(name?: BackendName, options: BrowserBackendOpti
   try {
     ok = await tf.setBackend(chosen);
   } catch (err) {
-    throw new Error(`setBackend('${chosen}'): the backend failed to start: ${err instanceof Error ? err.message : err}`);
+    throw new Error(`setBackend('${chosen}'): the backend failed to start: ${err instanceof Error ? err.message : err}`, { cause: err });
   }
   if (!ok) {
     const hint =

@@ -52,8 +52,6 @@ export class PickleError extends Error {
   }
 }
 
-const MARK = Symbol('MARK');
-
 /** Pickle opcodes this reader knows, by byte; the names are Python's (`pickletools`). Maps, not objects: no lookup
  * can reach `Object.prototype`. */
 const OPCODE_NAMES: ReadonlyMap<number, string> = new Map([

@@ -112,6 +112,7 @@ export function randnTensorValues(shape: readonly number[], options: RandnTensor
       `randnTensor: shape [${shape.join(', ')}] has ${numel} elements ` +
         `(${numel * (dtype === 'float64' ? 12 : 4)} bytes while drawing ${dtype}), too large to allocate ` +
         `(${err instanceof Error ? err.message : String(err)})`,
+      { cause: err },
     );
   }
   const target = drawn ?? out;

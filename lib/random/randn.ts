@@ -72,6 +72,7 @@ export function allocate(numel: number, dtype: RandnDtype, shape: readonly numbe
     throw new Error(
       `${where}: shape [${shape.join(', ')}] has ${numel} elements (${numel * bytesPerElement} bytes as ${dtype}), ` +
         `too large to allocate (${reason})`,
+      { cause: err },
     );
   }
 }

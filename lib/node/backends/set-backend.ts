@@ -38,7 +38,7 @@ function isBackendName(name: string): name is BackendName {
 function requireBackendModule(name: BackendName): void {
   const { packageName } = BACKEND_MODULES[name];
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- an optional package named at run time, loaded only when asked for
     require(packageName);
   } catch (err) {
     const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
@@ -46,6 +46,7 @@ function requireBackendModule(name: BackendName): void {
       `setBackend('${name}'): the package ${packageName} could not be loaded (${reason}). ` +
         `Install it with \`npm install ${packageName}\`` +
         (name.startsWith('tfjs-node') ? ' (its install script downloads libtensorflow, which needs network access).' : '.'),
+      { cause: err },
     );
   }
 }
@@ -156,7 +157,7 @@ export async function setBackend(name?: BackendName, options: SetBackendOptions 
   try {
     ok = await tf.setBackend(registryName);
   } catch (err) {
-    throw new Error(`setBackend('${chosen}'): the backend failed to start: ${err instanceof Error ? err.message : err}`);
+    throw new Error(`setBackend('${chosen}'): the backend failed to start: ${err instanceof Error ? err.message : err}`, { cause: err });
   }
   if (!ok) {
     throw new Error(

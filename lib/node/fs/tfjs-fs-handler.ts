@@ -89,7 +89,7 @@ export function fileSystemHandler(dir: string, options: FileSystemHandlerOptions
       try {
         modelJSON = readJsonFile(jsonPath) as tf.io.ModelJSON;
       } catch (err) {
-        throw new Error(`${jsonPath}: not valid JSON: ${(err as Error).message}`);
+        throw new Error(`${jsonPath}: not valid JSON: ${(err as Error).message}`, { cause: err });
       }
       if (modelJSON === null || typeof modelJSON !== 'object' || modelJSON.modelTopology == null) {
         throw new Error(`${jsonPath}: has no modelTopology (not a tfjs model.json)`);

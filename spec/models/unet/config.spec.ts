@@ -8,10 +8,8 @@ import {
   unet2DConfigToJSON,
 } from '../../../lib/models/unet/config';
 import { readUNet2DConfig } from '../../../lib/node/fs/read-unet-2d-config';
-import { setBackend } from '../../../lib/node/backends/set-backend';
 import { ConfigError } from '../../../lib/config/config-error';
 import { DDPM_CIFAR10_32_UNET_CONFIG } from '../../../lib/models/unet/ddpm-cifar10-32';
-import { buildUNet2DLayersModel } from '../../../lib/models/unet/unet-2d-graph';
 
 const cifar = (): Record<string, unknown> => JSON.parse(JSON.stringify(DDPM_CIFAR10_32_UNET_CONFIG));
 

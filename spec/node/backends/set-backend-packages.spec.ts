@@ -52,7 +52,7 @@ function withPackages(tfjsNodeGpu: PackageState, tfjsNode: PackageState, wasm: P
         { virtual: !isInstalled(name) }, // virtual: a mock for a package that is not installed here
       );
     }
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh module per scenario, after jest.doMock (a static import would be hoisted above the mocks)
     loaded = require('../../../lib/node/backends/set-backend') as SetBackendModule;
   });
   return loaded!;

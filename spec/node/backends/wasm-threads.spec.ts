@@ -63,7 +63,7 @@ describe('multi-threaded wasm in Node', () => {
 
   test('falls back to single-threaded wasm with one line when the threaded binary cannot start', async () => {
     // The module object itself (lib/ sees it through its `import * as fs` namespace, which forwards to it).
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the CommonJS module object itself, which lib/ sees through its namespace import (patching the namespace would not reach it)
     const nodeFs = require('fs') as typeof fs;
     const realRead = nodeFs.readFileSync;
     const read = jest.spyOn(nodeFs, 'readFileSync').mockImplementation(((file: fs.PathOrFileDescriptor, options?: unknown) => {

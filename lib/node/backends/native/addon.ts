@@ -145,7 +145,7 @@ export function loadNativeAddon(): AddonLoad {
   }
   if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) process.env.GOMP_SPINCOUNT = String(OPENMP_SPIN_COUNT);
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a native .node addon at a path found at run time; only require loads it
     const addon = require(file) as NativeAddon;
     // OpenMP's own OMP_NUM_THREADS wins; otherwise every logical core.
     if (process.env.OMP_NUM_THREADS === undefined) {

@@ -40,7 +40,7 @@ export interface WasmModuleInternals {
 }
 
 /** Which of the three wasm binaries a backend runs. */
-export type WasmBinaryKind = 'threaded-simd' | 'simd' | 'plain';
+type WasmBinaryKind = 'threaded-simd' | 'simd' | 'plain';
 
 /** The `BackendWasm` members used here. */
 export interface WasmBackendInternals {

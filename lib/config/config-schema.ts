@@ -13,7 +13,7 @@
 import { ConfigError, describeConfigValue, hasOwnKey } from './config-error';
 
 /** Reports a bad value: `path` as the user wrote it (`block_out_channels[2]`), the value, what is wrong. */
-export type FailValue = (path: string, value: unknown, detail: string) => never;
+type FailValue = (path: string, value: unknown, detail: string) => never;
 
 /** How one value is checked and converted. `check` never allocates more than the value's own size. */
 export interface FieldType<T> {
@@ -162,7 +162,7 @@ export function fieldsOf<C>() {
 }
 
 /** How the keys are spelled in what is parsed: diffusers JSON (snake_case) or constructor options (camelCase). */
-export type ConfigNaming = 'camel' | 'snake';
+type ConfigNaming = 'camel' | 'snake';
 
 /** Given to a schema's cross-field check. */
 export interface CrossCheckContext<C> {
@@ -192,14 +192,14 @@ export interface ConfigSchemaSpec<C> {
   readonly refusedKeys?: Readonly<Record<string, RefusedKey>>;
 }
 
-export interface ParseOptions {
+interface ParseOptions {
   /** Named first in every message: the file when known (`unet/config.json`), else what the object is. */
   source: string;
   naming: ConfigNaming;
 }
 
 /** What {@link ConfigSchema.parse} found. */
-export interface ParsedConfig<C> {
+interface ParsedConfig<C> {
   /** The checked config, defaults filled in (arrays are fresh copies; the caller may freeze it). */
   config: C;
   /** Keys no field has (metadata keys starting with `_` aside in JSON): the caller warns or throws. */
@@ -219,7 +219,7 @@ export interface ConfigSchema<C> {
 }
 
 /** diffusers' metadata keys (`_class_name`, `_diffusers_version`, `_name_or_path`, …) carry no configuration. */
-export function isMetadataKey(key: string): boolean {
+function isMetadataKey(key: string): boolean {
   return key.startsWith('_');
 }
 

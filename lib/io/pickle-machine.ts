@@ -75,7 +75,7 @@ const REFUSED_OPCODE_NAMES: ReadonlyMap<number, string> = new Map([
 ]);
 
 /** The name of opcode byte `op` as Python spells it, or its hex value. */
-export function opcodeName(op: number): string {
+function opcodeName(op: number): string {
   return OPCODE_NAMES.get(op) ?? REFUSED_OPCODE_NAMES.get(op) ?? `0x${op.toString(16).padStart(2, '0')}`;
 }
 

@@ -18,11 +18,11 @@ export const MODEL_INDEX_FILE = 'model_index.json';
 /** The folder of a pipeline's UNet. */
 export const UNET_FOLDER = 'unet';
 /** The folder of a pipeline's scheduler. */
-export const SCHEDULER_FOLDER = 'scheduler';
+const SCHEDULER_FOLDER = 'scheduler';
 /** A diffusers model's config. */
 export const UNET_CONFIG_FILE = 'config.json';
 /** A scheduler's config. */
-export const SCHEDULER_CONFIG_FILE = 'scheduler_config.json';
+const SCHEDULER_CONFIG_FILE = 'scheduler_config.json';
 /** The weight files of a diffusers model folder, in order of preference (safetensors never runs a pickle). */
 export const WEIGHT_FILE_NAMES = ['diffusion_pytorch_model.safetensors', 'diffusion_pytorch_model.bin'] as const;
 /** The file name of a tfjs model's topology and weights manifest. */

@@ -52,7 +52,7 @@ export function platformLoader<K extends keyof PlatformLoaders>(name: K): Platfo
 }
 
 /** Whether `location` is an absolute http(s) URL. */
-export function isHttpUrl(location: string): boolean {
+function isHttpUrl(location: string): boolean {
   return /^https?:\/\//i.test(location);
 }
 

@@ -35,7 +35,7 @@ function describeValue(value: unknown): string {
 }
 
 /** Parses and range-checks a seed as `torch.Generator.manual_seed` does; returns it as unsigned 64-bit. */
-export function normalizeSeed(seed: unknown, where = 'manualSeed'): bigint {
+function normalizeSeed(seed: unknown, where = 'manualSeed'): bigint {
   let big: bigint;
   if (typeof seed === 'bigint') {
     big = seed;

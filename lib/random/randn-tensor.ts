@@ -5,7 +5,7 @@ import { checkedNumel, fillNormal, RandnDtype, RandnVariant, RANDN_DTYPES, RANDN
 /** Memory layout of the returned tensor; `shape` is always given in torch's NCHW order. */
 export type RandnTensorLayout = 'NCHW' | 'NHWC';
 
-export const RANDN_TENSOR_LAYOUTS: readonly RandnTensorLayout[] = ['NCHW', 'NHWC'];
+const RANDN_TENSOR_LAYOUTS: readonly RandnTensorLayout[] = ['NCHW', 'NHWC'];
 
 export interface RandnTensorOptions {
   /**

@@ -69,8 +69,8 @@ export interface UNet2DConfig {
 export type DownBlockType = 'DownBlock2D' | 'AttnDownBlock2D';
 export type UpBlockType = 'UpBlock2D' | 'AttnUpBlock2D';
 
-export const SUPPORTED_DOWN_BLOCK_TYPES: readonly DownBlockType[] = ['DownBlock2D', 'AttnDownBlock2D'];
-export const SUPPORTED_UP_BLOCK_TYPES: readonly UpBlockType[] = ['UpBlock2D', 'AttnUpBlock2D'];
+const SUPPORTED_DOWN_BLOCK_TYPES: readonly DownBlockType[] = ['DownBlock2D', 'AttnDownBlock2D'];
+const SUPPORTED_UP_BLOCK_TYPES: readonly UpBlockType[] = ['UpBlock2D', 'AttnUpBlock2D'];
 
 const field = fieldsOf<UNet2DConfig>();
 const channels = integer({ min: 1, max: CONFIG_LIMITS.maxChannels });

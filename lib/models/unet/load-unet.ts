@@ -20,7 +20,7 @@ export interface LoadUNetOptions {
  * widest dtype the readers accept) plus 16 MiB for headers, pickle and zip structure. A file above it cannot fit the
  * config, so it is refused before it is read.
  */
-export function maxWeightFileBytes(parameters: number): number {
+function maxWeightFileBytes(parameters: number): number {
   return parameters * 8 + 16 * 1024 * 1024;
 }
 

@@ -75,7 +75,7 @@ export function stateDictBindings(model: LayersModel): WeightBinding[] {
  * diffusers' `_convert_deprecated_attention_blocks` renames them: `query` → `to_q`, `key` → `to_k`, `value` →
  * `to_v`, `proj_attn` → `to_out.0` (inside `attentions.<i>` modules; `group_norm` is unchanged).
  */
-export const DEPRECATED_ATTENTION_NAMES: Readonly<Record<string, string>> = {
+const DEPRECATED_ATTENTION_NAMES: Readonly<Record<string, string>> = {
   query: 'to_q',
   key: 'to_k',
   value: 'to_v',

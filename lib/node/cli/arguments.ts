@@ -12,10 +12,10 @@ export class UsageError extends Error {
  * The most images one run (`--batch`) may hold: 4096 CIFAR-sized images are 50 MB per float32 tensor and a 64 × 64
  * grid PNG; beyond that a run fails late on memory instead of at once on its arguments.
  */
-export const MAX_BATCH = 4096;
+const MAX_BATCH = 4096;
 
 /** `--threads`: at most this many (the wasm backend's pool caps at 8 too). */
-export const MAX_THREADS = 64;
+const MAX_THREADS = 64;
 
 /** torch's `manual_seed` range: [−2^63, 2^64 − 1]. */
 const SEED_MIN = -(2n ** 63n);
@@ -100,14 +100,14 @@ export function parseSeedList(flag: string, raw: string): SeedList {
 }
 
 /** `--threads 2` → 2: a positive integer up to {@link MAX_THREADS}. */
-export function parseThreads(flag: string, raw: string): number {
+function parseThreads(flag: string, raw: string): number {
   const threads = parsePositiveInteger(flag, raw);
   if (threads > MAX_THREADS) throw new UsageError(`${flag}: expected at most ${MAX_THREADS}, got ${quoted(raw)}`);
   return threads;
 }
 
 /** `--native on|off|auto` → true | false | 'auto'. */
-export function parseNative(flag: string, raw: string): boolean | 'auto' {
+function parseNative(flag: string, raw: string): boolean | 'auto' {
   const values: Record<string, boolean | 'auto'> = { on: true, off: false, auto: 'auto' };
   if (!Object.prototype.hasOwnProperty.call(values, raw)) throw new UsageError(`${flag}: expected on, off or auto, got ${quoted(raw)}`);
   return values[raw];
@@ -170,7 +170,7 @@ export interface GenerateOptions {
   resume?: boolean;
 }
 
-export const GENERATE_DEFAULTS = { seed: '0', steps: '50', eta: '0', batch: '1' } as const;
+const GENERATE_DEFAULTS = { seed: '0', steps: '50', eta: '0', batch: '1' } as const;
 
 /**
  * Checks the `generate` options together (ranges, exclusive flags) and converts them.

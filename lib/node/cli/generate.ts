@@ -105,7 +105,7 @@ function assertWritableFolders(options: GenerateOptions, cwd: string): void {
  * backend's XNNPACK pool on plain wasm; oneDNN's pool when the native kernels run (the wasm pool then stays at one
  * thread, so the two pools never compete for the cores). Returns the backend's name.
  */
-export async function startBackend(options: Pick<GenerateOptions, 'backend' | 'threads' | 'native'>): Promise<string> {
+async function startBackend(options: Pick<GenerateOptions, 'backend' | 'threads' | 'native'>): Promise<string> {
   const backend = options.backend ?? defaultBackendName();
   const withNative = backend === 'wasm' && options.native !== false && nativeKernelsStatus().available;
   const threads = options.threads === undefined ? undefined : withNative ? 1 : options.threads;

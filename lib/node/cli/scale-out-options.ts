@@ -42,7 +42,7 @@ export function resolveScaleOutOptions(
  * invariance"; proven bit for bit at batch 1, 3, 4 and 16 by spec/models/unet/batch-invariance.spec.ts): cpu, and
  * wasm with or without the native oneDNN kernels (on AVX-512 and AVX2). tfjs-node, webgl and webgpu are not measured.
  */
-export const BATCH_INVARIANT_BACKENDS: readonly string[] = ['cpu', 'wasm'];
+const BATCH_INVARIANT_BACKENDS: readonly string[] = ['cpu', 'wasm'];
 
 /**
  * The seeds per forward a run can use on `backend` without changing any seed's bytes: `requested` on a batch-invariant

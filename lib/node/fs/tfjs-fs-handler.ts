@@ -9,7 +9,7 @@ import { manifestEntryBytes } from '../../models/unet/weight-specs';
 export { MODEL_JSON };
 
 /** Weight shard size, as tfjs' own converter writes them (4 MiB). */
-export const DEFAULT_SHARD_BYTES = 4 * 1024 * 1024;
+const DEFAULT_SHARD_BYTES = 4 * 1024 * 1024;
 
 export interface FileSystemHandlerOptions {
   /** Bytes per weight shard file (the last one may be shorter). Default 4 MiB. */

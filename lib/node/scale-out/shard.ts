@@ -70,7 +70,7 @@ function parseIndex(name: string, raw: string, where: string): number {
 }
 
 /** `--shard 2/8` → { index: 2, count: 8 }. */
-export function parseShardFlag(raw: string): Shard {
+function parseShardFlag(raw: string): Shard {
   const match = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(raw);
   if (!match) throw new UsageError(`--shard: expected I/N like 0/4 (shard I of N, 0 <= I < N), got ${quoted(raw)}`);
   const index = parseIndex('I', match[1], '--shard');
@@ -96,7 +96,7 @@ export const SLURM_VARIABLES = {
  * the shard is (ID − MIN) / STEP of COUNT. An array that is not one arithmetic progression (`--array=1,3,10`, where
  * COUNT ≠ (MAX − MIN) / STEP + 1) is refused: its ids cannot be numbered 0 … COUNT − 1 from the variables alone.
  */
-export function slurmShard(env: Record<string, string | undefined>, shardsFlag: number | undefined): Shard {
+function slurmShard(env: Record<string, string | undefined>, shardsFlag: number | undefined): Shard {
   const { id: ID, count: COUNT, min: MIN, max: MAX, step: STEP } = SLURM_VARIABLES;
   const read = (name: string): number | undefined => {
     const raw = env[name];

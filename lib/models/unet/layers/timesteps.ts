@@ -12,7 +12,7 @@ import { singleInput, singleShape } from './layer-utils';
  * timestepFrequencies(128, 1); // Float32Array(64) [1, 0.8641, ...]
  * ```
  */
-export function timestepFrequencies(embeddingDim: number, downscaleFreqShift: number, maxPeriod = 10000): Float32Array {
+function timestepFrequencies(embeddingDim: number, downscaleFreqShift: number, maxPeriod = 10000): Float32Array {
   const half = Math.floor(embeddingDim / 2);
   const negLogMaxPeriod = Math.fround(-Math.log(maxPeriod));
   const denominator = Math.fround(half - downscaleFreqShift);

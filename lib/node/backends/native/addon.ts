@@ -74,7 +74,7 @@ export interface NativeAddonInfo {
 }
 
 /** File name node-gyp gives the addon (binding.gyp's target_name). */
-export const ADDON_FILE = 'tfjs_diffusers_native.node';
+const ADDON_FILE = 'tfjs_diffusers_native.node';
 
 /** Set to a path to load the addon from there; set to '0' or 'off' to never load it. */
 export const ADDON_ENV = 'TFJS_DIFFUSERS_NATIVE';
@@ -94,7 +94,7 @@ function rootCandidates(): string[] {
 }
 
 /** Where the addon is looked for, in order. */
-export function addonCandidates(): string[] {
+function addonCandidates(): string[] {
   const fromEnv = process.env[ADDON_ENV];
   if (fromEnv && !['0', 'off', '1', 'on'].includes(fromEnv)) return [path.resolve(fromEnv)];
   return rootCandidates().flatMap((root) => [

@@ -37,7 +37,7 @@ export function resetNativeKernelUsage(): void {
   Object.assign(usage.fallback, zero.fallback);
 }
 
-export interface KernelArgs {
+interface KernelArgs {
   inputs: NamedTensorInfoMap;
   backend: tf.KernelBackend;
   attrs?: NamedAttrMap;

@@ -15,7 +15,7 @@ import { shardSeeds } from '../scale-out/shard';
 import { ShardOutput } from '../scale-out/shard-output';
 import type { CliIO } from './cli-io';
 import { EMBEDDED_MODEL_DIR } from '../embedded-model';
-import { looksLikePath } from '../model-location';
+import { looksLikePath } from '../hub/model-location';
 import { createDownloadDisplay, createProgressDisplay } from './progress';
 
 /** One line of `--json` output: a run of one seed. */

@@ -1,4 +1,3 @@
-import { DDPM_CIFAR10_SCHEDULER_CONFIG } from '../schedulers/ddpm-cifar10-32';
 import { ModelSource, ModelSourceError } from './model-source';
 
 /**
@@ -9,7 +8,7 @@ import { ModelSource, ModelSourceError } from './model-source';
  *   `scheduler/scheduler_config.json`;
  * - the flat layout of early Hub repositories: `config.json`, the weights and `scheduler_config.json` side by side;
  * - a bare UNet folder: diffusers' `config.json` + `diffusion_pytorch_model.safetensors` (or `.bin`), or a converted
- *   `model.json` + weight shards; then the scheduler is google/ddpm-cifar10-32's ({@link DEFAULT_SCHEDULER_CONFIG});
+ *   `model.json` + weight shards; then there is no scheduler config (the pipeline supplies its default);
  * - any of these converted by `tfjs-diffusers convert` (`unet/model.json`, written by {@link CONVERTED_LAYOUT}).
  */
 
@@ -29,9 +28,6 @@ export const WEIGHT_FILE_NAMES = ['diffusion_pytorch_model.safetensors', 'diffus
 export const MODEL_JSON = 'model.json';
 /** Where the scheduler config may be, in order: a pipeline's `scheduler/`, then the flat layout's. */
 export const SCHEDULER_CONFIG_PATHS = [`${SCHEDULER_FOLDER}/${SCHEDULER_CONFIG_FILE}`, SCHEDULER_CONFIG_FILE] as const;
-/** The scheduler of a folder that has none (a bare UNet): google/ddpm-cifar10-32's DDPM scheduler config. */
-export const DEFAULT_SCHEDULER_CONFIG: Readonly<Record<string, unknown>> = DDPM_CIFAR10_SCHEDULER_CONFIG;
-
 /** What `tfjs-diffusers convert` writes, relative to its output folder. */
 export const CONVERTED_LAYOUT = {
   modelIndex: MODEL_INDEX_FILE,
@@ -59,7 +55,7 @@ export type UNetLayout =
 /** Where a pipeline's parts are, relative to the source. */
 export interface PipelineLayout {
   unet: UNetLayout;
-  /** The scheduler config's path, or null: then {@link DEFAULT_SCHEDULER_CONFIG}. */
+  /** The scheduler config's path, or null when the folder has none (a bare UNet). */
   schedulerConfigFile: string | null;
   /** `model_index.json`, when the folder has one (already checked to name a UNet2DModel `unet`). */
   modelIndex: Record<string, unknown> | null;
@@ -145,9 +141,4 @@ export async function findPipelineLayout(source: ModelSource): Promise<PipelineL
     }
   }
   return { unet, schedulerConfigFile, modelIndex };
-}
-
-/** The scheduler config of a layout: its file read as a JSON object, or a copy of {@link DEFAULT_SCHEDULER_CONFIG}. */
-export async function readSchedulerConfig(source: ModelSource, layout: PipelineLayout): Promise<Record<string, unknown>> {
-  return layout.schedulerConfigFile === null ? { ...DEFAULT_SCHEDULER_CONFIG } : source.readJson(layout.schedulerConfigFile);
 }

@@ -1,6 +1,6 @@
 import { HttpModelSource } from '../loading/http-model-source';
-import { loadPipelineComponentsFromSource } from './load-pipeline-components';
-import { findPipelineLayout, ModelLayoutError, readSchedulerConfig } from '../loading/pipeline-layout';
+import { loadPipelineComponentsFromSource, readSchedulerConfig } from './load-pipeline-components';
+import { findPipelineLayout, ModelLayoutError } from '../loading/pipeline-layout';
 import type { LoadUNetFromUrlOptions } from '../models/unet/load-from-url';
 import { DDIMPipeline } from './ddim-pipeline';
 

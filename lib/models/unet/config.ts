@@ -18,7 +18,6 @@ import {
   WarningSink,
 } from '../../config/config-schema';
 import { parseBoundedJson } from '../../io/bounded-json';
-// weight-specs imports this file back; the count is only called at parse time, after both modules are loaded.
 import { unet2DParameterCount } from './weight-specs';
 import { CONFIG_LIMITS } from '../../config/limits';
 
@@ -270,19 +269,4 @@ export function parseUNet2DConfigText(text: string, source: string, options: Par
  */
 export function unet2DConfigToJSON(config: UNet2DConfig): Record<string, unknown> {
   return { _class_name: 'UNet2DModel', ...UNET_2D_SCHEMA.toJSON(config) };
-}
-
-/** Width of the time embedding (`time_embed_dim` in diffusers). */
-export function timeEmbedDim(config: UNet2DConfig): number {
-  return config.timeEmbeddingDim ?? 4 * config.blockOutChannels[0];
-}
-
-/** Number of attention heads for a block of `channels` channels (diffusers: `channels // attention_head_dim`). */
-export function attentionHeads(config: UNet2DConfig, channels: number): number {
-  return config.attentionHeadDim === null ? 1 : channels / config.attentionHeadDim;
-}
-
-/** Height and width must be divisible by this: every down block but the last halves them. */
-export function spatialDivisor(config: UNet2DConfig): number {
-  return 2 ** (config.blockOutChannels.length - 1);
 }

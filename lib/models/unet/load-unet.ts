@@ -6,8 +6,10 @@ import { CheckpointError } from '../../io/checkpoint-error';
 import { parseUNet2DConfig, UNet2DConfig } from './config';
 import { readUNet2DMetadata, UNET_METADATA_KEY, UNet2DModel } from './unet-2d-model';
 import { checkStateDict, checkWeightsManifest, manifestEntryBytes, parameterCount, unet2DWeightSpecs } from './weight-specs';
+import type { LoadPipelineOptions } from '../../loading/load-options';
 import { ModelJsonError, ModelSource } from '../../loading/model-source';
 import { findUNetLayout, UNetLayout } from '../../loading/pipeline-layout';
+import { resolveModelSource } from '../../loading/platform-loaders';
 
 /** Options of {@link loadUNetFromSource}. */
 export interface LoadUNetOptions {
@@ -172,4 +174,16 @@ async function loadDiffusersUNet(source: ModelSource, configPath: string, weight
 export async function loadUNetFromSource(source: ModelSource, layout?: UNetLayout, options: LoadUNetOptions = {}): Promise<UNet2DModel> {
   const found = layout ?? (await findUNetLayout(source));
   return found.format === 'tfjs' ? loadConvertedUNet(source, found.modelJson, options) : loadDiffusersUNet(source, found.config, found.weights);
+}
+
+/**
+ * `UNet2DModel.fromPretrained`'s loader: a UNet from any location {@link resolveModelSource} accepts, in a bare
+ * UNet, pipeline or converted layout.
+ *
+ * ```ts
+ * const unet = await loadUNet('models/tiny-random');
+ * ```
+ */
+export async function loadUNet(location: string, options: LoadPipelineOptions = {}): Promise<UNet2DModel> {
+  return loadUNetFromSource(await resolveModelSource(location, options));
 }

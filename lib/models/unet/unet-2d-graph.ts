@@ -1,6 +1,7 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerVariable, Shape } from '@tensorflow/tfjs-layers';
-import { attentionHeads, timeEmbedDim, UNet2DConfig } from './config';
+import type { UNet2DConfig } from './config';
+import { attentionHeads, timeEmbedDim } from './config-dimensions';
 import { Attention } from './layers/attention';
 import { Downsample2D } from './layers/downsample-2d';
 import { GroupNorm } from './layers/group-norm';

@@ -3,7 +3,10 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { StateDict } from '../../io/state-dict';
 import { platformLoader } from '../../loading/platform-loaders';
 import { ModelLayoutError } from '../../loading/pipeline-layout';
-import { parseUNet2DConfig, spatialDivisor, UNet2DConfig, unet2DConfigToJSON } from './config';
+import { parseUNet2DConfig, UNet2DConfig, unet2DConfigToJSON } from './config';
+import { spatialDivisor } from './config-dimensions';
+// A circle inside models/unet/ (the loader builds UNet2DModels; fromPretrained calls the loader), used only at call time.
+import { loadUNet } from './load-unet';
 import { loadStateDictIntoModel } from './state-dict-mapping';
 import { buildUNet2DLayersModel, traceLayerNames } from './unet-2d-graph';
 
@@ -103,8 +106,6 @@ export class UNet2DModel {
    * ```
    */
   static async fromPretrained(location: string): Promise<UNet2DModel> {
-    // Imported when called: the loader builds UNet2DModels, so a static import would be a cycle.
-    const { loadUNet } = await import('../../pipelines/load-pipeline-components');
     return loadUNet(location);
   }
 

@@ -2,11 +2,10 @@ import * as path from 'path';
 import { BACKEND_NAMES, BackendName } from '../backends/set-backend';
 import { seedFileName, SeedList, SeedSpan } from '../scale-out/seed-range';
 import type { Shard } from '../scale-out/shard';
+import { parsePositiveInteger, quoted, UsageError } from '../usage-error';
 
-/** A bad command-line argument: the CLI prints the message and exits with code 2. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+// Shared with lib/node/scale-out/, which sits below the CLI.
+export { parsePositiveInteger, UsageError } from '../usage-error';
 
 /**
  * The most images one run (`--batch`) may hold: 4096 CIFAR-sized images are 50 MB per float32 tensor and a 64 × 64
@@ -20,25 +19,6 @@ const MAX_THREADS = 64;
 /** torch's `manual_seed` range: [−2^63, 2^64 − 1]. */
 const SEED_MIN = -(2n ** 63n);
 const SEED_MAX = 2n ** 64n - 1n;
-
-function quoted(raw: string): string {
-  return JSON.stringify(raw);
-}
-
-/**
- * `--steps 50` → 50; anything but a whole number ≥ 1 is a {@link UsageError} naming the flag and the value.
- *
- * ```ts
- * parsePositiveInteger('--steps', 'abc'); // throws: --steps: expected a positive integer, got "abc"
- * ```
- */
-export function parsePositiveInteger(flag: string, raw: string): number {
-  const text = raw.trim();
-  if (!/^\+?\d+$/.test(text) || Number(text) < 1 || !Number.isSafeInteger(Number(text))) {
-    throw new UsageError(`${flag}: expected a positive integer, got ${quoted(raw)}`);
-  }
-  return Number(text);
-}
 
 /** A plain decimal number: digits with an optional point and exponent (no hex, binary, octal, Infinity or NaN). */
 const DECIMAL = /^[+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;

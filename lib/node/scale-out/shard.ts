@@ -1,5 +1,5 @@
 import type { SeedList } from './seed-range';
-import { parsePositiveInteger, UsageError } from '../cli/arguments';
+import { parsePositiveInteger, quoted, UsageError } from '../usage-error';
 
 /** Shard `index` of `count` (0 ≤ index < count), and where that came from (for messages and the manifest). */
 export interface Shard {
@@ -55,10 +55,6 @@ export function parseManifestFileName(name: string): { index: number; count: num
   const index = Number(match[1]);
   const count = Number(match[2]);
   return Number.isSafeInteger(count) && index < count ? { index, count } : undefined;
-}
-
-function quoted(raw: string): string {
-  return JSON.stringify(raw);
 }
 
 function parseIndex(name: string, raw: string, where: string): number {

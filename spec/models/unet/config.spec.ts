@@ -1,12 +1,7 @@
 import * as fs from 'fs';
 import { fixturePath, loadFixture } from '../../helpers/fixtures';
-import {
-  attentionHeads,
-  parseUNet2DConfig,
-  timeEmbedDim,
-  UNET_2D_DEFAULTS,
-  unet2DConfigToJSON,
-} from '../../../lib/models/unet/config';
+import { parseUNet2DConfig, UNET_2D_DEFAULTS, unet2DConfigToJSON } from '../../../lib/models/unet/config';
+import { attentionHeads, timeEmbedDim } from '../../../lib/models/unet/config-dimensions';
 import { readUNet2DConfig } from '../../../lib/node/fs/read-unet-2d-config';
 import { ConfigError } from '../../../lib/config/config-error';
 import { DDPM_CIFAR10_32_UNET_CONFIG } from '../../../lib/models/unet/ddpm-cifar10-32';

@@ -1,10 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-
-/**
- * The custom kernel of the fused native GroupNorm(+SiLU), registered for the `wasm` backend by the Node-only native
- * addon (`enableNativeKernels()`); inputs `{x, gamma, beta}`, attrs `{groups, epsilon, silu}`.
- */
-export const GROUP_NORM_KERNEL = 'TfjsDiffusersGroupNorm';
+import { GROUP_NORM_KERNEL } from '../../../backends/native/kernel-names';
 
 /**
  * Which set of kernels runs the UNet's ops: tfjs' pure-JS `cpu` backend, `wasm` (XNNPACK), `wasm+native` (wasm with

@@ -4,10 +4,10 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import type { BackendName } from './backend-names';
+import type { BackendName } from './backend-table';
 import { bundleRelativeUrl } from '../loading/bundle-url';
 
-export type { BackendName } from './backend-names';
+export type { BackendName } from './backend-table';
 
 /** The backends a browser can run, fastest first: the order {@link defaultBackendName} tries them in. */
 export const BROWSER_BACKEND_NAMES: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];

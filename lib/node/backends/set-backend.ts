@@ -3,10 +3,10 @@ import { disableNativeKernels, enableNativeKernels, nativeKernelsStatus } from '
 import { configuredWasmThreads, resolveWasmThreads, useWasmThreads, WasmThreadsSetting } from './wasm-threads';
 import { reportNativeUnavailableOnce } from './native-unavailable-notice';
 
-import { BACKEND_NAMES, BackendName } from '../../backends/backend-names';
+import { BACKEND_NAMES, BackendName } from '../../backends/backend-table';
 
-export { BACKEND_NAMES } from '../../backends/backend-names';
-export type { BackendName } from '../../backends/backend-names';
+export { BACKEND_NAMES } from '../../backends/backend-table';
+export type { BackendName } from '../../backends/backend-table';
 
 interface BackendModule {
   /** npm package that registers the backend. */

@@ -1,6 +1,7 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs-core';
+import { BACKENDS, isBackendName } from '../../backends/backend-table';
 import { nativeKernelsStatus } from '../backends/native/register';
 import { packageInfo } from '../package-version';
 import type { DDIMPipeline } from '../../pipelines/ddim-pipeline';
@@ -64,7 +65,7 @@ function cpuIsa(env: Record<string, string | undefined> = process.env): string {
 
 /** The kernels the active backend runs the UNet with (see {@link RunEnvironment.kernelPath}). */
 export function kernelPath(backend: string): string {
-  if (backend !== 'wasm') return backend;
+  if (!isBackendName(backend) || BACKENDS[backend].kernelPath !== 'wasm') return backend;
   const native = nativeKernelsStatus();
   if (!native.enabled) return 'wasm';
   return `wasm+onednn-${native.info?.dnnlVersion ?? 'unknown'}${native.info?.winograd ? '+winograd' : ''}`;

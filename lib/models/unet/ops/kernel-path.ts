@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { backendOfRegistryName } from '../../../backends/backend-table';
 import { GROUP_NORM_KERNEL } from '../../../backends/native/kernel-names';
 
 /**
@@ -18,7 +19,7 @@ export type KernelPath = 'cpu' | 'wasm' | 'wasm+native' | 'other';
  */
 export function activeKernelPath(): KernelPath {
   const backend = tf.getBackend();
-  if (backend === 'cpu') return 'cpu';
-  if (backend === 'wasm') return tf.getKernel(GROUP_NORM_KERNEL, 'wasm') !== undefined ? 'wasm+native' : 'wasm';
-  return 'other';
+  const path = backendOfRegistryName(backend)?.kernelPath ?? 'other';
+  if (path === 'wasm') return tf.getKernel(GROUP_NORM_KERNEL, backend) !== undefined ? 'wasm+native' : 'wasm';
+  return path;
 }

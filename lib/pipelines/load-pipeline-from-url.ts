@@ -1,7 +1,7 @@
 import { HttpModelSource } from '../loading/http-model-source';
 import { loadPipelineComponentsFromSource, readSchedulerConfig } from './load-pipeline-components';
 import { findPipelineLayout, ModelLayoutError } from '../loading/pipeline-layout';
-import type { LoadUNetFromUrlOptions } from '../models/unet/load-from-url';
+import type { LoadUNetFromUrlOptions } from '../models/unet/load-unet';
 import { DDIMPipeline } from './ddim-pipeline';
 
 /** Options of {@link loadPipelineFromUrl}. */

@@ -2,7 +2,7 @@
  * float32 arithmetic for the bit-exact port of torch's AVX2 `normal_fill`: scalar ports of the Cephes
  * `log256_ps` / `sincos256_ps` of
  * `aten/src/ATen/native/cpu/avx_mathfun.h`, with the fused multiply-adds GCC put in torch's build
- * (see docs: torch-randn.md). Every input and output is a float32 value held in a JS number.
+ * (docs/reproducibility.md, "The AVX2 and default variants"). Every input and output is a float32 value held in a JS number.
  */
 
 import { fmaF32 } from '../math/float32';

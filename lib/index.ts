@@ -78,7 +78,7 @@ export { Attention } from './models/unet/layers/attention';
 export { ResnetBlock2D } from './models/unet/layers/resnet-block-2d';
 export { Downsample2D } from './models/unet/layers/downsample-2d';
 export { Upsample2D } from './models/unet/layers/upsample-2d';
-export { Timesteps as TimestepsLayer } from './models/unet/layers/timesteps';
+export { TimestepsLayer } from './models/unet/layers/timesteps';
 export { TimestepEmbedding } from './models/unet/layers/timestep-embedding';
 
 export { DEFAULT_MAX_BATCH_PER_FORWARD } from './pipelines/ddim-pipeline';

@@ -7,7 +7,7 @@ import { Downsample2D } from './layers/downsample-2d';
 import { GroupNorm } from './layers/group-norm';
 import { ResnetBlock2D } from './layers/resnet-block-2d';
 import { TimestepEmbedding } from './layers/timestep-embedding';
-import { Timesteps } from './layers/timesteps';
+import { TimestepsLayer } from './layers/timesteps';
 import { Upsample2D } from './layers/upsample-2d';
 
 /**
@@ -80,7 +80,7 @@ function assembleUNet2D<T>(config: UNet2DConfig, g: UNet2DGraphBuilder<T>): { sa
 
   // 1. time
   const timeProj = g.apply(
-    new Timesteps({ numChannels: c0, flipSinToCos: config.flipSinToCos, downscaleFreqShift: config.freqShift, name: 'time_proj' }),
+    new TimestepsLayer({ numChannels: c0, flipSinToCos: config.flipSinToCos, downscaleFreqShift: config.freqShift, name: 'time_proj' }),
     timestep,
   );
   const emb = g.apply(new TimestepEmbedding({ timeEmbedDim: timeEmbedDim(config), name: 'time_embedding' }), timeProj);

@@ -35,8 +35,8 @@ export { readStateDict, readWeightFile, findWeightFile, WEIGHT_FILE_NAMES } from
 export { CheckpointError } from './io/checkpoint-error';
 export { parseBoundedJson, BoundedJsonError, DEFAULT_JSON_LIMITS } from './io/bounded-json';
 export type { JsonLimits } from './io/bounded-json';
-export { readRegularFile, readJsonFile, FileReadError, MAX_WEIGHT_FILE_BYTES, MAX_JSON_FILE_BYTES } from './node/fs/read-file';
-export { MAX_TENSOR_COUNT, MAX_TENSOR_RANK, SAFETENSORS_MAX_HEADER_BYTES } from './io/reader-limits';
+export { readRegularFile, readJsonFile, FileReadError, MAX_WEIGHT_FILE_BYTES } from './node/fs/read-file';
+export { MAX_TENSOR_COUNT, MAX_TENSOR_RANK, SAFETENSORS_MAX_HEADER_BYTES, MAX_JSON_FILE_BYTES } from './io/reader-limits';
 export type { NamedTensor, StateDict } from './io/state-dict';
 export { snapshotDownload, hfHubDownload, resolvePipelineFiles, resolveModelPath } from './node/hub/hub';
 export * from './node/hub/errors';

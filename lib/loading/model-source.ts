@@ -19,16 +19,9 @@ export interface ModelSource {
    * it whole where the size is known up front. A missing file is a {@link ModelFileNotFoundError}.
    */
   readBytes(file: string, options: { maxBytes: number }): Promise<Uint8Array>;
-  /** `file` parsed as a JSON object (at most {@link MAX_JSON_BYTES}), or a {@link ModelJsonError} naming it. */
+  /** `file` parsed as a JSON object (at most `MAX_JSON_FILE_BYTES` of lib/io/reader-limits.ts), or a {@link ModelJsonError} naming it. */
   readJson(file: string): Promise<Record<string, unknown>>;
 }
-
-/**
- * The largest JSON file a model folder may hold (config.json, model_index.json, scheduler_config.json, a converted
- * model.json: the 35.7 M-parameter google/ddpm-cifar10-32's model.json is 0.3 MB). 8 MiB, as the Hub client caps
- * JSON downloads.
- */
-export const MAX_JSON_BYTES = 8 * 1024 * 1024;
 
 /** How deep a JSON file of a model folder may nest (diffusers' nest 3 levels); deeper is refused, not recursed. */
 export const MAX_JSON_DEPTH = 64;

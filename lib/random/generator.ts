@@ -4,8 +4,9 @@ import { MT19937, MT19937_STATE_SIZE } from './mt19937';
 export const DEFAULT_SEED = 67280421310721n;
 
 const TWO_64 = 1n << 64n;
-const MIN_SEED = -(1n << 63n);
-const MAX_SEED = TWO_64 - 1n;
+/** torch's `manual_seed` range, [−2^63, 2^64 − 1] (negative seeds wrap to unsigned 64 bits). */
+export const MIN_SEED = -(1n << 63n);
+export const MAX_SEED = TWO_64 - 1n;
 
 /**
  * A JSON-serializable snapshot of a {@link Generator}: `JSON.parse(JSON.stringify(state))` restores

@@ -1,4 +1,5 @@
-import { MAX_JSON_BYTES, ModelFileNotFoundError, ModelFileTooLargeError, ModelSource, parseJsonObject } from '../../lib/loading/model-source';
+import { MAX_JSON_FILE_BYTES } from '../../lib/io/reader-limits';
+import { ModelFileNotFoundError, ModelFileTooLargeError, ModelSource, parseJsonObject } from '../../lib/loading/model-source';
 import {
   checkModelIndex,
   findPipelineLayout,
@@ -27,7 +28,7 @@ class MemorySource implements ModelSource {
     return bytes;
   }
   async readJson(file: string): Promise<Record<string, unknown>> {
-    return parseJsonObject(await this.readBytes(file, { maxBytes: MAX_JSON_BYTES }), this.describe(file));
+    return parseJsonObject(await this.readBytes(file, { maxBytes: MAX_JSON_FILE_BYTES }), this.describe(file));
   }
 }
 

@@ -1,5 +1,6 @@
 import * as path from 'path';
 import { BACKEND_NAMES, BackendName } from '../backends/set-backend';
+import { MAX_SEED, MIN_SEED } from '../../random/generator';
 import { seedFileName, SeedList, SeedSpan } from '../scale-out/seed-range';
 import type { Shard } from '../scale-out/shard';
 import { parsePositiveInteger, quoted, UsageError } from '../usage-error';
@@ -16,9 +17,6 @@ const MAX_BATCH = 4096;
 /** `--threads`: at most this many (the wasm backend's pool caps at 8 too). */
 const MAX_THREADS = 64;
 
-/** torch's `manual_seed` range: [−2^63, 2^64 − 1]. */
-const SEED_MIN = -(2n ** 63n);
-const SEED_MAX = 2n ** 64n - 1n;
 
 /** A plain decimal number: digits with an optional point and exponent (no hex, binary, octal, Infinity or NaN). */
 const DECIMAL = /^[+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
@@ -40,7 +38,7 @@ export function parseSeed(flag: string, raw: string): bigint {
     throw new UsageError(`${flag}: expected an integer seed, got ${quoted(raw)}`);
   }
   const seed = BigInt(text);
-  if (seed < SEED_MIN || seed > SEED_MAX) {
+  if (seed < MIN_SEED || seed > MAX_SEED) {
     throw new UsageError(`${flag}: seed ${quoted(raw)} is outside torch's manual_seed range [-2^63, 2^64-1]`);
   }
   return seed;

@@ -1,4 +1,5 @@
 import type { HubDownloadOptions, HubEnv } from '../../loading/load-options';
+import { MAX_JSON_FILE_BYTES } from '../../io/reader-limits';
 import { HubEndpointError, HubRedirectError } from './errors';
 
 /**
@@ -21,7 +22,7 @@ export interface HubLimits {
   maxRedirects: number;
 }
 
-const DEFAULT_HUB_LIMITS: HubLimits = { maxJsonBytes: 8 * 1024 * 1024, minBytesPerSecond: 10_000, slowWindowMs: 30_000, maxRedirects: 5 };
+const DEFAULT_HUB_LIMITS: HubLimits = { maxJsonBytes: MAX_JSON_FILE_BYTES, minBytesPerSecond: 10_000, slowWindowMs: 30_000, maxRedirects: 5 };
 
 /** The options the Hub functions take: the public download options plus the limits. */
 export type HubClientOptions = HubDownloadOptions & Partial<HubLimits>;

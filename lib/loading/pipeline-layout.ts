@@ -28,6 +28,18 @@ export const WEIGHT_FILE_NAMES = ['diffusion_pytorch_model.safetensors', 'diffus
 export const MODEL_JSON = 'model.json';
 /** Where the scheduler config may be, in order: a pipeline's `scheduler/`, then the flat layout's. */
 export const SCHEDULER_CONFIG_PATHS = [`${SCHEDULER_FOLDER}/${SCHEDULER_CONFIG_FILE}`, SCHEDULER_CONFIG_FILE] as const;
+/**
+ * The folder URL of a location that names a bare converted UNet's `model.json` (query string and all), else the
+ * location itself: the one URL rule of `fromPretrained` and `loadPipelineFromUrl`.
+ *
+ * ```ts
+ * modelFolderUrl('https://example.com/unet/model.json?v=2'); // 'https://example.com/unet/'
+ * ```
+ */
+export function modelFolderUrl(url: string): string {
+  return url.replace(/\/model\.json(\?[^/]*)?$/, '/');
+}
+
 /** What `tfjs-diffusers convert` writes, relative to its output folder. */
 export const CONVERTED_LAYOUT = {
   modelIndex: MODEL_INDEX_FILE,

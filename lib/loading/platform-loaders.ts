@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { HttpModelSource, HttpModelSourceOptions } from './http-model-source';
 import type { LoadPipelineOptions } from './load-options';
 import type { ModelSource } from './model-source';
+import { modelFolderUrl } from './pipeline-layout';
 
 /**
  * NHWC images for {@link PlatformLoaders.encodePng}: the shape of `pipelines/image-bytes.ts`'s `ImagesNHWC` (declared
@@ -67,11 +68,6 @@ export function platformLoader<K extends keyof PlatformLoaders>(name: K): Platfo
 /** Whether `location` is an absolute http(s) URL. */
 function isHttpUrl(location: string): boolean {
   return /^https?:\/\//i.test(location);
-}
-
-/** The folder of a URL that names a `model.json` (a bare converted UNet), else the URL itself. */
-function modelFolderUrl(url: string): string {
-  return url.replace(/\/model\.json(\?[^/]*)?$/, '/');
 }
 
 /**

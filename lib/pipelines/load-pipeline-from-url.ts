@@ -1,6 +1,6 @@
 import { HttpModelSource } from '../loading/http-model-source';
 import { loadPipelineComponentsFromSource, readSchedulerConfig } from './load-pipeline-components';
-import { findPipelineLayout, ModelLayoutError } from '../loading/pipeline-layout';
+import { findPipelineLayout, ModelLayoutError, modelFolderUrl } from '../loading/pipeline-layout';
 import type { LoadUNetFromUrlOptions } from '../models/unet/load-unet';
 import { DDIMPipeline } from './ddim-pipeline';
 
@@ -23,7 +23,7 @@ function pipelineSource(url: string, options: LoadUNetFromUrlOptions): HttpModel
   if (typeof url !== 'string' || url.length === 0) {
     throw new TypeError(`loadPipelineFromUrl: url must be a pipeline folder URL or a model.json URL, got ${JSON.stringify(url)}`);
   }
-  return new HttpModelSource(url.replace(/\/model\.json(\?[^/]*)?$/, '/'), options);
+  return new HttpModelSource(modelFolderUrl(url), options);
 }
 
 /**

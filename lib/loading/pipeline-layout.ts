@@ -29,6 +29,24 @@ export const MODEL_JSON = 'model.json';
 /** Where the scheduler config may be, in order: a pipeline's `scheduler/`, then the flat layout's. */
 export const SCHEDULER_CONFIG_PATHS = [`${SCHEDULER_FOLDER}/${SCHEDULER_CONFIG_FILE}`, SCHEDULER_CONFIG_FILE] as const;
 /**
+ * The weight-file search, the one definition: the paths of the weight files a diffusers model folder may hold, in
+ * order of preference, in `folder` ('' for the top, or `'unet/'`; any prefix ending in the separator). Every reader
+ * (this module's layouts, the Hub file picker, `readStateDict`) takes the first of these that exists.
+ *
+ * ```ts
+ * weightFileCandidates('unet/'); // ['unet/diffusion_pytorch_model.safetensors', 'unet/diffusion_pytorch_model.bin']
+ * ```
+ */
+export function weightFileCandidates(folder: string): string[] {
+  return WEIGHT_FILE_NAMES.map((name) => `${folder}${name}`);
+}
+
+/** The error detail when a folder holds none of {@link weightFileCandidates}: "looked for A and B". */
+export function noWeightFileDetail(folder: string): string {
+  return `looked for ${weightFileCandidates(folder).join(' and ')}`;
+}
+
+/**
  * The folder URL of a location that names a bare converted UNet's `model.json` (query string and all), else the
  * location itself: the one URL rule of `fromPretrained` and `loadPipelineFromUrl`.
  *
@@ -97,13 +115,10 @@ async function unetLayoutIn(source: ModelSource, folder: string): Promise<UNetLa
   if (await source.exists(`${folder}${MODEL_JSON}`)) return { format: 'tfjs', modelJson: `${folder}${MODEL_JSON}` };
   const config = `${folder}${UNET_CONFIG_FILE}`;
   if (!(await source.exists(config))) return null;
-  for (const name of WEIGHT_FILE_NAMES) {
-    if (await source.exists(`${folder}${name}`)) return { format: 'diffusers', config, weights: `${folder}${name}` };
+  for (const weights of weightFileCandidates(folder)) {
+    if (await source.exists(weights)) return { format: 'diffusers', config, weights };
   }
-  throw new ModelLayoutError(
-    source.describe(config),
-    `no weights beside it: looked for ${WEIGHT_FILE_NAMES.map((n) => folder + n).join(' and ')}`,
-  );
+  throw new ModelLayoutError(source.describe(config), `no weights beside it: ${noWeightFileDetail(folder)}`);
 }
 
 const NO_UNET =

@@ -137,8 +137,8 @@ export function list<T>(
 }
 
 /** One field: its names, its type (with bounds) and its default (as diffusers has it). */
-export interface ConfigField<C> {
-  readonly camel: keyof C & string;
+export interface ConfigField<C, K extends keyof C & string = keyof C & string> {
+  readonly camel: K;
   readonly snake: string;
   readonly type: FieldType<unknown>;
   readonly default: unknown;
@@ -153,13 +153,26 @@ export interface ConfigField<C> {
  * ```
  */
 export function fieldsOf<C>() {
-  return <K extends keyof C & string>(camel: K, snake: string, type: FieldType<C[K]>, defaultValue: C[K]): ConfigField<C> => ({
+  return <K extends keyof C & string>(camel: K, snake: string, type: FieldType<C[K]>, defaultValue: C[K]): ConfigField<C, K> => ({
     camel,
     snake,
     type: type as FieldType<unknown>,
     default: defaultValue,
   });
 }
+
+/**
+ * `true` when the field list `F` declares every key of the config interface `C`, else `{ undeclared: <the keys> }`:
+ * the compile-time check that a fields table and its interface agree (declare the table without widening its type).
+ *
+ * ```ts
+ * const FIELDS = [field('steps', 'num_steps', integer({ min: 1, max: 1000 }), 50)];
+ * const fieldsComplete: AllFieldsDeclared<StepsConfig, typeof FIELDS> = true; // a type error naming any missing key
+ * ```
+ */
+export type AllFieldsDeclared<C, F extends readonly ConfigField<C>[]> = [Exclude<keyof C & string, F[number]['camel']>] extends [never]
+  ? true
+  : { undeclared: Exclude<keyof C & string, F[number]['camel']> };
 
 /** How the keys are spelled in what is parsed: diffusers JSON (snake_case) or constructor options (camelCase). */
 type ConfigNaming = 'camel' | 'snake';

@@ -2,6 +2,7 @@ import { assertConfigObject, ConfigError, describeConfigValue, hasOwnKey } from 
 import {
   boolean,
   CONFIG_LIMITS_DOC,
+  AllFieldsDeclared,
   ConfigField,
   fieldsOf,
   consoleWarningSink,
@@ -96,7 +97,7 @@ const sampleSizeType: FieldType<UNet2DConfig['sampleSize']> = {
  * Every field of diffusers 0.30.3's `UNet2DModel.__init__`, declared once: camelCase and snake_case names, type and
  * limits, and diffusers' default (used for keys a config.json does not have, as `UNet2DModel.from_config` does).
  */
-const UNET_2D_FIELDS: ConfigField<UNet2DConfig>[] = [
+const UNET_2D_FIELDS = [
   field('sampleSize', 'sample_size', sampleSizeType, null),
   field('inChannels', 'in_channels', channels, 3),
   field('outChannels', 'out_channels', channels, 3),
@@ -135,7 +136,10 @@ const UNET_2D_FIELDS: ConfigField<UNet2DConfig>[] = [
   field('classEmbedType', 'class_embed_type', oneOf([null]), null),
   field('numClassEmbeds', 'num_class_embeds', oneOf([null]), null),
   field('numTrainTimesteps', 'num_train_timesteps', nullable(integer({ min: 1, max: CONFIG_LIMITS.maxTrainTimesteps })), null),
-];
+] satisfies ConfigField<UNet2DConfig>[];
+
+/** Compile-time: the table above declares every key of {@link UNet2DConfig} (a missing one is a type error naming it). */
+const _unet2DFieldsComplete: AllFieldsDeclared<UNet2DConfig, typeof UNET_2D_FIELDS> = true;
 
 const CONDITIONAL = 'it belongs to a conditional UNet (UNet2DConditionModel), which this port does not build';
 /**

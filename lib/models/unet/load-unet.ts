@@ -5,6 +5,7 @@ import { readTorchCheckpoint } from '../../io/torch-pickle';
 import { CheckpointError } from '../../io/checkpoint-error';
 import { parseUNet2DConfig, UNet2DConfig } from './config';
 import { readUNet2DMetadata, UNET_METADATA_KEY, UNet2DModel } from './unet-2d-model';
+import { writeMatchedWeights } from './state-dict-mapping';
 import { checkStateDict, checkWeightsManifest, manifestEntryBytes, parameterCount, unet2DWeightSpecs } from './weight-specs';
 import { HttpModelSource } from '../../loading/http-model-source';
 import type { LoadPipelineOptions } from '../../loading/load-options';
@@ -126,7 +127,7 @@ async function loadConvertedUNet(source: ModelSource, modelJsonPath: string, opt
     offset += b.byteLength;
   }
   if (shards.length === 0) options.onProgress?.(1);
-  const unet = UNet2DModel.fromConfig(config);
+  const unet = UNet2DModel.fromParsedConfig(config);
   const weights = tf.io.decodeWeights(weightData.buffer, entries);
   try {
     unet.model.loadWeights(weights, true);
@@ -149,11 +150,10 @@ async function loadDiffusersUNet(source: ModelSource, configPath: string, weight
   const specs = unet2DWeightSpecs(config);
   const file = source.describe(weightsPath);
   const bytes = await source.readBytes(weightsPath, { maxBytes: maxWeightFileBytes(parameterCount(specs)) });
-  const stateDict = decodeWeightFile(bytes, file);
-  checkStateDict(specs, stateDict, file);
-  const unet = UNet2DModel.fromConfig(config);
+  const matched = checkStateDict(specs, decodeWeightFile(bytes, file), file);
+  const unet = UNet2DModel.fromParsedConfig(config);
   try {
-    unet.loadStateDict(stateDict, file);
+    writeMatchedWeights(unet.model, specs, matched);
   } catch (err) {
     unet.dispose();
     throw err;

@@ -195,7 +195,26 @@ export function toTorchLayout(data: Float32Array, shape: number[], layout: Weigh
  */
 export function loadStateDictIntoModel(model: LayersModel, stateDict: StateDict, source: string): number {
   const bindings = stateDictBindings(model);
-  const tensors = matchStateDict(bindings, stateDict, source);
+  return writeWeights(bindings, matchStateDict(bindings, stateDict, source));
+}
+
+/**
+ * Writes tensors already matched against the config's weight specs (`checkStateDict` of weight-specs.ts, in the
+ * specs' order, which is the graph's) into the model built from that config, without matching them again.
+ *
+ * ```ts
+ * writeMatchedWeights(unet.model, specs, checkStateDict(specs, stateDict, file));
+ * ```
+ */
+export function writeMatchedWeights(model: LayersModel, specs: readonly { key: string }[], tensors: readonly NamedTensor[]): number {
+  const bindings = stateDictBindings(model);
+  if (bindings.length !== specs.length || bindings.some((b, i) => b.key !== specs[i].key)) {
+    throw new Error('writeMatchedWeights: the weight specs are not those of this model (a spec from another config)');
+  }
+  return writeWeights(bindings, tensors);
+}
+
+function writeWeights(bindings: readonly WeightBinding[], tensors: readonly NamedTensor[]): number {
   let parameters = 0;
   bindings.forEach((b, idx) => {
     const value = tf.tensor(toTfjsLayout(tensors[idx].data, tensors[idx].shape, b.layout), b.shape, 'float32');

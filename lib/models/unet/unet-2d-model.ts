@@ -93,7 +93,19 @@ export class UNet2DModel {
   static fromConfig(config: UNet2DConfig | Record<string, unknown>): UNet2DModel {
     // A typed config is re-validated through its JSON form, so a hand-made object gets the same checks.
     const parsed = parseUNet2DConfig(isTypedConfig(config) ? unet2DConfigToJSON(config) : config);
-    return new UNet2DModel(parsed, buildUNet2DLayersModel(parsed));
+    return UNet2DModel.fromParsedConfig(parsed);
+  }
+
+  /**
+   * Builds the model for a config that `parseUNet2DConfig` returned, without checking it again: the loader's path
+   * (models/unet/load-unet.ts parses each config once). Hand-made configs go through {@link fromConfig}.
+   *
+   * ```ts
+   * const unet = UNet2DModel.fromParsedConfig(parseUNet2DConfig(json, 'unet/config.json'));
+   * ```
+   */
+  static fromParsedConfig(config: UNet2DConfig): UNet2DModel {
+    return new UNet2DModel(config, buildUNet2DLayersModel(config));
   }
 
   /**

@@ -199,19 +199,21 @@ export function loadStateDictIntoModel(model: LayersModel, stateDict: StateDict,
 }
 
 /**
- * Writes tensors already matched against the config's weight specs (`checkStateDict` of weight-specs.ts, in the
- * specs' order, which is the graph's) into the model built from that config, without matching them again.
+ * Writes tensors already matched against the config's weight specs (`checkStateDict` of weight-specs.ts: one tensor
+ * per spec, in the specs' order) into the model built from that config, by key, without matching them again.
  *
  * ```ts
  * writeMatchedWeights(unet.model, specs, checkStateDict(specs, stateDict, file));
  * ```
  */
 export function writeMatchedWeights(model: LayersModel, specs: readonly { key: string }[], tensors: readonly NamedTensor[]): number {
+  const byKey = new Map(specs.map((spec, i) => [spec.key, tensors[i]]));
   const bindings = stateDictBindings(model);
-  if (bindings.length !== specs.length || bindings.some((b, i) => b.key !== specs[i].key)) {
+  const ordered = bindings.map((b) => byKey.get(b.key));
+  if (bindings.length !== specs.length || ordered.some((t) => t === undefined)) {
     throw new Error('writeMatchedWeights: the weight specs are not those of this model (a spec from another config)');
   }
-  return writeWeights(bindings, tensors);
+  return writeWeights(bindings, ordered as NamedTensor[]);
 }
 
 function writeWeights(bindings: readonly WeightBinding[], tensors: readonly NamedTensor[]): number {

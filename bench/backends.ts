@@ -132,7 +132,7 @@ async function browserInfo(page: Page): Promise<BrowserInfo> {
     const debug = gl?.getExtension('WEBGL_debug_renderer_info');
     const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<{ info?: { vendor: string; architecture: string } } | null> } }).gpu;
     const adapter = gpu ? await gpu.requestAdapter() : null;
-    let wasm: BrowserInfo['wasm'] = null;
+    let wasm: BrowserInfo['wasm'];
     try {
       await lib.setBackend('wasm');
       wasm = {
@@ -307,7 +307,7 @@ async function main(): Promise<void> {
   const modelUrl = `${server.origin}/models/tiny-random/`;
   const fullSizeUrl = `${server.origin}/bench-models/full-size/model.json`;
   const speedFull = new Map<string, number | string>();
-  let info: BrowserInfo | null = null;
+  let info: BrowserInfo | null;
   let webgpuInfo: BrowserInfo | null = null;
   try {
     if (opts.fullSize) {

@@ -3,7 +3,7 @@
 //   npx tsc -p bench/tsconfig.json && node build/bench/group-norm.js
 import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../lib/node/backends/set-backend';
-import { groupNormBroadcast, groupNormPerChannel } from '../lib/models/unet/ops/group-norm';
+import { groupNormBroadcast, groupNormPerChannel } from '../lib/models/unet/ops/group-norm-op';
 
 type GroupNormFn = (x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, groups: number, eps: number) => tf.Tensor4D;
 

@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   const batches = positiveIntList(script, 'batches', values.batches);
   const runs = positiveInt(script, 'runs', values.runs);
   const threads = positiveInt(script, 'threads', values.threads);
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- onnxruntime-node from a path the user gives (not a dependency)
   const ort = require(values.module) as Ort;
   const session = await ort.InferenceSession.create(values.model, {
     executionProviders: ['cpu'],

@@ -6,8 +6,9 @@
  *
  * Cache folder: $TFJS_DIFFUSERS_BENCH_CACHE, else ~/.cache/tfjs-diffusers-bench. diffusers' source: the
  * PYTHONPATH in $TFJS_DIFFUSERS_BENCH_PYTHONPATH, else <cache>/python/diffusers/src and
- * <cache>/python/huggingface_hub/src (../shared/docs/reference-env.md says how to unpack them) with
- * ../shared/tools/pyshim when present.
+ * <cache>/python/huggingface_hub/src (`git archive` of their tags v0.30.3 and v0.24.7, unpacked there) with
+ * <cache>/python/pyshim when present (a pure-Python `safetensors` and the package metadata diffusers' import checks
+ * look for).
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -32,7 +33,7 @@ export interface PythonPeer {
 function diffusersPythonPath(): string {
   if (process.env.TFJS_DIFFUSERS_BENCH_PYTHONPATH) return process.env.TFJS_DIFFUSERS_BENCH_PYTHONPATH;
   const src = path.join(benchCacheDir(), 'python');
-  const shim = path.join(REPO_ROOT, '..', 'shared', 'tools', 'pyshim');
+  const shim = path.join(src, 'pyshim');
   return [...(fs.existsSync(shim) ? [shim] : []), path.join(src, 'diffusers', 'src'), path.join(src, 'huggingface_hub', 'src')].join(path.delimiter);
 }
 

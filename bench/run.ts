@@ -299,7 +299,7 @@ interface RandnRow {
 function randnTable(): string | null {
   const file = path.join(__dirname, 'randn.js');
   if (!fs.existsSync(file)) return null;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a compiled bench module that may not exist; loaded only when it does
   const mod = require(file) as { benchRandn?: (numel?: number, runs?: number) => RandnRow[] };
   if (typeof mod.benchRandn !== 'function') return null;
   const rows = mod.benchRandn().map((r) => [r.case, r.numel.toLocaleString('en-US'), r.medianMs.toFixed(2), (r.valuesPerSecond / 1e6).toFixed(1)]);

@@ -1,7 +1,7 @@
 """The PyTorch peer of bench/run.ts, timed as a user runs it: diffusers' own UNet2DModel built from the
 google/ddpm-cifar10-32 config (random weights: speed does not depend on them), torch.set_num_threads(THREADS),
 torch.inference_mode(), default OpenMP settings (no OMP_WAIT_POLICY). diffusers runs from its source tree
-(../shared/docs/reference-env.md: PYTHONPATH with diffusers/src, huggingface_hub/src and the pyshim).
+(bench/peers.ts sets the PYTHONPATH: diffusers/src, huggingface_hub/src and the pyshim).
 
     python3 bench/torch_unet.py --batches 1,16 --runs 3 --threads 2 [--export-onnx unet.onnx]
 

@@ -7,10 +7,10 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ManifestRecord } from '../lib/node/cli/manifest';
-import { manifestFileName, shardBlock } from '../lib/node/cli/shard';
-import { SeedList } from '../lib/node/cli/seed-range';
-import { verifyOutputs } from '../lib/node/cli/verify';
+import { ManifestRecord } from '../lib/node/scale-out/manifest';
+import { manifestFileName, shardBlock } from '../lib/node/scale-out/shard';
+import { SeedList } from '../lib/node/scale-out/seed-range';
+import { verifyOutputs } from '../lib/node/scale-out/verify';
 
 interface Options {
   sizes: number[];

@@ -1,4 +1,5 @@
-// The Node entry: public exports only. Importing it plugs the Node file, Hub and PNG services into the core.
+// The Node entry: public exports only (the core both entries share is lib/public-api.ts). Importing it plugs the Node
+// file, Hub and PNG services into the core.
 import './node/register-node-loaders';
 
 export {
@@ -23,14 +24,10 @@ export {
 } from './node/backends/native';
 export type { NativeKernelsStatus, NativeKernelUsage } from './node/backends/native';
 
-export { Generator, DEFAULT_SEED } from './random/generator';
+export * from './public-api';
+
+export { DEFAULT_SEED } from './random/generator';
 export type { GeneratorState } from './random/generator';
-export { randn } from './random/randn';
-export type { RandnOptions, RandnDtype, RandnVariant } from './random/randn';
-export { rand } from './random/rand';
-export type { RandOptions } from './random/rand';
-export { randnTensor } from './random/randn-tensor';
-export type { RandnTensorOptions, RandnTensorLayout } from './random/randn-tensor';
 
 export { readSafetensors, parseSafetensorsHeader } from './io/safetensors';
 export { readTorchCheckpoint } from './io/torch-pickle';
@@ -38,17 +35,16 @@ export { readStateDict, readWeightFile, findWeightFile, WEIGHT_FILE_NAMES } from
 export { CheckpointError } from './io/checkpoint-error';
 export { parseBoundedJson, BoundedJsonError, DEFAULT_JSON_LIMITS } from './io/bounded-json';
 export type { JsonLimits } from './io/bounded-json';
-export { readRegularFile, readJsonFile, FileReadError, MAX_WEIGHT_FILE_BYTES, MAX_JSON_FILE_BYTES } from './node/fs/read-file';
-export { MAX_TENSOR_COUNT, MAX_TENSOR_RANK, SAFETENSORS_MAX_HEADER_BYTES } from './io/reader-limits';
+export { readRegularFile, readJsonFile, FileReadError, MAX_WEIGHT_FILE_BYTES } from './node/fs/read-file';
+export { MAX_TENSOR_COUNT, MAX_TENSOR_RANK, SAFETENSORS_MAX_HEADER_BYTES, MAX_JSON_FILE_BYTES } from './io/reader-limits';
 export type { NamedTensor, StateDict } from './io/state-dict';
 export { snapshotDownload, hfHubDownload, resolvePipelineFiles, resolveModelPath } from './node/hub/hub';
 export * from './node/hub/errors';
 export type { HubDownloadOptions, HubProgress, HubClientOptions } from './node/hub/hub';
 export { defaultHubCacheDir, looksLikeRepoId } from './node/hub/cache';
 
-export { DDIMScheduler, ddimStepCoefficients } from './schedulers/ddim';
+export { ddimStepCoefficients } from './schedulers/ddim';
 export type { DDIMStepOptions, DDIMStepOutput, DDIMStepCoefficients, DDIMTables } from './schedulers/ddim';
-export { DDPMScheduler } from './schedulers/ddpm';
 export type { DDPMStepOptions, DDPMStepOutput, DDPMStepCoefficients } from './schedulers/ddpm';
 export { betasForAlphaBar, rescaleZeroTerminalSnr, linspaceFloat32, spacedTimesteps } from './schedulers/schedule';
 export type { BetaSchedule, DDPMBetaSchedule, TimestepSpacing, AlphaTransformType } from './schedulers/schedule';
@@ -66,15 +62,12 @@ export { thresholdSample, dynamicThresholds } from './schedulers/thresholding';
 export type { SampleLayout, VarianceNoiseOptions } from './schedulers/step-inputs';
 export type { Timesteps } from './schedulers/noising';
 
-export { UNet2DModel, UNET_METADATA_KEY } from './models/unet/unet-2d-model';
 export type { TimestepInput, UNet2DSaveOptions, UNet2DMetadata } from './models/unet/unet-2d-model';
-export { parseUNet2DConfig, unet2DConfigToJSON, UNET_2D_DEFAULTS } from './models/unet/config';
+export { UNET_2D_DEFAULTS } from './models/unet/config';
 export type { ParseUNet2DConfigOptions } from './models/unet/config';
-export { ConfigError } from './config/config-error';
-export { CONFIG_LIMITS } from './config/limits';
 export { readUNet2DConfig } from './node/fs/read-unet-2d-config';
-export type { UNet2DConfig, DownBlockType, UpBlockType } from './models/unet/config';
-export { DDPM_CIFAR10_32_UNET_CONFIG, DDPM_CIFAR10_32_PARAMETERS } from './models/unet/ddpm-cifar10-32';
+export type { DownBlockType, UpBlockType } from './models/unet/config';
+export { DDPM_CIFAR10_32_PARAMETERS } from './models/unet/ddpm-cifar10-32';
 export { convertCheckpoint } from './node/convert/convert-checkpoint';
 export type { ConvertOptions, ConvertSummary } from './node/convert/convert-checkpoint';
 export { StateDictMismatchError } from './models/unet/state-dict-mapping';
@@ -85,19 +78,19 @@ export { Attention } from './models/unet/layers/attention';
 export { ResnetBlock2D } from './models/unet/layers/resnet-block-2d';
 export { Downsample2D } from './models/unet/layers/downsample-2d';
 export { Upsample2D } from './models/unet/layers/upsample-2d';
-export { Timesteps as TimestepsLayer } from './models/unet/layers/timesteps';
+export { TimestepsLayer } from './models/unet/layers/timesteps';
 export { TimestepEmbedding } from './models/unet/layers/timestep-embedding';
 
-export { DDIMPipeline, PipelineCancelledError, DEFAULT_MAX_BATCH_PER_FORWARD } from './pipelines/ddim-pipeline';
-export type { GenerateOptions, GeneratedImages, OutputType, StepInfo, DDIMPipelineComponents } from './pipelines/ddim-pipeline';
+export { DEFAULT_MAX_BATCH_PER_FORWARD } from './pipelines/ddim-pipeline';
+export type { DDIMPipelineComponents } from './pipelines/ddim-pipeline';
 export type { DenoisingModel } from './pipelines/pipeline-components';
 export { convertPipelineFolder } from './node/convert/convert-pipeline';
 export type { ConvertPipelineSummary } from './node/convert/convert-pipeline';
-export { downloadAndConvert, convertedCacheDir } from './node/load-pipeline';
+export { downloadAndConvert, convertedCacheDir } from './node/open-model-source';
 export { EMBEDDED_MODEL, EMBEDDED_MODEL_DIR } from './node/embedded-model';
-export { loadPipelineComponents, loadPipelineComponentsFromSource } from './loading/load-pipeline';
-export { loadUNetFromSource } from './loading/load-unet';
-export type { LoadUNetOptions } from './loading/load-unet';
+export { loadPipelineComponents, loadPipelineComponentsFromSource } from './pipelines/load-pipeline-components';
+export { loadUNetFromSource } from './models/unet/load-unet';
+export type { LoadUNetOptions } from './models/unet/load-unet';
 export { ModelSourceError, ModelFileNotFoundError, ModelFileTooLargeError, ModelJsonError } from './loading/model-source';
 export type { ModelSource } from './loading/model-source';
 export { HttpModelSource } from './loading/http-model-source';
@@ -106,18 +99,12 @@ export { FsModelSource } from './node/fs/fs-model-source';
 export { ModelLayoutError } from './loading/pipeline-layout';
 export { unet2DWeightSpecs, unet2DParameterCount } from './models/unet/weight-specs';
 export type { UNet2DWeightSpec } from './models/unet/weight-specs';
-export type { LoadPipelineOptions, LoadedPipelineComponents } from './loading/load-options';
+export type { LoadPipelineOptions } from './loading/load-options';
+export type { LoadedPipelineComponents } from './pipelines/load-pipeline-components';
 export { readPipelineFolder } from './node/fs/pipeline-folder';
-export { DDPM_CIFAR10_SCHEDULER_CONFIG } from './schedulers/ddpm-cifar10-32';
-export { imageAbsSum } from './pipelines/image-abs-sum';
-export { encodePng, decodePng, floatToByte, gridLayout } from './node/png';
+export { encodePng, decodePng, gridLayout } from './node/png';
 export type { ImagesNHWC, DecodedPng } from './node/png';
 
 // The CLI in-process: `main(['generate', '--seed', '1'])` resolves to the exit code (docs/api.md).
 export { main } from './node/cli/main';
 export type { CliIO } from './node/cli/cli-io';
-
-export { loadUNetFromUrl } from './models/unet/load-from-url';
-export type { LoadUNetFromUrlOptions } from './models/unet/load-from-url';
-export { loadPipelineFromUrl, resolvePipelineUrls } from './pipelines/load-pipeline-from-url';
-export type { LoadPipelineFromUrlOptions, PipelineUrls } from './pipelines/load-pipeline-from-url';

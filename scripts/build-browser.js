@@ -6,7 +6,8 @@
  *   and what `tfjs-diffusers/browser` gives everyone: the consumer's single copy of @tensorflow/tfjs-core is used.
  * - tfjs-diffusers.esm.js: one self-contained, minified file with every dependency inside and the wasm backend's
  *   .wasm files copied beside it (the browser setBackend points setWasmPaths at the bundle's folder): for a page
- *   without a bundler (examples/web, a CDN). Exported as `tfjs-diffusers/browser/bundle`.
+ *   without a bundler (examples/web, a CDN), served as the file dist/browser/tfjs-diffusers.esm.js of the package
+ *   (package.json's `exports` does not name it: a page loads it by URL, not by package specifier).
  *
  *   node scripts/build-browser.js
  *

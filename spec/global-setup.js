@@ -16,7 +16,7 @@ const NEEDS_BUILD = {
   'spec/e2e/browser.spec.ts': ['browser'],
   // The CLI as users run it: the built bin (spec/helpers/cli.ts) and the built entries.
   'spec/node/cli/main.spec.ts': ['node'],
-  'spec/node/cli/scale-out.spec.ts': ['node'],
+  'spec/node/scale-out/scale-out.spec.ts': ['node'],
   'spec/node/hub/concurrent-generate.spec.ts': ['node'],
   'spec/docs/documented-commands.spec.ts': ['node'],
   'spec/loading/one-code-path.spec.ts': ['node'],

@@ -4,14 +4,14 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import type { BackendName } from './backend-names';
+import { BackendName, backendsByRank } from './backend-table';
+import { startRegisteredBackend } from './start-backend';
 import { bundleRelativeUrl } from '../loading/bundle-url';
 
-export type { BackendName } from './backend-names';
+export type { BackendName } from './backend-table';
 
 /** The backends a browser can run, fastest first: the order {@link defaultBackendName} tries them in. */
-export const BROWSER_BACKEND_NAMES: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
-
+export const BROWSER_BACKEND_NAMES: readonly BackendName[] = backendsByRank('browser');
 
 /** Options of the browser {@link setBackend}. */
 export interface BrowserBackendOptions {
@@ -131,10 +131,6 @@ export async function setBackend(name?: BackendName, options: BrowserBackendOpti
   }
   const reason = await reasonBackendCannotStart(chosen);
   if (reason !== null) throw new Error(`setBackend('${chosen}'): ${reason}.`);
-  if (tf.findBackendFactory(chosen) === null) {
-    throw new Error(`setBackend('${chosen}'): tfjs registered no '${chosen}' backend in this environment.`);
-  }
-
   if (chosen === 'webgl') {
     for (const [flag, value] of Object.entries(WEBGL_PRECISION_FLAGS)) tf.env().set(flag, value);
   }
@@ -143,21 +139,16 @@ export async function setBackend(name?: BackendName, options: BrowserBackendOpti
     if (wasmPaths !== undefined) setWasmPaths(wasmPaths);
   }
 
-  let ok: boolean;
-  try {
-    ok = await tf.setBackend(chosen);
-  } catch (err) {
-    throw new Error(`setBackend('${chosen}'): the backend failed to start: ${err instanceof Error ? err.message : err}`);
-  }
-  if (!ok) {
-    const hint =
-      chosen === 'wasm'
-        ? ` (are the tfjs-backend-wasm*.wasm files served at ${options.wasmPaths ?? bundleFolderUrl() ?? "tfjs' default path"}?)`
-        : chosen === 'webgl'
-          ? ' (the WebGL context could not be created or was lost)'
-          : '';
-    throw new Error(`setBackend('${chosen}'): the backend failed to initialise${hint}.`);
-  }
+  const hint =
+    chosen === 'wasm'
+      ? ` (are the tfjs-backend-wasm*.wasm files served at ${options.wasmPaths ?? bundleFolderUrl() ?? "tfjs' default path"}?)`
+      : chosen === 'webgl'
+        ? ' (the WebGL context could not be created or was lost)'
+        : '';
+  await startRegisteredBackend(chosen, {
+    notRegistered: `setBackend('${chosen}'): tfjs registered no '${chosen}' backend in this environment.`,
+    initFailed: `${hint}.`,
+  });
   if (chosen === 'webgl' && !tf.env().getBool('WEBGL_RENDER_FLOAT32_ENABLED')) {
     throw new Error(
       `setBackend('webgl'): this GPU cannot render to float32 textures (WEBGL_RENDER_FLOAT32_CAPABLE=` +

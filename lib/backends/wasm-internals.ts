@@ -40,7 +40,7 @@ export interface WasmModuleInternals {
 }
 
 /** Which of the three wasm binaries a backend runs. */
-export type WasmBinaryKind = 'threaded-simd' | 'simd' | 'plain';
+type WasmBinaryKind = 'threaded-simd' | 'simd' | 'plain';
 
 /** The `BackendWasm` members used here. */
 export interface WasmBackendInternals {
@@ -85,7 +85,7 @@ export function wasmBackendInternals(backend: tf.KernelBackend): WasmBackendInte
 /** The installed @tensorflow/tfjs-backend-wasm version, or 'unknown'. */
 export function installedWasmBackendVersion(): string {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional and synchronous: the version only if the package is already installed, without importing it eagerly
     return (require('@tensorflow/tfjs-backend-wasm') as { version_wasm?: string }).version_wasm ?? 'unknown';
   } catch {
     return 'unknown';

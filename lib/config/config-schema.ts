@@ -13,7 +13,7 @@
 import { ConfigError, describeConfigValue, hasOwnKey } from './config-error';
 
 /** Reports a bad value: `path` as the user wrote it (`block_out_channels[2]`), the value, what is wrong. */
-export type FailValue = (path: string, value: unknown, detail: string) => never;
+type FailValue = (path: string, value: unknown, detail: string) => never;
 
 /** How one value is checked and converted. `check` never allocates more than the value's own size. */
 export interface FieldType<T> {
@@ -137,8 +137,8 @@ export function list<T>(
 }
 
 /** One field: its names, its type (with bounds) and its default (as diffusers has it). */
-export interface ConfigField<C> {
-  readonly camel: keyof C & string;
+export interface ConfigField<C, K extends keyof C & string = keyof C & string> {
+  readonly camel: K;
   readonly snake: string;
   readonly type: FieldType<unknown>;
   readonly default: unknown;
@@ -153,7 +153,7 @@ export interface ConfigField<C> {
  * ```
  */
 export function fieldsOf<C>() {
-  return <K extends keyof C & string>(camel: K, snake: string, type: FieldType<C[K]>, defaultValue: C[K]): ConfigField<C> => ({
+  return <K extends keyof C & string>(camel: K, snake: string, type: FieldType<C[K]>, defaultValue: C[K]): ConfigField<C, K> => ({
     camel,
     snake,
     type: type as FieldType<unknown>,
@@ -161,8 +161,21 @@ export function fieldsOf<C>() {
   });
 }
 
+/**
+ * `true` when the field list `F` declares every key of the config interface `C`, else `{ undeclared: <the keys> }`:
+ * the compile-time check that a fields table and its interface agree (declare the table without widening its type).
+ *
+ * ```ts
+ * const FIELDS = [field('steps', 'num_steps', integer({ min: 1, max: 1000 }), 50)];
+ * const fieldsComplete: AllFieldsDeclared<StepsConfig, typeof FIELDS> = true; // a type error naming any missing key
+ * ```
+ */
+export type AllFieldsDeclared<C, F extends readonly ConfigField<C>[]> = [Exclude<keyof C & string, F[number]['camel']>] extends [never]
+  ? true
+  : { undeclared: Exclude<keyof C & string, F[number]['camel']> };
+
 /** How the keys are spelled in what is parsed: diffusers JSON (snake_case) or constructor options (camelCase). */
-export type ConfigNaming = 'camel' | 'snake';
+type ConfigNaming = 'camel' | 'snake';
 
 /** Given to a schema's cross-field check. */
 export interface CrossCheckContext<C> {
@@ -192,14 +205,14 @@ export interface ConfigSchemaSpec<C> {
   readonly refusedKeys?: Readonly<Record<string, RefusedKey>>;
 }
 
-export interface ParseOptions {
+interface ParseOptions {
   /** Named first in every message: the file when known (`unet/config.json`), else what the object is. */
   source: string;
   naming: ConfigNaming;
 }
 
 /** What {@link ConfigSchema.parse} found. */
-export interface ParsedConfig<C> {
+interface ParsedConfig<C> {
   /** The checked config, defaults filled in (arrays are fresh copies; the caller may freeze it). */
   config: C;
   /** Keys no field has (metadata keys starting with `_` aside in JSON): the caller warns or throws. */
@@ -219,7 +232,7 @@ export interface ConfigSchema<C> {
 }
 
 /** diffusers' metadata keys (`_class_name`, `_diffusers_version`, `_name_or_path`, …) carry no configuration. */
-export function isMetadataKey(key: string): boolean {
+function isMetadataKey(key: string): boolean {
   return key.startsWith('_');
 }
 

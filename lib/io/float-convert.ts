@@ -6,7 +6,7 @@
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Copies `bytes` (a multiple of 4 long) into a new Float32Array; F32 little-endian. */
-export function float32FromBytesLE(bytes: Uint8Array): Float32Array {
+function float32FromBytesLE(bytes: Uint8Array): Float32Array {
   const out = new Float32Array(bytes.length / 4);
   if (LITTLE_ENDIAN_HOST) {
     new Uint8Array(out.buffer).set(bytes);
@@ -18,7 +18,7 @@ export function float32FromBytesLE(bytes: Uint8Array): Float32Array {
 }
 
 /** F64 little-endian → float32 (rounded to nearest: the precision a float32 model uses anyway). */
-export function float32FromFloat64BytesLE(bytes: Uint8Array): Float32Array {
+function float32FromFloat64BytesLE(bytes: Uint8Array): Float32Array {
   const out = new Float32Array(bytes.length / 8);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
   for (let i = 0; i < out.length; i++) out[i] = view.getFloat64(8 * i, true);
@@ -26,7 +26,7 @@ export function float32FromFloat64BytesLE(bytes: Uint8Array): Float32Array {
 }
 
 /** BF16 little-endian → float32, exactly: a bfloat16 is the high half of a float32. */
-export function float32FromBfloat16BytesLE(bytes: Uint8Array): Float32Array {
+function float32FromBfloat16BytesLE(bytes: Uint8Array): Float32Array {
   const n = bytes.length / 2;
   const out = new Float32Array(n);
   const bits = new Uint32Array(out.buffer);
@@ -51,7 +51,7 @@ export function halfBitsToFloat32(h: number): number {
 let halfTable: Float32Array | undefined;
 
 /** F16 little-endian → float32, exactly (through a 65,536-entry table built on first use). */
-export function float32FromFloat16BytesLE(bytes: Uint8Array): Float32Array {
+function float32FromFloat16BytesLE(bytes: Uint8Array): Float32Array {
   if (halfTable === undefined) {
     halfTable = new Float32Array(65536);
     for (let h = 0; h < 65536; h++) halfTable[h] = halfBitsToFloat32(h);

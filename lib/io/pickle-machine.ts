@@ -52,8 +52,6 @@ export class PickleError extends Error {
   }
 }
 
-const MARK = Symbol('MARK');
-
 /** Pickle opcodes this reader knows, by byte; the names are Python's (`pickletools`). Maps, not objects: no lookup
  * can reach `Object.prototype`. */
 const OPCODE_NAMES: ReadonlyMap<number, string> = new Map([
@@ -77,7 +75,7 @@ const REFUSED_OPCODE_NAMES: ReadonlyMap<number, string> = new Map([
 ]);
 
 /** The name of opcode byte `op` as Python spells it, or its hex value. */
-export function opcodeName(op: number): string {
+function opcodeName(op: number): string {
   return OPCODE_NAMES.get(op) ?? REFUSED_OPCODE_NAMES.get(op) ?? `0x${op.toString(16).padStart(2, '0')}`;
 }
 

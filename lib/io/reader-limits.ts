@@ -25,5 +25,12 @@ export const SAFETENSORS_MAX_HEADER_BYTES = 16 * 1024 * 1024;
  */
 export const SAFETENSORS_HEADER_JSON_LIMITS = { maxDepth: 8, maxValues: 20 * MAX_TENSOR_COUNT } as const;
 
+/**
+ * The largest JSON file a model folder may hold or the Hub client may download (config.json, model_index.json,
+ * scheduler_config.json, a converted model.json: the 35.7 M-parameter google/ddpm-cifar10-32's model.json is
+ * 0.3 MB): 8 MiB. The one definition: the model sources, the file reader and the Hub session read it from here.
+ */
+export const MAX_JSON_FILE_BYTES = 8 * 1024 * 1024;
+
 /** Longest value or key quoted in an error message (the rest is elided with `...`). */
 export const MAX_DESCRIBED_CHARS = 120;

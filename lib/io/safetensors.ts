@@ -11,8 +11,6 @@ import {
 } from './reader-limits';
 import { StateDict } from './state-dict';
 
-export { SAFETENSORS_MAX_HEADER_BYTES };
-
 /**
  * The safetensors format (https://huggingface.co/docs/safetensors): an unsigned 64-bit little-endian header
  * length N, N bytes of UTF-8 JSON `{ name: { dtype, shape, data_offsets: [begin, end] }, __metadata__?: {...} }`,
@@ -20,7 +18,7 @@ export { SAFETENSORS_MAX_HEADER_BYTES };
  */
 
 /** One entry of a safetensors header, validated. */
-export interface SafetensorsEntry {
+interface SafetensorsEntry {
   name: string;
   dtype: FloatDtype;
   shape: number[];

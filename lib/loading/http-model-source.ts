@@ -1,6 +1,6 @@
+import { MAX_JSON_FILE_BYTES } from '../io/reader-limits';
 import {
   checkRelativePath,
-  MAX_JSON_BYTES,
   ModelFileNotFoundError,
   ModelFileTooLargeError,
   ModelSource,
@@ -103,7 +103,7 @@ export class HttpModelSource implements ModelSource {
   }
 
   async readJson(file: string): Promise<Record<string, unknown>> {
-    return parseJsonObject(await this.readBytes(file, { maxBytes: MAX_JSON_BYTES }), this.describe(file));
+    return parseJsonObject(await this.readBytes(file, { maxBytes: MAX_JSON_FILE_BYTES }), this.describe(file));
   }
 }
 

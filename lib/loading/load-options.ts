@@ -1,5 +1,3 @@
-import type { UNet2DModel } from '../models/unet/unet-2d-model';
-
 /** Environment variables as a plain record (`process.env` in Node). */
 export type HubEnv = Record<string, string | undefined>;
 
@@ -45,13 +43,4 @@ export interface LoadPipelineOptions extends HubDownloadOptions {
   onStatus?: (message: string) => void;
   /** Receives the scheduler's warning about config keys it ignores. Default `console.warn`. */
   onWarning?: (message: string) => void;
-}
-
-/** What the loader hands to the pipeline. */
-export interface LoadedPipelineComponents {
-  unet: UNet2DModel;
-  /** The scheduler config JSON (diffusers' snake_case), to be read by `DDIMScheduler.fromConfig`. */
-  schedulerConfig: Record<string, unknown>;
-  /** The folder the components were read from (for a Hub id: the converted cache folder). */
-  dir: string;
 }

@@ -1,7 +1,7 @@
 /**
  * Where the files of a model come from: a folder on disk (lib/node/fs/fs-model-source.ts), an http(s) folder URL
  * (http-model-source.ts), or anything else that can answer these three questions. The layouts of diffusers and
- * tfjs folders (pipeline-layout.ts) and the loader (load-unet.ts, load-pipeline.ts) are written once, over this.
+ * tfjs folders (pipeline-layout.ts) and the loaders (models/unet/load-unet.ts, pipelines/load-pipeline-components.ts) are written once, over this.
  *
  * Paths are relative to the source and '/'-separated (`unet/model.json`).
  */
@@ -19,16 +19,9 @@ export interface ModelSource {
    * it whole where the size is known up front. A missing file is a {@link ModelFileNotFoundError}.
    */
   readBytes(file: string, options: { maxBytes: number }): Promise<Uint8Array>;
-  /** `file` parsed as a JSON object (at most {@link MAX_JSON_BYTES}), or a {@link ModelJsonError} naming it. */
+  /** `file` parsed as a JSON object (at most `MAX_JSON_FILE_BYTES` of lib/io/reader-limits.ts), or a {@link ModelJsonError} naming it. */
   readJson(file: string): Promise<Record<string, unknown>>;
 }
-
-/**
- * The largest JSON file a model folder may hold (config.json, model_index.json, scheduler_config.json, a converted
- * model.json: the 35.7 M-parameter google/ddpm-cifar10-32's model.json is 0.3 MB). 8 MiB, as the Hub client caps
- * JSON downloads.
- */
-export const MAX_JSON_BYTES = 8 * 1024 * 1024;
 
 /** How deep a JSON file of a model folder may nest (diffusers' nest 3 levels); deeper is refused, not recursed. */
 export const MAX_JSON_DEPTH = 64;

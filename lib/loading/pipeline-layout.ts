@@ -1,4 +1,3 @@
-import { DDPM_CIFAR10_SCHEDULER_CONFIG } from '../schedulers/ddpm-cifar10-32';
 import { ModelSource, ModelSourceError } from './model-source';
 
 /**
@@ -9,7 +8,7 @@ import { ModelSource, ModelSourceError } from './model-source';
  *   `scheduler/scheduler_config.json`;
  * - the flat layout of early Hub repositories: `config.json`, the weights and `scheduler_config.json` side by side;
  * - a bare UNet folder: diffusers' `config.json` + `diffusion_pytorch_model.safetensors` (or `.bin`), or a converted
- *   `model.json` + weight shards; then the scheduler is google/ddpm-cifar10-32's ({@link DEFAULT_SCHEDULER_CONFIG});
+ *   `model.json` + weight shards; then there is no scheduler config (the pipeline supplies its default);
  * - any of these converted by `tfjs-diffusers convert` (`unet/model.json`, written by {@link CONVERTED_LAYOUT}).
  */
 
@@ -18,19 +17,46 @@ export const MODEL_INDEX_FILE = 'model_index.json';
 /** The folder of a pipeline's UNet. */
 export const UNET_FOLDER = 'unet';
 /** The folder of a pipeline's scheduler. */
-export const SCHEDULER_FOLDER = 'scheduler';
+const SCHEDULER_FOLDER = 'scheduler';
 /** A diffusers model's config. */
 export const UNET_CONFIG_FILE = 'config.json';
 /** A scheduler's config. */
-export const SCHEDULER_CONFIG_FILE = 'scheduler_config.json';
+const SCHEDULER_CONFIG_FILE = 'scheduler_config.json';
 /** The weight files of a diffusers model folder, in order of preference (safetensors never runs a pickle). */
 export const WEIGHT_FILE_NAMES = ['diffusion_pytorch_model.safetensors', 'diffusion_pytorch_model.bin'] as const;
 /** The file name of a tfjs model's topology and weights manifest. */
 export const MODEL_JSON = 'model.json';
 /** Where the scheduler config may be, in order: a pipeline's `scheduler/`, then the flat layout's. */
 export const SCHEDULER_CONFIG_PATHS = [`${SCHEDULER_FOLDER}/${SCHEDULER_CONFIG_FILE}`, SCHEDULER_CONFIG_FILE] as const;
-/** The scheduler of a folder that has none (a bare UNet): google/ddpm-cifar10-32's DDPM scheduler config. */
-export const DEFAULT_SCHEDULER_CONFIG: Readonly<Record<string, unknown>> = DDPM_CIFAR10_SCHEDULER_CONFIG;
+/**
+ * The weight-file search, the one definition: the paths of the weight files a diffusers model folder may hold, in
+ * order of preference, in `folder` ('' for the top, or `'unet/'`; any prefix ending in the separator). Every reader
+ * (this module's layouts, the Hub file picker, `readStateDict`) takes the first of these that exists.
+ *
+ * ```ts
+ * weightFileCandidates('unet/'); // ['unet/diffusion_pytorch_model.safetensors', 'unet/diffusion_pytorch_model.bin']
+ * ```
+ */
+export function weightFileCandidates(folder: string): string[] {
+  return WEIGHT_FILE_NAMES.map((name) => `${folder}${name}`);
+}
+
+/** The error detail when a folder holds none of {@link weightFileCandidates}: "looked for A and B". */
+export function noWeightFileDetail(folder: string): string {
+  return `looked for ${weightFileCandidates(folder).join(' and ')}`;
+}
+
+/**
+ * The folder URL of a location that names a bare converted UNet's `model.json` (query string and all), else the
+ * location itself: the one URL rule of `fromPretrained` and `loadPipelineFromUrl`.
+ *
+ * ```ts
+ * modelFolderUrl('https://example.com/unet/model.json?v=2'); // 'https://example.com/unet/'
+ * ```
+ */
+export function modelFolderUrl(url: string): string {
+  return url.replace(/\/model\.json(\?[^/]*)?$/, '/');
+}
 
 /** What `tfjs-diffusers convert` writes, relative to its output folder. */
 export const CONVERTED_LAYOUT = {
@@ -59,7 +85,7 @@ export type UNetLayout =
 /** Where a pipeline's parts are, relative to the source. */
 export interface PipelineLayout {
   unet: UNetLayout;
-  /** The scheduler config's path, or null: then {@link DEFAULT_SCHEDULER_CONFIG}. */
+  /** The scheduler config's path, or null when the folder has none (a bare UNet). */
   schedulerConfigFile: string | null;
   /** `model_index.json`, when the folder has one (already checked to name a UNet2DModel `unet`). */
   modelIndex: Record<string, unknown> | null;
@@ -89,13 +115,10 @@ async function unetLayoutIn(source: ModelSource, folder: string): Promise<UNetLa
   if (await source.exists(`${folder}${MODEL_JSON}`)) return { format: 'tfjs', modelJson: `${folder}${MODEL_JSON}` };
   const config = `${folder}${UNET_CONFIG_FILE}`;
   if (!(await source.exists(config))) return null;
-  for (const name of WEIGHT_FILE_NAMES) {
-    if (await source.exists(`${folder}${name}`)) return { format: 'diffusers', config, weights: `${folder}${name}` };
+  for (const weights of weightFileCandidates(folder)) {
+    if (await source.exists(weights)) return { format: 'diffusers', config, weights };
   }
-  throw new ModelLayoutError(
-    source.describe(config),
-    `no weights beside it: looked for ${WEIGHT_FILE_NAMES.map((n) => folder + n).join(' and ')}`,
-  );
+  throw new ModelLayoutError(source.describe(config), `no weights beside it: ${noWeightFileDetail(folder)}`);
 }
 
 const NO_UNET =
@@ -145,9 +168,4 @@ export async function findPipelineLayout(source: ModelSource): Promise<PipelineL
     }
   }
   return { unet, schedulerConfigFile, modelIndex };
-}
-
-/** The scheduler config of a layout: its file read as a JSON object, or a copy of {@link DEFAULT_SCHEDULER_CONFIG}. */
-export async function readSchedulerConfig(source: ModelSource, layout: PipelineLayout): Promise<Record<string, unknown>> {
-  return layout.schedulerConfigFile === null ? { ...DEFAULT_SCHEDULER_CONFIG } : source.readJson(layout.schedulerConfigFile);
 }

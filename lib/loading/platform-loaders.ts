@@ -1,9 +1,23 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import type { ImagesNHWC } from '../pipelines/image-bytes';
-import type { UNet2DSaveOptions } from '../models/unet/unet-2d-model';
 import { HttpModelSource, HttpModelSourceOptions } from './http-model-source';
 import type { LoadPipelineOptions } from './load-options';
 import type { ModelSource } from './model-source';
+import { modelFolderUrl } from './pipeline-layout';
+
+/**
+ * NHWC images for {@link PlatformLoaders.encodePng}: the shape of `pipelines/image-bytes.ts`'s `ImagesNHWC` (declared
+ * here so that loading/ imports nothing above it; the Node registration type-checks that the two agree).
+ */
+interface PngImages {
+  shape: [number, number, number, number];
+  data: ArrayLike<number>;
+}
+
+/** The options of `UNet2DModel.save` that reach the save handler. */
+interface SaveHandlerOptions {
+  /** Replace an existing folder. */
+  force?: boolean;
+}
 
 /**
  * The services `fromPretrained`, `save` and `outputType: 'png'` need from the platform: the one place where the
@@ -18,9 +32,9 @@ export interface PlatformLoaders {
    */
   openModelSource(location: string, options: LoadPipelineOptions): Promise<ModelSource>;
   /** `UNet2DModel.save(dir)`: the tfjs IO handler that writes a converted model folder. */
-  unetSaveHandler(dir: string, options: UNet2DSaveOptions): tf.io.IOHandler;
+  unetSaveHandler(dir: string, options: SaveHandlerOptions): tf.io.IOHandler;
   /** `outputType: 'png'`: PNG bytes for NHWC float images. */
-  encodePng(images: ImagesNHWC): Uint8Array;
+  encodePng(images: PngImages): Uint8Array;
 }
 
 const registered: Partial<PlatformLoaders> = {};
@@ -52,13 +66,8 @@ export function platformLoader<K extends keyof PlatformLoaders>(name: K): Platfo
 }
 
 /** Whether `location` is an absolute http(s) URL. */
-export function isHttpUrl(location: string): boolean {
+function isHttpUrl(location: string): boolean {
   return /^https?:\/\//i.test(location);
-}
-
-/** The folder of a URL that names a `model.json` (a bare converted UNet), else the URL itself. */
-function modelFolderUrl(url: string): string {
-  return url.replace(/\/model\.json(\?[^/]*)?$/, '/');
 }
 
 /**

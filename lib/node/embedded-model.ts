@@ -17,5 +17,6 @@ export const EMBEDDED_MODEL_DIR = path.resolve(__dirname, '..', '..', 'models', 
  * import { DDIMPipeline, EMBEDDED_MODEL } from 'tfjs-diffusers';
  * const pipeline = await DDIMPipeline.fromPretrained(EMBEDDED_MODEL);
  * ```
+ * @alias EMBEDDED_MODEL_DIR, under the name the browser entry uses too
  */
 export const EMBEDDED_MODEL: string = EMBEDDED_MODEL_DIR;

@@ -1,6 +1,6 @@
 import { registerPlatformLoaders } from '../loading/platform-loaders';
 import { fileSystemHandler } from './fs/tfjs-fs-handler';
-import { openModelSource } from './load-pipeline';
+import { openModelSource } from './open-model-source';
 import { encodePng } from './png';
 
 /**

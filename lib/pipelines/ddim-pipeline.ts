@@ -6,7 +6,7 @@ import type { ImagesNHWC } from './image-bytes';
 import type { DenoisingModel } from './pipeline-components';
 import type { LoadPipelineOptions } from '../loading/load-options';
 import { platformLoader } from '../loading/platform-loaders';
-import { loadPipelineComponents } from '../loading/load-pipeline';
+import { loadPipelineComponents } from './load-pipeline-components';
 
 /** What `generate` returns as `images`: a tfjs tensor, a plain float array, or one PNG file per image. */
 export type OutputType = 'tensor' | 'array' | 'png';

@@ -1,7 +1,7 @@
 import { HttpModelSource } from '../loading/http-model-source';
-import { loadPipelineComponentsFromSource } from '../loading/load-pipeline';
-import { findPipelineLayout, ModelLayoutError, readSchedulerConfig } from '../loading/pipeline-layout';
-import type { LoadUNetFromUrlOptions } from '../models/unet/load-from-url';
+import { loadPipelineComponentsFromSource, readSchedulerConfig } from './load-pipeline-components';
+import { findPipelineLayout, ModelLayoutError, modelFolderUrl } from '../loading/pipeline-layout';
+import type { LoadUNetFromUrlOptions } from '../models/unet/load-unet';
 import { DDIMPipeline } from './ddim-pipeline';
 
 /** Options of {@link loadPipelineFromUrl}. */
@@ -23,7 +23,7 @@ function pipelineSource(url: string, options: LoadUNetFromUrlOptions): HttpModel
   if (typeof url !== 'string' || url.length === 0) {
     throw new TypeError(`loadPipelineFromUrl: url must be a pipeline folder URL or a model.json URL, got ${JSON.stringify(url)}`);
   }
-  return new HttpModelSource(url.replace(/\/model\.json(\?[^/]*)?$/, '/'), options);
+  return new HttpModelSource(modelFolderUrl(url), options);
 }
 
 /**
@@ -47,7 +47,7 @@ export async function resolvePipelineUrls(url: string, options: LoadUNetFromUrlO
 
 /**
  * `DDIMPipeline.fromPretrained` for a pipeline served over HTTP: works in browsers (and in Node 18+), reads no
- * files. The same loader as `fromPretrained` (lib/loading/load-pipeline.ts) over an {@link HttpModelSource}: a
+ * files. The same loader as `fromPretrained` (lib/pipelines/load-pipeline-components.ts) over an {@link HttpModelSource}: a
  * converted folder, a diffusers folder or a bare UNet `model.json` URL.
  *
  * ```js

@@ -2,7 +2,7 @@
  * float32 arithmetic for the bit-exact port of torch's AVX2 `normal_fill`: scalar ports of the Cephes
  * `log256_ps` / `sincos256_ps` of
  * `aten/src/ATen/native/cpu/avx_mathfun.h`, with the fused multiply-adds GCC put in torch's build
- * (see docs: torch-randn.md). Every input and output is a float32 value held in a JS number.
+ * (docs/reproducibility.md, "The AVX2 and default variants"). Every input and output is a float32 value held in a JS number.
  */
 
 import { fmaF32 } from '../math/float32';
@@ -11,6 +11,7 @@ const fround = Math.fround;
 
 // avx_mathfun.h constants, rounded to float32 as the `_PS256_CONST` tables hold them.
 const FLT_MIN_NORM_POS = 1.1754943508222875e-38; // 2^-126
+// eslint-disable-next-line no-loss-of-precision -- avx_mathfun.h's literal as written; fround rounds it as the C compiler does
 const SQRTHF = fround(0.707106781186547524);
 const LOG_P0 = fround(7.0376836292e-2);
 const LOG_P1 = fround(-1.151461031e-1);
@@ -27,6 +28,7 @@ const LOG_Q2 = fround(0.693359375);
 const FOPI = fround(1.27323954473516);
 const MINUS_DP1 = fround(-0.78515625);
 const MINUS_DP2 = fround(-2.4187564849853515625e-4);
+// eslint-disable-next-line no-loss-of-precision -- avx_mathfun.h's literal as written; fround rounds it as the C compiler does
 const MINUS_DP3 = fround(-3.77489497744594108e-8);
 const COSCOF_P0 = fround(2.443315711809948e-5);
 const COSCOF_P1 = fround(-1.388731625493765e-3);

@@ -4,8 +4,9 @@ import { MT19937, MT19937_STATE_SIZE } from './mt19937';
 export const DEFAULT_SEED = 67280421310721n;
 
 const TWO_64 = 1n << 64n;
-const MIN_SEED = -(1n << 63n);
-const MAX_SEED = TWO_64 - 1n;
+/** torch's `manual_seed` range, [−2^63, 2^64 − 1] (negative seeds wrap to unsigned 64 bits). */
+export const MIN_SEED = -(1n << 63n);
+export const MAX_SEED = TWO_64 - 1n;
 
 /**
  * A JSON-serializable snapshot of a {@link Generator}: `JSON.parse(JSON.stringify(state))` restores
@@ -35,7 +36,7 @@ function describeValue(value: unknown): string {
 }
 
 /** Parses and range-checks a seed as `torch.Generator.manual_seed` does; returns it as unsigned 64-bit. */
-export function normalizeSeed(seed: unknown, where = 'manualSeed'): bigint {
+function normalizeSeed(seed: unknown, where = 'manualSeed'): bigint {
   let big: bigint;
   if (typeof seed === 'bigint') {
     big = seed;

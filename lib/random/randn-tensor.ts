@@ -5,7 +5,7 @@ import { checkedNumel, fillNormal, RandnDtype, RandnVariant, RANDN_DTYPES, RANDN
 /** Memory layout of the returned tensor; `shape` is always given in torch's NCHW order. */
 export type RandnTensorLayout = 'NCHW' | 'NHWC';
 
-export const RANDN_TENSOR_LAYOUTS: readonly RandnTensorLayout[] = ['NCHW', 'NHWC'];
+const RANDN_TENSOR_LAYOUTS: readonly RandnTensorLayout[] = ['NCHW', 'NHWC'];
 
 export interface RandnTensorOptions {
   /**
@@ -112,6 +112,7 @@ export function randnTensorValues(shape: readonly number[], options: RandnTensor
       `randnTensor: shape [${shape.join(', ')}] has ${numel} elements ` +
         `(${numel * (dtype === 'float64' ? 12 : 4)} bytes while drawing ${dtype}), too large to allocate ` +
         `(${err instanceof Error ? err.message : String(err)})`,
+      { cause: err },
     );
   }
   const target = drawn ?? out;

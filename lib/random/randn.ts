@@ -37,7 +37,7 @@ const HALF = 8;
 const TWO_PI_F32 = Math.fround(2 * Math.PI);
 
 /** Largest typed array this module allocates: 2^32 - 1 elements (V8's own limit on older engines). */
-export const MAX_ELEMENTS = 2 ** 32 - 1;
+const MAX_ELEMENTS = 2 ** 32 - 1;
 
 /** Elements of a shape, checking each dimension; `where` names the caller in error messages. */
 export function checkedNumel(shape: readonly number[], where: string): number {
@@ -72,6 +72,7 @@ export function allocate(numel: number, dtype: RandnDtype, shape: readonly numbe
     throw new Error(
       `${where}: shape [${shape.join(', ')}] has ${numel} elements (${numel * bytesPerElement} bytes as ${dtype}), ` +
         `too large to allocate (${reason})`,
+      { cause: err },
     );
   }
 }

@@ -23,8 +23,6 @@ import {
 import { CONFIG_LIMITS } from '../config/limits';
 import type { BetaSchedule, DDPMBetaSchedule, TimestepSpacing } from './schedule';
 
-export type { BetaSchedule, DDPMBetaSchedule, TimestepSpacing } from './schedule';
-
 /** What the model predicts: the noise, the clean sample, or the velocity v = √ᾱ·ε − √(1−ᾱ)·x. */
 export type PredictionType = 'epsilon' | 'sample' | 'v_prediction';
 

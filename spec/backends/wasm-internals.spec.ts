@@ -11,7 +11,7 @@ import {
 } from '../../lib/backends/wasm-internals';
 
 // The threaded loader and the native kernels use tfjs-backend-wasm internals that are not public API. These tests
-// fail loudly when a tfjs upgrade changes them: re-check lib/backends/wasm-threads.ts and lib/backends/native/
+// fail loudly when a tfjs upgrade changes them: re-check lib/node/backends/wasm-threads.ts and lib/backends/native/
 // against the new version before changing PINNED_TFJS_VERSION.
 
 afterAll(() => {

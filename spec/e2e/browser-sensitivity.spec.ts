@@ -29,7 +29,7 @@ import { tinyFixture } from '../models/unet/unet-fixture';
 import { pipelineCase } from '../pipelines/pipeline-fixture';
 import { chromiumMissingReason, launchChromium, type LaunchedChromium } from '../../test-support/chromium';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- scripts/build-browser.js is CommonJS without types
 const { buildBrowserBundle } = require('../../scripts/build-browser.js') as {
   buildBrowserBundle(options: { lib: string; outDir: string }): Promise<{ outFile: string }>;
 };
@@ -197,7 +197,6 @@ function sensitivityTests(): void {
   }, 120000);
 
   afterAll(async () => {
-    // eslint-disable-next-line no-console
     console.log(`browser sensitivity:\n${report.join('\n')}`);
     await browser?.close();
     await server?.close();

@@ -124,7 +124,6 @@ function browserTests(): void {
     page = await browser.context.newPage();
     // A renderer crash fails every later test with "Target crashed": say once, with what Chromium printed.
     page.on('crash', () => {
-      // eslint-disable-next-line no-console
       console.error(`Chromium's page crashed (${browser.source}); its last log lines:\n${browser.recentLog()}`);
     });
     const pageErrors: string[] = [];
@@ -142,7 +141,6 @@ function browserTests(): void {
       await page.screenshot({ path: path.join(ARTIFACTS_DIR, 'demo-page.png'), fullPage: true }).catch(() => undefined);
     }
     fs.writeFileSync(path.join(ARTIFACTS_DIR, 'measured.json'), JSON.stringify(measured, null, 2));
-    // eslint-disable-next-line no-console
     console.log(`browser e2e artifacts (screenshot, measured differences): ${ARTIFACTS_DIR}\n${JSON.stringify(measured, null, 2)}`);
     await browser?.close();
     await server?.close();

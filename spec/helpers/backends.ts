@@ -28,7 +28,7 @@ export const TEST_BACKENDS: TestBackend[] = ALL_TEST_BACKENDS.filter((b) => test
 /**
  * Makes `backend` the active one, with the native kernels on exactly for 'wasm+native'. Both wasm entries use one
  * wasm thread, so switching between them keeps the backend (and its tensors): the threaded wasm backend gives
- * bit-identical results (spec/backends/wasm-threads.spec.ts) and is slow on a machine whose cores are all busy.
+ * bit-identical results (spec/node/backends/wasm-threads.spec.ts) and is slow on a machine whose cores are all busy.
  */
 export async function useTestBackend(backend: TestBackend): Promise<void> {
   if (backend === 'wasm+native') await setBackend('wasm', { threads: 1, native: true });

@@ -82,7 +82,6 @@ export function tinyPipelineBound(caseId: string, backend: TestBackend): number 
 
 /** One line in the test output with a case's measured error and its bound, so CI logs show the margins. */
 export function reportParity(what: string, backend: TestBackend, error: number, bound: number): void {
-  // eslint-disable-next-line no-console
   console.log(`parity: ${what} [${backend}] max abs error ${error.toExponential(2)} (bound ${bound.toExponential(2)}, ${(bound / Math.max(error, 1e-30)).toFixed(1)}x)`);
 }
 

@@ -1,3 +1,4 @@
+import { MAX_JSON_FILE_BYTES } from '../../lib/io/reader-limits';
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
@@ -5,7 +6,7 @@ import * as os from 'os';
 import * as path from 'path';
 import type { AddressInfo } from 'net';
 import { HttpModelSource } from '../../lib/loading/http-model-source';
-import { MAX_JSON_BYTES, MAX_JSON_DEPTH, ModelFileNotFoundError, ModelFileTooLargeError, ModelJsonError, ModelSource, ModelSourceError } from '../../lib/loading/model-source';
+import { MAX_JSON_DEPTH, ModelFileNotFoundError, ModelFileTooLargeError, ModelJsonError, ModelSource, ModelSourceError } from '../../lib/loading/model-source';
 import { FsModelSource } from '../../lib/node/fs/fs-model-source';
 import { startStaticServer, type StaticServer } from '../../test-support/static-server';
 import { runIsolated } from '../helpers/run-isolated';
@@ -27,7 +28,7 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(tmp, 'broken.json'), '{"a": ');
   fs.writeFileSync(path.join(tmp, 'deep.json'), `${'['.repeat(MAX_JSON_DEPTH + 1)}${']'.repeat(MAX_JSON_DEPTH + 1)}`);
   fs.writeFileSync(path.join(tmp, 'deep-in-string.json'), JSON.stringify({ s: '['.repeat(1000) }));
-  fs.writeFileSync(path.join(tmp, 'big.json'), Buffer.alloc(MAX_JSON_BYTES + 1, 0x20));
+  fs.writeFileSync(path.join(tmp, 'big.json'), Buffer.alloc(MAX_JSON_FILE_BYTES + 1, 0x20));
   server = await startStaticServer({ '/m/': tmp });
 });
 

@@ -4,7 +4,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../../lib/node/backends/set-backend';
 import { EMBEDDED_MODEL } from '../../lib/node/embedded-model';
-import { loadUNetFromUrl } from '../../lib/models/unet/load-from-url';
+import { loadUNetFromUrl } from '../../lib/models/unet/load-unet';
 import { UNet2DModel } from '../../lib/models/unet/unet-2d-model';
 import { DDIMPipeline } from '../../lib/pipelines/ddim-pipeline';
 import { imageAbsSum } from '../../lib/pipelines/image-abs-sum';

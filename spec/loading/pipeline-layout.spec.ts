@@ -1,12 +1,12 @@
-import { MAX_JSON_BYTES, ModelFileNotFoundError, ModelFileTooLargeError, ModelSource, parseJsonObject } from '../../lib/loading/model-source';
+import { MAX_JSON_FILE_BYTES } from '../../lib/io/reader-limits';
+import { ModelFileNotFoundError, ModelFileTooLargeError, ModelSource, parseJsonObject } from '../../lib/loading/model-source';
 import {
   checkModelIndex,
-  DEFAULT_SCHEDULER_CONFIG,
   findPipelineLayout,
   findUNetLayout,
   ModelLayoutError,
-  readSchedulerConfig,
 } from '../../lib/loading/pipeline-layout';
+import { readSchedulerConfig } from '../../lib/pipelines/load-pipeline-components';
 import { DDPM_CIFAR10_SCHEDULER_CONFIG } from '../../lib/schedulers/ddpm-cifar10-32';
 
 /** A model folder in memory: what the layout module sees of any source (it asks only exists / readJson). */
@@ -28,7 +28,7 @@ class MemorySource implements ModelSource {
     return bytes;
   }
   async readJson(file: string): Promise<Record<string, unknown>> {
-    return parseJsonObject(await this.readBytes(file, { maxBytes: MAX_JSON_BYTES }), this.describe(file));
+    return parseJsonObject(await this.readBytes(file, { maxBytes: MAX_JSON_FILE_BYTES }), this.describe(file));
   }
 }
 
@@ -76,7 +76,7 @@ describe('pipeline layouts (lib/loading/pipeline-layout.ts) over any ModelSource
       expect(layout).toEqual({ unet, schedulerConfigFile: null, modelIndex: null });
       const config = await readSchedulerConfig(source, layout);
       expect(config).toEqual({ ...DDPM_CIFAR10_SCHEDULER_CONFIG });
-      expect(config).not.toBe(DEFAULT_SCHEDULER_CONFIG);
+      expect(config).not.toBe(DDPM_CIFAR10_SCHEDULER_CONFIG);
     }
   });
 

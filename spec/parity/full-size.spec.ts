@@ -48,13 +48,11 @@ describeEachBackend('full-size UNet2DModel and DDIMPipeline against PyTorch (une
     unet.loadStateDict(weights, 'recipe weights');
     const skipped = [...fixture.cases, ...fixture.pipeline_cases].filter((c) => !runsOn(c.id, backend)).map((c) => c.id);
     if (skipped.length > 0) {
-      // eslint-disable-next-line no-console
       console.log(`parity: full size [${backend}] runs ${CPU_CASES.size} forward case(s) only, by design (slow pure-JS backend); not run here: ${skipped.join(', ')}`);
     }
   });
   afterAll(() => {
     unet?.dispose();
-    // eslint-disable-next-line no-console
     console.log(`parity: full size [${backend}] took ${((Date.now() - started) / 1000).toFixed(1)} s (weights upload, forward and pipeline cases)`);
   });
 
@@ -92,7 +90,6 @@ describeEachBackend('full-size UNet2DModel and DDIMPipeline against PyTorch (une
       // within 1 ulp on wasm+native (Winograd convolutions, AVX-512); 2 float32 ulps (1.2e-4 each at ~1450) allow the
       // printed 4th decimal to move by one, as the tiny cases do.
       const absSum = imageAbsSum(images);
-      // eslint-disable-next-line no-console
       console.log(`parity: full pipeline ${c.id} [${backend}] abs-sum ${absSum.toFixed(4)} vs PyTorch ${c.image_abs_sum.toFixed(4)} (${(Math.abs(absSum - c.image_abs_sum) / ulp32(c.image_abs_sum)).toFixed(2)} ulps)`);
       expect(Math.abs(absSum - c.image_abs_sum)).toBeLessThanOrEqual(2 * ulp32(c.image_abs_sum));
     });

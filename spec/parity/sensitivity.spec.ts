@@ -70,7 +70,6 @@ async function pipelineErrors(unet: UNet2DModel, label: TestBackend): Promise<Re
 function report(what: string, label: TestBackend, forward: Record<string, number>, bound: number, pipeline?: Record<string, { error: number; bound: number }>): void {
   const caught = Object.entries(forward).filter(([, e]) => e > bound).map(([id, e]) => `${id} ${e.toExponential(2)}`);
   const pipelineCaught = Object.entries(pipeline ?? {}).filter(([, r]) => r.error > r.bound).map(([id, r]) => `${id} ${r.error.toExponential(2)} > ${r.bound.toExponential(2)}`);
-  // eslint-disable-next-line no-console
   console.log(
     `sensitivity: ${what} [${label}] forward bound ${bound.toExponential(2)}; caught by forward cases: ${caught.join(', ') || 'none'}` +
       (pipeline ? `; by pipeline cases: ${pipelineCaught.join(', ') || 'none'}` : ''),
@@ -110,8 +109,9 @@ describeEachBackend('sensitivity: the parity bounds catch small model mistakes',
     const copy = patchedLibCopy(FREQ_SHIFT_IGNORED);
     dirs.push(copy);
     // The copy's own platform registry, filled as jest's setupFiles fills lib/'s (else fromPretrained cannot read a folder).
-    require(path.join(copy, 'node', 'register-node-loaders')); // eslint-disable-line @typescript-eslint/no-require-imports
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a patched copy of lib/ at a path made at run time
+    require(path.join(copy, 'node', 'register-node-loaders'));
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the same patched copy
     const mutant = require(path.join(copy, 'models', 'unet', 'unet-2d-model')) as typeof import('../../lib/models/unet/unet-2d-model');
     const unet = await mutant.UNet2DModel.fromPretrained(fixturePath('tiny-unet'));
     const forward = await forwardErrors(unet);
@@ -148,7 +148,6 @@ describeEachBackend('sensitivity at full size: the fullForward bound catches nor
     const control = await errors(1e-6);
     const eps3 = await errors(3e-6);
     const eps10 = await errors(1e-5);
-    // eslint-disable-next-line no-console
     console.log(
       `sensitivity: full size [${label}] bound ${bound.toExponential(2)}; control ${control.map((e) => e.toExponential(2)).join(' ')}; ` +
         `norm_eps 3e-6 ${eps3.map((e) => e.toExponential(2)).join(' ')} (not asserted); norm_eps 1e-5 ${eps10.map((e) => e.toExponential(2)).join(' ')}`,

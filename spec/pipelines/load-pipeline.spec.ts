@@ -5,7 +5,7 @@ import { setBackend } from '../../lib/node/backends/set-backend';
 import { EMBEDDED_MODEL_DIR } from '../../lib/node/embedded-model';
 import { convertPipelineFolder } from '../../lib/node/convert/convert-pipeline';
 import { DDIMPipeline } from '../../lib/pipelines/ddim-pipeline';
-import { convertedCacheDir } from '../../lib/node/load-pipeline';
+import { convertedCacheDir } from '../../lib/node/open-model-source';
 import { readPipelineFolder } from '../../lib/node/fs/pipeline-folder';
 import { DDPM_CIFAR10_SCHEDULER_CONFIG } from '../../lib/schedulers/ddpm-cifar10-32';
 import { Generator } from '../../lib/random/generator';

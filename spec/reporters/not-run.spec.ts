@@ -5,7 +5,7 @@ import * as path from 'path';
 // with the addon switched off (TFJS_DIFFUSERS_NATIVE=off): the run passes and its last line names the skipped tests
 // and the reason; with TFJS_DIFFUSERS_REQUIRE=native it fails; an unknown requirement stops the run at once.
 const ROOT = path.join(__dirname, '..', '..');
-const SPEC = 'spec/backends/native-kernels.spec.ts';
+const SPEC = 'spec/node/backends/native-kernels.spec.ts';
 
 function jest(env: Record<string, string>): { status: number | null; output: string } {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };

@@ -2,6 +2,7 @@ import { assertConfigObject, ConfigError, describeConfigValue, hasOwnKey } from 
 import {
   boolean,
   CONFIG_LIMITS_DOC,
+  AllFieldsDeclared,
   ConfigField,
   fieldsOf,
   consoleWarningSink,
@@ -18,7 +19,6 @@ import {
   WarningSink,
 } from '../../config/config-schema';
 import { parseBoundedJson } from '../../io/bounded-json';
-// weight-specs imports this file back; the count is only called at parse time, after both modules are loaded.
 import { unet2DParameterCount } from './weight-specs';
 import { CONFIG_LIMITS } from '../../config/limits';
 
@@ -69,8 +69,8 @@ export interface UNet2DConfig {
 export type DownBlockType = 'DownBlock2D' | 'AttnDownBlock2D';
 export type UpBlockType = 'UpBlock2D' | 'AttnUpBlock2D';
 
-export const SUPPORTED_DOWN_BLOCK_TYPES: readonly DownBlockType[] = ['DownBlock2D', 'AttnDownBlock2D'];
-export const SUPPORTED_UP_BLOCK_TYPES: readonly UpBlockType[] = ['UpBlock2D', 'AttnUpBlock2D'];
+const SUPPORTED_DOWN_BLOCK_TYPES: readonly DownBlockType[] = ['DownBlock2D', 'AttnDownBlock2D'];
+const SUPPORTED_UP_BLOCK_TYPES: readonly UpBlockType[] = ['UpBlock2D', 'AttnUpBlock2D'];
 
 const field = fieldsOf<UNet2DConfig>();
 const channels = integer({ min: 1, max: CONFIG_LIMITS.maxChannels });
@@ -97,7 +97,7 @@ const sampleSizeType: FieldType<UNet2DConfig['sampleSize']> = {
  * Every field of diffusers 0.30.3's `UNet2DModel.__init__`, declared once: camelCase and snake_case names, type and
  * limits, and diffusers' default (used for keys a config.json does not have, as `UNet2DModel.from_config` does).
  */
-const UNET_2D_FIELDS: ConfigField<UNet2DConfig>[] = [
+const UNET_2D_FIELDS = [
   field('sampleSize', 'sample_size', sampleSizeType, null),
   field('inChannels', 'in_channels', channels, 3),
   field('outChannels', 'out_channels', channels, 3),
@@ -136,7 +136,10 @@ const UNET_2D_FIELDS: ConfigField<UNet2DConfig>[] = [
   field('classEmbedType', 'class_embed_type', oneOf([null]), null),
   field('numClassEmbeds', 'num_class_embeds', oneOf([null]), null),
   field('numTrainTimesteps', 'num_train_timesteps', nullable(integer({ min: 1, max: CONFIG_LIMITS.maxTrainTimesteps })), null),
-];
+] satisfies ConfigField<UNet2DConfig>[];
+
+/** Compile-time: the table above declares every key of {@link UNet2DConfig} (a missing one is a type error naming it). */
+const _unet2DFieldsComplete: AllFieldsDeclared<UNet2DConfig, typeof UNET_2D_FIELDS> = true;
 
 const CONDITIONAL = 'it belongs to a conditional UNet (UNet2DConditionModel), which this port does not build';
 /**
@@ -270,19 +273,4 @@ export function parseUNet2DConfigText(text: string, source: string, options: Par
  */
 export function unet2DConfigToJSON(config: UNet2DConfig): Record<string, unknown> {
   return { _class_name: 'UNet2DModel', ...UNET_2D_SCHEMA.toJSON(config) };
-}
-
-/** Width of the time embedding (`time_embed_dim` in diffusers). */
-export function timeEmbedDim(config: UNet2DConfig): number {
-  return config.timeEmbeddingDim ?? 4 * config.blockOutChannels[0];
-}
-
-/** Number of attention heads for a block of `channels` channels (diffusers: `channels // attention_head_dim`). */
-export function attentionHeads(config: UNet2DConfig, channels: number): number {
-  return config.attentionHeadDim === null ? 1 : channels / config.attentionHeadDim;
-}
-
-/** Height and width must be divisible by this: every down block but the last halves them. */
-export function spatialDivisor(config: UNet2DConfig): number {
-  return 2 ** (config.blockOutChannels.length - 1);
 }

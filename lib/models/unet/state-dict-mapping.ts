@@ -75,7 +75,7 @@ export function stateDictBindings(model: LayersModel): WeightBinding[] {
  * diffusers' `_convert_deprecated_attention_blocks` renames them: `query` → `to_q`, `key` → `to_k`, `value` →
  * `to_v`, `proj_attn` → `to_out.0` (inside `attentions.<i>` modules; `group_norm` is unchanged).
  */
-export const DEPRECATED_ATTENTION_NAMES: Readonly<Record<string, string>> = {
+const DEPRECATED_ATTENTION_NAMES: Readonly<Record<string, string>> = {
   query: 'to_q',
   key: 'to_k',
   value: 'to_v',
@@ -195,7 +195,28 @@ export function toTorchLayout(data: Float32Array, shape: number[], layout: Weigh
  */
 export function loadStateDictIntoModel(model: LayersModel, stateDict: StateDict, source: string): number {
   const bindings = stateDictBindings(model);
-  const tensors = matchStateDict(bindings, stateDict, source);
+  return writeWeights(bindings, matchStateDict(bindings, stateDict, source));
+}
+
+/**
+ * Writes tensors already matched against the config's weight specs (`checkStateDict` of weight-specs.ts: one tensor
+ * per spec, in the specs' order) into the model built from that config, by key, without matching them again.
+ *
+ * ```ts
+ * writeMatchedWeights(unet.model, specs, checkStateDict(specs, stateDict, file));
+ * ```
+ */
+export function writeMatchedWeights(model: LayersModel, specs: readonly { key: string }[], tensors: readonly NamedTensor[]): number {
+  const byKey = new Map(specs.map((spec, i) => [spec.key, tensors[i]]));
+  const bindings = stateDictBindings(model);
+  const ordered = bindings.map((b) => byKey.get(b.key));
+  if (bindings.length !== specs.length || ordered.some((t) => t === undefined)) {
+    throw new Error('writeMatchedWeights: the weight specs are not those of this model (a spec from another config)');
+  }
+  return writeWeights(bindings, ordered as NamedTensor[]);
+}
+
+function writeWeights(bindings: readonly WeightBinding[], tensors: readonly NamedTensor[]): number {
   let parameters = 0;
   bindings.forEach((b, idx) => {
     const value = tf.tensor(toTfjsLayout(tensors[idx].data, tensors[idx].shape, b.layout), b.shape, 'float32');

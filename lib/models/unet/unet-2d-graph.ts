@@ -1,20 +1,21 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerVariable, Shape } from '@tensorflow/tfjs-layers';
-import { attentionHeads, timeEmbedDim, UNet2DConfig } from './config';
+import type { UNet2DConfig } from './config';
+import { attentionHeads, timeEmbedDim } from './config-dimensions';
 import { Attention } from './layers/attention';
 import { Downsample2D } from './layers/downsample-2d';
 import { GroupNorm } from './layers/group-norm';
 import { ResnetBlock2D } from './layers/resnet-block-2d';
 import { TimestepEmbedding } from './layers/timestep-embedding';
-import { Timesteps } from './layers/timesteps';
+import { TimestepsLayer } from './layers/timesteps';
 import { Upsample2D } from './layers/upsample-2d';
 
 /**
  * Names of the two model inputs: the NHWC sample and the float32 timesteps, shaped `[N, 1]` (a rank-1 input would
  * be expanded to `[N, 1]` by `LayersModel.predict`, as Keras does, so the input is declared `[N, 1]`).
  */
-export const SAMPLE_INPUT_NAME = 'sample';
-export const TIMESTEP_INPUT_NAME = 'timestep';
+const SAMPLE_INPUT_NAME = 'sample';
+const TIMESTEP_INPUT_NAME = 'timestep';
 
 /**
  * The layer whose output is each traced point of the network, under diffusers' module names (the names of the
@@ -56,7 +57,7 @@ export function traceLayerNames(config: UNet2DConfig): Map<string, string> {
  * How {@link assembleUNet2D} makes the graph's values: tfjs-layers symbolic tensors (the real model, weights
  * allocated) or bare shapes (weights only described, nothing allocated). The graph is written once, over this.
  */
-export interface UNet2DGraphBuilder<T> {
+interface UNet2DGraphBuilder<T> {
   /** A model input of `shape` (without the batch axis). */
   input(shape: Shape, name: string): T;
   /** `layer` applied to `inputs`. */
@@ -68,7 +69,7 @@ export interface UNet2DGraphBuilder<T> {
  * module (`down_blocks.1.attentions.0`, …), so a weight's diffusers key is its layer name, a dot, and its name inside
  * the layer.
  */
-export function assembleUNet2D<T>(config: UNet2DConfig, g: UNet2DGraphBuilder<T>): { sample: T; timestep: T; output: T } {
+function assembleUNet2D<T>(config: UNet2DConfig, g: UNet2DGraphBuilder<T>): { sample: T; timestep: T; output: T } {
   const c0 = config.blockOutChannels[0];
   const last = config.blockOutChannels.length - 1;
   const groups = config.normNumGroups;
@@ -79,7 +80,7 @@ export function assembleUNet2D<T>(config: UNet2DConfig, g: UNet2DGraphBuilder<T>
 
   // 1. time
   const timeProj = g.apply(
-    new Timesteps({ numChannels: c0, flipSinToCos: config.flipSinToCos, downscaleFreqShift: config.freqShift, name: 'time_proj' }),
+    new TimestepsLayer({ numChannels: c0, flipSinToCos: config.flipSinToCos, downscaleFreqShift: config.freqShift, name: 'time_proj' }),
     timestep,
   );
   const emb = g.apply(new TimestepEmbedding({ timeEmbedDim: timeEmbedDim(config), name: 'time_embedding' }), timeProj);

@@ -3,7 +3,10 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { StateDict } from '../../io/state-dict';
 import { platformLoader } from '../../loading/platform-loaders';
 import { ModelLayoutError } from '../../loading/pipeline-layout';
-import { parseUNet2DConfig, spatialDivisor, UNet2DConfig, unet2DConfigToJSON } from './config';
+import { parseUNet2DConfig, UNet2DConfig, unet2DConfigToJSON } from './config';
+import { spatialDivisor } from './config-dimensions';
+// A circle inside models/unet/ (the loader builds UNet2DModels; fromPretrained calls the loader), used only at call time.
+import { loadUNet } from './load-unet';
 import { loadStateDictIntoModel } from './state-dict-mapping';
 import { buildUNet2DLayersModel, traceLayerNames } from './unet-2d-graph';
 
@@ -90,7 +93,19 @@ export class UNet2DModel {
   static fromConfig(config: UNet2DConfig | Record<string, unknown>): UNet2DModel {
     // A typed config is re-validated through its JSON form, so a hand-made object gets the same checks.
     const parsed = parseUNet2DConfig(isTypedConfig(config) ? unet2DConfigToJSON(config) : config);
-    return new UNet2DModel(parsed, buildUNet2DLayersModel(parsed));
+    return UNet2DModel.fromParsedConfig(parsed);
+  }
+
+  /**
+   * Builds the model for a config that `parseUNet2DConfig` returned, without checking it again: the loader's path
+   * (models/unet/load-unet.ts parses each config once). Hand-made configs go through {@link fromConfig}.
+   *
+   * ```ts
+   * const unet = UNet2DModel.fromParsedConfig(parseUNet2DConfig(json, 'unet/config.json'));
+   * ```
+   */
+  static fromParsedConfig(config: UNet2DConfig): UNet2DModel {
+    return new UNet2DModel(config, buildUNet2DLayersModel(config));
   }
 
   /**
@@ -103,8 +118,6 @@ export class UNet2DModel {
    * ```
    */
   static async fromPretrained(location: string): Promise<UNet2DModel> {
-    // Imported when called: the loader builds UNet2DModels, so a static import would be a cycle.
-    const { loadUNet } = await import('../../loading/load-pipeline');
     return loadUNet(location);
   }
 

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import type { StateDict } from '../../io/state-dict';
+import type { NamedTensor, StateDict } from '../../io/state-dict';
 import type { UNet2DConfig } from './config';
 import { layoutOf, matchStateDict, stateDictKey, StateDictMismatchError, torchShapeOf, WeightLayout } from './state-dict-mapping';
 import { unet2DLayerWeightShapes } from './unet-2d-graph';
@@ -54,14 +54,15 @@ export function unet2DParameterCount(config: UNet2DConfig): number {
 /**
  * Compares a diffusers state dict (either attention naming) with the weights a config implies and throws a
  * {@link StateDictMismatchError} naming `source` and listing every missing key, unexpected key and shape mismatch.
- * Run before the model is built, so a checkpoint that does not fit its config costs no model.
+ * Run before the model is built, so a checkpoint that does not fit its config costs no model. Returns the matched
+ * tensors, one per spec in the specs' order, for `writeMatchedWeights` (nothing is matched twice).
  *
  * ```ts
- * checkStateDict(unet2DWeightSpecs(config), stateDict, 'unet/diffusion_pytorch_model.safetensors');
+ * const tensors = checkStateDict(unet2DWeightSpecs(config), stateDict, 'unet/diffusion_pytorch_model.safetensors');
  * ```
  */
-export function checkStateDict(specs: readonly UNet2DWeightSpec[], stateDict: StateDict, source: string): void {
-  matchStateDict(specs, stateDict, source);
+export function checkStateDict(specs: readonly UNet2DWeightSpec[], stateDict: StateDict, source: string): NamedTensor[] {
+  return matchStateDict(specs, stateDict, source);
 }
 
 /** Bytes per element of the dtypes a tfjs weights manifest may store. */

@@ -3,42 +3,23 @@ import { disableNativeKernels, enableNativeKernels, nativeKernelsStatus } from '
 import { configuredWasmThreads, resolveWasmThreads, useWasmThreads, WasmThreadsSetting } from './wasm-threads';
 import { reportNativeUnavailableOnce } from './native-unavailable-notice';
 
-import { BACKEND_NAMES, BackendName } from '../../backends/backend-names';
+import { BACKEND_NAMES, BackendName, BACKENDS, backendsByRank, isBackendName } from '../../backends/backend-table';
+import { startRegisteredBackend } from '../../backends/start-backend';
 
-export { BACKEND_NAMES } from '../../backends/backend-names';
-export type { BackendName } from '../../backends/backend-names';
-
-interface BackendModule {
-  /** npm package that registers the backend. */
-  packageName: string;
-  /** Name under which the package registers its backend in tfjs' registry. */
-  registryName: string;
-}
-
-const BACKEND_MODULES: Record<BackendName, BackendModule> = {
-  cpu: { packageName: '@tensorflow/tfjs-backend-cpu', registryName: 'cpu' },
-  wasm: { packageName: '@tensorflow/tfjs-backend-wasm', registryName: 'wasm' },
-  webgl: { packageName: '@tensorflow/tfjs-backend-webgl', registryName: 'webgl' },
-  webgpu: { packageName: '@tensorflow/tfjs-backend-webgpu', registryName: 'webgpu' },
-  'tfjs-node': { packageName: '@tensorflow/tfjs-node', registryName: 'tensorflow' },
-  'tfjs-node-gpu': { packageName: '@tensorflow/tfjs-node-gpu', registryName: 'tensorflow' },
-};
+export { BACKEND_NAMES } from '../../backends/backend-table';
+export type { BackendName } from '../../backends/backend-table';
 
 /** Fastest first: the order in which {@link defaultBackendName} tries backends in Node. */
-const NODE_PREFERENCE: readonly BackendName[] = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'];
-
-function isBackendName(name: string): name is BackendName {
-  return (BACKEND_NAMES as readonly string[]).includes(name);
-}
+const NODE_PREFERENCE: readonly BackendName[] = backendsByRank('node');
 
 /**
  * Loads the npm package of a backend. Every error of the `require` is caught, not only
  * MODULE_NOT_FOUND: tfjs-node installed without its libtensorflow binary throws a plain Error.
  */
 function requireBackendModule(name: BackendName): void {
-  const { packageName } = BACKEND_MODULES[name];
+  const { packageName } = BACKENDS[name];
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- an optional package named at run time, loaded only when asked for
     require(packageName);
   } catch (err) {
     const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
@@ -46,6 +27,7 @@ function requireBackendModule(name: BackendName): void {
       `setBackend('${name}'): the package ${packageName} could not be loaded (${reason}). ` +
         `Install it with \`npm install ${packageName}\`` +
         (name.startsWith('tfjs-node') ? ' (its install script downloads libtensorflow, which needs network access).' : '.'),
+      { cause: err },
     );
   }
 }
@@ -61,7 +43,7 @@ export function isBackendAvailable(name: BackendName): boolean {
   } catch {
     return false;
   }
-  return tf.findBackendFactory(BACKEND_MODULES[name].registryName) !== null;
+  return tf.findBackendFactory(BACKENDS[name].registryName) !== null;
 }
 
 /**
@@ -140,30 +122,7 @@ export async function setBackend(name?: BackendName, options: SetBackendOptions 
       useWasmThreads(count);
     }
   }
-  const { registryName } = BACKEND_MODULES[chosen];
-  if (tf.findBackendFactory(registryName) === null) {
-    throw new Error(
-      `setBackend('${chosen}'): ${BACKEND_MODULES[chosen].packageName} loaded but registered no '${registryName}' backend ` +
-        `in this environment` +
-        (chosen === 'webgl'
-          ? ' (WebGL needs a browser with a WebGL2 context).'
-          : chosen === 'webgpu'
-            ? ' (WebGPU needs navigator.gpu: a browser with WebGPU, or the npm package `webgpu` in Node).'
-            : '.'),
-    );
-  }
-  let ok: boolean;
-  try {
-    ok = await tf.setBackend(registryName);
-  } catch (err) {
-    throw new Error(`setBackend('${chosen}'): the backend failed to start: ${err instanceof Error ? err.message : err}`);
-  }
-  if (!ok) {
-    throw new Error(
-      `setBackend('${chosen}'): the backend failed to initialise` +
-        (chosen === 'webgpu' ? ' (no WebGPU adapter was found).' : chosen === 'webgl' ? ' (no WebGL context with float textures).' : '.'),
-    );
-  }
+  await startRegisteredBackend(chosen);
   silenceNodeHint();
   if (wasmInNode) applyNativeOption(native);
   return chosen;

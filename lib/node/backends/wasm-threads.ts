@@ -116,7 +116,7 @@ export function wasmBackendInfo(): WasmBackendInfo | null {
 async function createThreadedBackend(threads: number, original: () => Promise<tf.KernelBackend>): Promise<tf.KernelBackend> {
   try {
     const module = await instantiateThreadedModule(threads);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the very instance tfjs registered (CommonJS cache), after the threaded module exists
     const wasmPackage = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
     addTfjsBridge(module);
     wasmPackage.setThreadsCount(threads); // read by the BackendWasm constructor (init_with_threads_count)
@@ -169,7 +169,7 @@ async function instantiateThreadedModule(threads: number): Promise<WasmModuleInt
   const wasmPath = path.join(dir, 'dist', 'tfjs-backend-wasm-threaded-simd.wasm');
   const workerPath = writeWorkerScript(dir);
   const binary = fs.readFileSync(wasmPath);
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- an Emscripten factory file inside the wasm package, at a path found at run time
   const factory = require(factoryPath) as (config: EmscriptenConfig) => Promise<WasmModuleInternals>;
   return new Promise<WasmModuleInternals>((resolve, reject) => {
     const config: EmscriptenConfig = {
@@ -216,7 +216,7 @@ async function instantiateThreadedModule(threads: number): Promise<WasmModuleInt
  * directory of this user is not trusted (the script runs with the process' rights) and a fresh one is made.
  */
 function writeWorkerScript(packageDir: string): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a file inside the wasm package, at a path found at run time
   const { wasmWorkerContents } = require(path.join(packageDir, 'wasm-out', 'tfjs-backend-wasm-threaded-simd.worker.js')) as {
     wasmWorkerContents: string;
   };
@@ -229,7 +229,7 @@ function writeWorkerScript(packageDir: string): string {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   if (!isPrivateDir(dir, uid)) dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfjs-diffusers-'));
   const file = path.join(dir, `tfjs-backend-wasm-threaded-simd.worker.${hash}.js`);
-  let existing: string | null = null;
+  let existing: string | null;
   try {
     existing = fs.readFileSync(file, 'utf8');
   } catch {

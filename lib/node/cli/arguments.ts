@@ -1,44 +1,22 @@
 import * as path from 'path';
 import { BACKEND_NAMES, BackendName } from '../backends/set-backend';
-import { seedFileName, SeedList, SeedSpan } from './seed-range';
-import type { Shard } from './shard';
+import { MAX_SEED, MIN_SEED } from '../../random/generator';
+import { seedFileName, SeedList, SeedSpan } from '../scale-out/seed-range';
+import type { Shard } from '../scale-out/shard';
+import { parsePositiveInteger, quoted, UsageError } from '../usage-error';
 
-/** A bad command-line argument: the CLI prints the message and exits with code 2. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+// Shared with lib/node/scale-out/, which sits below the CLI.
+export { parsePositiveInteger, UsageError } from '../usage-error';
 
 /**
  * The most images one run (`--batch`) may hold: 4096 CIFAR-sized images are 50 MB per float32 tensor and a 64 × 64
  * grid PNG; beyond that a run fails late on memory instead of at once on its arguments.
  */
-export const MAX_BATCH = 4096;
+const MAX_BATCH = 4096;
 
 /** `--threads`: at most this many (the wasm backend's pool caps at 8 too). */
-export const MAX_THREADS = 64;
+const MAX_THREADS = 64;
 
-/** torch's `manual_seed` range: [−2^63, 2^64 − 1]. */
-const SEED_MIN = -(2n ** 63n);
-const SEED_MAX = 2n ** 64n - 1n;
-
-function quoted(raw: string): string {
-  return JSON.stringify(raw);
-}
-
-/**
- * `--steps 50` → 50; anything but a whole number ≥ 1 is a {@link UsageError} naming the flag and the value.
- *
- * ```ts
- * parsePositiveInteger('--steps', 'abc'); // throws: --steps: expected a positive integer, got "abc"
- * ```
- */
-export function parsePositiveInteger(flag: string, raw: string): number {
-  const text = raw.trim();
-  if (!/^\+?\d+$/.test(text) || Number(text) < 1 || !Number.isSafeInteger(Number(text))) {
-    throw new UsageError(`${flag}: expected a positive integer, got ${quoted(raw)}`);
-  }
-  return Number(text);
-}
 
 /** A plain decimal number: digits with an optional point and exponent (no hex, binary, octal, Infinity or NaN). */
 const DECIMAL = /^[+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
@@ -60,7 +38,7 @@ export function parseSeed(flag: string, raw: string): bigint {
     throw new UsageError(`${flag}: expected an integer seed, got ${quoted(raw)}`);
   }
   const seed = BigInt(text);
-  if (seed < SEED_MIN || seed > SEED_MAX) {
+  if (seed < MIN_SEED || seed > MAX_SEED) {
     throw new UsageError(`${flag}: seed ${quoted(raw)} is outside torch's manual_seed range [-2^63, 2^64-1]`);
   }
   return seed;
@@ -100,14 +78,14 @@ export function parseSeedList(flag: string, raw: string): SeedList {
 }
 
 /** `--threads 2` → 2: a positive integer up to {@link MAX_THREADS}. */
-export function parseThreads(flag: string, raw: string): number {
+function parseThreads(flag: string, raw: string): number {
   const threads = parsePositiveInteger(flag, raw);
   if (threads > MAX_THREADS) throw new UsageError(`${flag}: expected at most ${MAX_THREADS}, got ${quoted(raw)}`);
   return threads;
 }
 
 /** `--native on|off|auto` → true | false | 'auto'. */
-export function parseNative(flag: string, raw: string): boolean | 'auto' {
+function parseNative(flag: string, raw: string): boolean | 'auto' {
   const values: Record<string, boolean | 'auto'> = { on: true, off: false, auto: 'auto' };
   if (!Object.prototype.hasOwnProperty.call(values, raw)) throw new UsageError(`${flag}: expected on, off or auto, got ${quoted(raw)}`);
   return values[raw];
@@ -170,7 +148,7 @@ export interface GenerateOptions {
   resume?: boolean;
 }
 
-export const GENERATE_DEFAULTS = { seed: '0', steps: '50', eta: '0', batch: '1' } as const;
+const GENERATE_DEFAULTS = { seed: '0', steps: '50', eta: '0', batch: '1' } as const;
 
 /**
  * Checks the `generate` options together (ranges, exclusive flags) and converts them.

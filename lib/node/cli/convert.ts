@@ -16,7 +16,7 @@ export interface ConvertArgs {
 }
 
 /** The one-line summary `convert` prints. */
-export function formatConvertSummary(summary: Pick<ConvertSummary, 'source' | 'parameters' | 'bytes' | 'files' | 'seconds'>, out: string): string {
+function formatConvertSummary(summary: Pick<ConvertSummary, 'source' | 'parameters' | 'bytes' | 'files' | 'seconds'>, out: string): string {
   const mib = (summary.bytes / (1024 * 1024)).toFixed(1);
   return (
     `converted ${summary.source} → ${out}: ${summary.parameters.toLocaleString('en-US')} parameters, ` +

@@ -10,12 +10,12 @@ import { imageAbsSum } from '../../pipelines/image-abs-sum';
 import { GenerateOptions, outputFileForSeed, UsageError } from './arguments';
 import { runEnvironment, pipelineContentHash } from './run-environment';
 import { effectiveSeedsPerForward } from './scale-out-options';
-import { SeedList } from './seed-range';
-import { shardSeeds } from './shard';
-import { ShardOutput } from './shard-output';
+import { SeedList } from '../scale-out/seed-range';
+import { shardSeeds } from '../scale-out/shard';
+import { ShardOutput } from '../scale-out/shard-output';
 import type { CliIO } from './cli-io';
 import { EMBEDDED_MODEL_DIR } from '../embedded-model';
-import { looksLikePath } from '../model-location';
+import { looksLikePath } from '../hub/model-location';
 import { createDownloadDisplay, createProgressDisplay } from './progress';
 
 /** One line of `--json` output: a run of one seed. */
@@ -105,7 +105,7 @@ function assertWritableFolders(options: GenerateOptions, cwd: string): void {
  * backend's XNNPACK pool on plain wasm; oneDNN's pool when the native kernels run (the wasm pool then stays at one
  * thread, so the two pools never compete for the cores). Returns the backend's name.
  */
-export async function startBackend(options: Pick<GenerateOptions, 'backend' | 'threads' | 'native'>): Promise<string> {
+async function startBackend(options: Pick<GenerateOptions, 'backend' | 'threads' | 'native'>): Promise<string> {
   const backend = options.backend ?? defaultBackendName();
   const withNative = backend === 'wasm' && options.native !== false && nativeKernelsStatus().available;
   const threads = options.threads === undefined ? undefined : withNative ? 1 : options.threads;

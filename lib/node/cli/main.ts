@@ -7,10 +7,10 @@ import { OutputFolderError } from '../fs/output-folder';
 import { packageVersion } from '../package-version';
 import { CliIO, processIO } from './cli-io';
 import { runConvertCommand } from './convert';
-import { EMBEDDED_MODEL_NOTE } from './embedded-model';
+import { EMBEDDED_MODEL_NOTE } from './embedded-model-note';
 import { runGenerate } from './generate';
-import { SeedList } from './seed-range';
-import { VerifyFailedError } from './verify';
+import { SeedList } from '../scale-out/seed-range';
+import { VerifyFailedError } from '../scale-out/verify';
 import { resolveScaleOutOptions } from './scale-out-options';
 import { addScaleOutCommands, addScaleOutOptions } from './scale-out-commands';
 

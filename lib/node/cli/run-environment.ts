@@ -1,6 +1,7 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs-core';
+import { BACKENDS, isBackendName } from '../../backends/backend-table';
 import { nativeKernelsStatus } from '../backends/native/register';
 import { packageInfo } from '../package-version';
 import type { DDIMPipeline } from '../../pipelines/ddim-pipeline';
@@ -27,7 +28,7 @@ export interface RunEnvironment {
 const X86_ISA_LADDER = ['sse41', 'avx', 'avx2', 'avx512_core', 'avx512_core_vnni', 'avx512_core_bf16', 'avx512_core_amx'] as const;
 
 /** The highest oneDNN ISA name the CPU flags of /proc/cpuinfo allow. */
-export function isaFromCpuFlags(flags: ReadonlySet<string>): string {
+function isaFromCpuFlags(flags: ReadonlySet<string>): string {
   const has = (...names: string[]) => names.every((name) => flags.has(name));
   if (has('avx512f', 'avx512bw', 'avx512vl', 'avx512dq')) {
     if (has('amx_tile', 'amx_bf16')) return 'avx512_core_amx';
@@ -46,7 +47,7 @@ export function isaFromCpuFlags(flags: ReadonlySet<string>): string {
  * caps it: native kernels give different bits on AVX2 and AVX-512, so the manifest records which one ran. Reads
  * /proc/cpuinfo on Linux x86; elsewhere the architecture (`arm64`, …).
  */
-export function cpuIsa(env: Record<string, string | undefined> = process.env): string {
+function cpuIsa(env: Record<string, string | undefined> = process.env): string {
   if (process.arch !== 'x64' && process.arch !== 'ia32') return process.arch;
   let detected = 'x86_64';
   try {
@@ -64,14 +65,14 @@ export function cpuIsa(env: Record<string, string | undefined> = process.env): s
 
 /** The kernels the active backend runs the UNet with (see {@link RunEnvironment.kernelPath}). */
 export function kernelPath(backend: string): string {
-  if (backend !== 'wasm') return backend;
+  if (!isBackendName(backend) || BACKENDS[backend].kernelPath !== 'wasm') return backend;
   const native = nativeKernelsStatus();
   if (!native.enabled) return 'wasm';
   return `wasm+onednn-${native.info?.dnnlVersion ?? 'unknown'}${native.info?.winograd ? '+winograd' : ''}`;
 }
 
 /** This package's name@version (the manifest's `library` field). */
-export function libraryVersion(): string {
+function libraryVersion(): string {
   const { name, version } = packageInfo();
   return `${name}@${version}`;
 }

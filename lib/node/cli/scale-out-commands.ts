@@ -2,9 +2,9 @@ import * as path from 'path';
 import type { Command } from 'commander';
 import { parseSeedList, UsageError } from './arguments';
 import type { CliIO } from './cli-io';
-import { mergeOutputs, MERGED_MANIFEST } from './merge';
-import { KUBERNETES_INDEX_VARIABLE, SLURM_VARIABLES } from './shard';
-import { VerifyFailedError, verifyOutputs } from './verify';
+import { mergeOutputs, MERGED_MANIFEST } from '../scale-out/merge';
+import { KUBERNETES_INDEX_VARIABLE, SLURM_VARIABLES } from '../scale-out/shard';
+import { VerifyFailedError, verifyOutputs } from '../scale-out/verify';
 
 /** The scale-out flags of `generate` (checked by `resolveScaleOutOptions`). */
 export function addScaleOutOptions(generate: Command): void {

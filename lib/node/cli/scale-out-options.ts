@@ -1,5 +1,6 @@
+import { BATCH_INVARIANT_BACKENDS } from '../../backends/backend-table';
 import { GenerateOptions, parsePositiveInteger, RawGenerateOptions, UsageError } from './arguments';
-import { resolveShard } from './shard';
+import { resolveShard } from '../scale-out/shard';
 
 /**
  * Adds the scale-out flags of `generate` to checked options: the shard (`--shard I/N`, or `--shards N` with
@@ -38,18 +39,11 @@ export function resolveScaleOutOptions(
 }
 
 /**
- * Backends whose UNet gives each sample the same bits alone and inside a batch (docs/backends.md, "Batch
- * invariance"; proven bit for bit at batch 1, 3, 4 and 16 by spec/models/unet/batch-invariance.spec.ts): cpu, and
- * wasm with or without the native oneDNN kernels (on AVX-512 and AVX2). tfjs-node, webgl and webgpu are not measured.
- */
-export const BATCH_INVARIANT_BACKENDS: readonly string[] = ['cpu', 'wasm'];
-
-/**
  * The seeds per forward a run can use on `backend` without changing any seed's bytes: `requested` on a batch-invariant
  * backend, else 1, with a warning saying so (so `--seeds-per-forward` is a speed knob only, never a result knob).
  */
 export function effectiveSeedsPerForward(requested: number, backend: string, warn: (message: string) => void): number {
-  if (requested <= 1 || BATCH_INVARIANT_BACKENDS.includes(backend)) return requested;
+  if (requested <= 1 || (BATCH_INVARIANT_BACKENDS as readonly string[]).includes(backend)) return requested;
   warn(
     `--seeds-per-forward ${requested}: the ${backend} backend is not known to be batch-invariant (a seed's bits could ` +
       `depend on the seeds beside it), so each seed runs alone; batch-invariant backends: ${BATCH_INVARIANT_BACKENDS.join(', ')}`,

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { loadUNetFromSource } from '../../loading/load-unet';
+import { loadUNetFromSource } from '../../models/unet/load-unet';
 import { findUNetLayout } from '../../loading/pipeline-layout';
 import { ensureBackend } from '../backends/set-backend';
 import { FsModelSource } from '../fs/fs-model-source';

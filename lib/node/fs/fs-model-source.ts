@@ -1,8 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { MAX_JSON_FILE_BYTES } from '../../io/reader-limits';
 import {
   checkRelativePath,
-  MAX_JSON_BYTES,
   ModelFileNotFoundError,
   ModelFileTooLargeError,
   ModelSource,
@@ -55,6 +55,6 @@ export class FsModelSource implements ModelSource {
   }
 
   async readJson(file: string): Promise<Record<string, unknown>> {
-    return parseJsonObject(await this.readBytes(file, { maxBytes: MAX_JSON_BYTES }), this.describe(file));
+    return parseJsonObject(await this.readBytes(file, { maxBytes: MAX_JSON_FILE_BYTES }), this.describe(file));
   }
 }

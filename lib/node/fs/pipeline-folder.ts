@@ -1,5 +1,6 @@
 import * as path from 'path';
-import { findPipelineLayout, readSchedulerConfig } from '../../loading/pipeline-layout';
+import { findPipelineLayout } from '../../loading/pipeline-layout';
+import { readSchedulerConfig } from '../../pipelines/load-pipeline-components';
 import { FsModelSource } from './fs-model-source';
 
 export { DDPM_CIFAR10_SCHEDULER_CONFIG } from '../../schedulers/ddpm-cifar10-32';

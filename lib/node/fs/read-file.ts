@@ -1,6 +1,7 @@
 import { constants as bufferConstants } from 'buffer';
 import * as fs from 'fs';
 import { BoundedJsonError, JsonLimits, parseBoundedJson } from '../../io/bounded-json';
+import { MAX_JSON_FILE_BYTES } from '../../io/reader-limits';
 
 /**
  * Bounded reads of files a user or a download named: the file is opened without blocking and checked with `fstat`
@@ -19,8 +20,6 @@ import { BoundedJsonError, JsonLimits, parseBoundedJson } from '../../io/bounded
 /** Largest weight file read whole into memory: 4 GiB, or the platform's Buffer limit if lower. */
 export const MAX_WEIGHT_FILE_BYTES = Math.min(4 * 1024 ** 3, bufferConstants.MAX_LENGTH);
 
-/** Largest JSON file (config.json, scheduler_config.json, model_index.json, model.json): 8 MiB, as for Hub downloads. */
-export const MAX_JSON_FILE_BYTES = 8 * 1024 * 1024;
 
 /** Why a file could not be read: a missing or unreadable path, not a regular file, or over the cap. */
 export type FileReadProblem = 'missing' | 'not-a-regular-file' | 'too-large' | 'changed' | 'unreadable';

@@ -2,8 +2,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { CheckpointError } from '../../io/checkpoint-error';
 import { StateDict } from '../../io/state-dict';
-import { decodeWeightFile, weightFileFormat } from '../../loading/load-unet';
-import { UNET_FOLDER, WEIGHT_FILE_NAMES } from '../../loading/pipeline-layout';
+import { decodeWeightFile, weightFileFormat } from '../../models/unet/load-unet';
+import { noWeightFileDetail, UNET_FOLDER, WEIGHT_FILE_NAMES, weightFileCandidates } from '../../loading/pipeline-layout';
 import { FileReadError, MAX_WEIGHT_FILE_BYTES, readRegularFile } from './read-file';
 
 export { WEIGHT_FILE_NAMES };
@@ -33,13 +33,11 @@ export function readWeightFile(file: string): StateDict {
 export function findWeightFile(dir: string): string {
   if (!fs.existsSync(dir)) throw new CheckpointError(dir, 'no such folder');
   if (!fs.statSync(dir).isDirectory()) return dir;
-  for (const name of WEIGHT_FILE_NAMES) {
-    const candidate = path.join(dir, name);
-    if (fs.existsSync(candidate)) return candidate;
-  }
+  const found = weightFileCandidates(path.join(dir, path.sep)).find((candidate) => fs.existsSync(candidate));
+  if (found !== undefined) return found;
   throw new CheckpointError(
     dir,
-    `no weights found: looked for ${WEIGHT_FILE_NAMES.join(' and ')}` +
+    `no weights found: ${noWeightFileDetail('')}` +
       (fs.existsSync(path.join(dir, UNET_FOLDER)) ? ` (this looks like a pipeline folder: try ${path.join(dir, UNET_FOLDER)})` : ''),
   );
 }

@@ -1,5 +1,6 @@
 import { ConfigError } from '../../config/config-error';
-import { MAX_JSON_FILE_BYTES, readRegularFile } from './read-file';
+import { MAX_JSON_FILE_BYTES } from '../../io/reader-limits';
+import { readRegularFile } from './read-file';
 import { parseUNet2DConfigText, ParseUNet2DConfigOptions, UNet2DConfig } from '../../models/unet/config';
 
 /**

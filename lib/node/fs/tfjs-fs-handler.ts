@@ -9,7 +9,7 @@ import { manifestEntryBytes } from '../../models/unet/weight-specs';
 export { MODEL_JSON };
 
 /** Weight shard size, as tfjs' own converter writes them (4 MiB). */
-export const DEFAULT_SHARD_BYTES = 4 * 1024 * 1024;
+const DEFAULT_SHARD_BYTES = 4 * 1024 * 1024;
 
 export interface FileSystemHandlerOptions {
   /** Bytes per weight shard file (the last one may be shorter). Default 4 MiB. */
@@ -89,7 +89,7 @@ export function fileSystemHandler(dir: string, options: FileSystemHandlerOptions
       try {
         modelJSON = readJsonFile(jsonPath) as tf.io.ModelJSON;
       } catch (err) {
-        throw new Error(`${jsonPath}: not valid JSON: ${(err as Error).message}`);
+        throw new Error(`${jsonPath}: not valid JSON: ${(err as Error).message}`, { cause: err });
       }
       if (modelJSON === null || typeof modelJSON !== 'object' || modelJSON.modelTopology == null) {
         throw new Error(`${jsonPath}: has no modelTopology (not a tfjs model.json)`);

@@ -5,7 +5,7 @@ import { downloadBlob } from './download';
 import { HubError, HubFileNotFoundError, HubMetadataError, HubResponseError } from './errors';
 import { pickPipelineFiles, RepoFileSource } from './pipeline-files';
 import { HubClientOptions, HubSession, networkErrorCode } from './session';
-import { classifyModelLocation } from '../model-location';
+import { classifyModelLocation } from './model-location';
 
 /**
  * The Hugging Face Hub client's public face: `hfHubDownload`, `snapshotDownload`, `resolvePipelineFiles`,

@@ -4,7 +4,8 @@ import {
   SCHEDULER_CONFIG_PATHS,
   UNET_CONFIG_FILE,
   UNET_FOLDER,
-  WEIGHT_FILE_NAMES,
+  noWeightFileDetail,
+  weightFileCandidates,
 } from '../../loading/pipeline-layout';
 import { ModelSourceError, parseJsonObject } from '../../loading/model-source';
 import { readModelFile } from '../fs/fs-model-source';
@@ -27,12 +28,10 @@ async function modelFolderFiles(repo: RepoFileSource, folder: string): Promise<s
   const prefix = folder === '' ? '' : `${folder}/`;
   const config = `${prefix}${UNET_CONFIG_FILE}`;
   await repo.file(config);
-  for (const name of WEIGHT_FILE_NAMES) {
-    if ((await repo.file(`${prefix}${name}`, true)) !== null) return [config, `${prefix}${name}`];
+  for (const weights of weightFileCandidates(prefix)) {
+    if ((await repo.file(weights, true)) !== null) return [config, weights];
   }
-  throw new HubError(
-    `${repo.repoId}: no weights in ${folder === '' ? 'the repository root' : `${folder}/`}: looked for ${WEIGHT_FILE_NAMES.map((n) => prefix + n).join(' and ')}`,
-  );
+  throw new HubError(`${repo.repoId}: no weights in ${folder === '' ? 'the repository root' : `${folder}/`}: ${noWeightFileDetail(prefix)}`);
 }
 
 /** model_index.json as a checked object of components; anything else (null, a list, bad JSON, too big, no unet) a named error. */

@@ -1,4 +1,5 @@
 import type { HubDownloadOptions, HubEnv } from '../../loading/load-options';
+import { MAX_JSON_FILE_BYTES } from '../../io/reader-limits';
 import { HubEndpointError, HubRedirectError } from './errors';
 
 /**
@@ -21,7 +22,7 @@ export interface HubLimits {
   maxRedirects: number;
 }
 
-export const DEFAULT_HUB_LIMITS: HubLimits = { maxJsonBytes: 8 * 1024 * 1024, minBytesPerSecond: 10_000, slowWindowMs: 30_000, maxRedirects: 5 };
+const DEFAULT_HUB_LIMITS: HubLimits = { maxJsonBytes: MAX_JSON_FILE_BYTES, minBytesPerSecond: 10_000, slowWindowMs: 30_000, maxRedirects: 5 };
 
 /** The options the Hub functions take: the public download options plus the limits. */
 export type HubClientOptions = HubDownloadOptions & Partial<HubLimits>;
@@ -55,7 +56,7 @@ export function networkError(message: string): Error {
  * resolveEndpoint({}, { HF_ENDPOINT: 'hub' }); // throws HubEndpointError: HF_ENDPOINT "hub" is not an http(s) URL
  * ```
  */
-export function resolveEndpoint(options: { endpoint?: string }, env: HubEnv): string {
+function resolveEndpoint(options: { endpoint?: string }, env: HubEnv): string {
   const [variable, value] = options.endpoint !== undefined ? ['the endpoint option', options.endpoint] : env.HF_ENDPOINT ? ['HF_ENDPOINT', env.HF_ENDPOINT] : ['', DEFAULT_ENDPOINT];
   let url: URL;
   try {
@@ -74,7 +75,7 @@ export function resolveEndpoint(options: { endpoint?: string }, env: HubEnv): st
  * http within the endpoint's own origin (a local `HF_ENDPOINT` such as http://127.0.0.1:8080). Never https → http.
  * `location` is resolved against `from` as a browser would, so `//host/x` (protocol-relative) is another host.
  */
-export function redirectTarget(from: string, location: string, endpoint: string): URL {
+function redirectTarget(from: string, location: string, endpoint: string): URL {
   let to: URL;
   try {
     to = new URL(location, from);
@@ -96,7 +97,7 @@ export function redirectTarget(from: string, location: string, endpoint: string)
  * Whether a Location names no host (`/path`, `path`): the only redirects the HEAD of resolve/ follows, as
  * huggingface_hub does. `//host/path` (protocol-relative) and `/\host` name a host: they are the download location.
  */
-export function isHostRelative(location: string): boolean {
+function isHostRelative(location: string): boolean {
   return !/^[a-z][a-z0-9+.-]*:/i.test(location) && !/^\s*[\\/]{2}/.test(location);
 }
 

@@ -50,13 +50,14 @@ export function resultOrNamedError(read: () => unknown, source: string, counter:
     read();
   } catch (err) {
     if (!(err instanceof CheckpointError) || !err.message.startsWith(`${source}: `)) {
-      throw new Error(`not a named CheckpointError naming the file: ${(err as Error)?.constructor?.name}: ${(err as Error)?.message}`);
+      throw new Error(`not a named CheckpointError naming the file: ${(err as Error)?.constructor?.name}: ${(err as Error)?.message}`, { cause: err });
     }
-    if (err.message.length > 2000) throw new Error(`unbounded error message (${err.message.length} characters)`);
+    if (err.message.length > 2000) throw new Error(`unbounded error message (${err.message.length} characters)`, { cause: err });
     kind = counter.kindOf(err.message);
     if (kind === 'other' && process.env.FUZZ_DEBUG) console.error(err.message);
   } finally {
     if (Object.keys(Object.prototype).length > 0 || ({} as Record<string, unknown>).polluted !== undefined) {
+      // eslint-disable-next-line no-unsafe-finally -- a polluted prototype must fail the property even when read() threw
       throw new Error('Object.prototype was polluted');
     }
   }

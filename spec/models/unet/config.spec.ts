@@ -1,17 +1,10 @@
 import * as fs from 'fs';
 import { fixturePath, loadFixture } from '../../helpers/fixtures';
-import {
-  attentionHeads,
-  parseUNet2DConfig,
-  timeEmbedDim,
-  UNET_2D_DEFAULTS,
-  unet2DConfigToJSON,
-} from '../../../lib/models/unet/config';
+import { parseUNet2DConfig, UNET_2D_DEFAULTS, unet2DConfigToJSON } from '../../../lib/models/unet/config';
+import { attentionHeads, timeEmbedDim } from '../../../lib/models/unet/config-dimensions';
 import { readUNet2DConfig } from '../../../lib/node/fs/read-unet-2d-config';
-import { setBackend } from '../../../lib/node/backends/set-backend';
 import { ConfigError } from '../../../lib/config/config-error';
 import { DDPM_CIFAR10_32_UNET_CONFIG } from '../../../lib/models/unet/ddpm-cifar10-32';
-import { buildUNet2DLayersModel } from '../../../lib/models/unet/unet-2d-graph';
 
 const cifar = (): Record<string, unknown> => JSON.parse(JSON.stringify(DDPM_CIFAR10_32_UNET_CONFIG));
 

@@ -3,9 +3,9 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { Attention } from '../../../lib/models/unet/layers/attention';
 import { Downsample2D } from '../../../lib/models/unet/layers/downsample-2d';
 import { GroupNorm } from '../../../lib/models/unet/layers/group-norm';
-import { groupNormBroadcast, groupNormPerChannel } from '../../../lib/models/unet/ops/group-norm';
+import { groupNormBroadcast, groupNormPerChannel } from '../../../lib/models/unet/ops/group-norm-op';
 import { ResnetBlock2D } from '../../../lib/models/unet/layers/resnet-block-2d';
-import { Timesteps } from '../../../lib/models/unet/layers/timesteps';
+import { TimestepsLayer } from '../../../lib/models/unet/layers/timesteps';
 import { Upsample2D } from '../../../lib/models/unet/layers/upsample-2d';
 import { describeEachBackend } from '../../helpers/backends';
 import { maxAbsDiff } from '../../helpers/fixtures';
@@ -239,7 +239,7 @@ describeEachBackend('UNet layers against float64 references', () => {
     const times = [0, 3, 999.5];
     const t = tf.tensor1d(times);
     for (const [numChannels, flip, shift] of [[8, false, 1], [8, true, 0], [7, false, 1]] as const) {
-      const layer = new Timesteps({ numChannels, flipSinToCos: flip, downscaleFreqShift: shift, name: 'tp' });
+      const layer = new TimestepsLayer({ numChannels, flipSinToCos: flip, downscaleFreqShift: shift, name: 'tp' });
       const y = layer.apply(t) as tf.Tensor;
       expect(y.shape).toEqual([3, numChannels]);
       const values = await y.data();
@@ -258,7 +258,7 @@ describeEachBackend('UNet layers against float64 references', () => {
   test('Timesteps against torch: the tiny fixture time_proj at t = 500 (unet_tiny.json, debug_trace_seed0_t500)', async () => {
     // Same float32 steps as torch; sin/cos of the same float32 angles differ by float32 rounding (≤ 1 ulp, 6e-8).
     const expected = tinyFixture().debug_trace_seed0_t500.time_proj_full;
-    const layer = new Timesteps({ numChannels: 16, flipSinToCos: false, downscaleFreqShift: 1, name: 'tp' });
+    const layer = new TimestepsLayer({ numChannels: 16, flipSinToCos: false, downscaleFreqShift: 1, name: 'tp' });
     const t = tf.tensor1d([500]);
     const y = layer.apply(t) as tf.Tensor;
     expect(maxAbsDiff(await y.data(), expected.data)).toBeLessThan(2.5e-7);

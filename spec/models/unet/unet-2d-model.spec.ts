@@ -24,7 +24,6 @@ describeEachBackend('UNet2DModel tiny forward parity', (backend, label) => {
   afterAll(() => {
     unet?.dispose();
     const max = Math.max(...Object.values(worst));
-    // eslint-disable-next-line no-console
     console.log(`UNet2DModel tiny parity on ${backend}: worst max abs diff ${max.toExponential(2)}`, worst);
   });
 

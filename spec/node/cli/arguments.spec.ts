@@ -1,3 +1,4 @@
+import * as path from 'path';
 import {
   outputFileForSeed,
   parseBackend,
@@ -80,7 +81,7 @@ describe('resolveGenerateOptions', () => {
 
   test('--out-dir gives one seed<N>.png per run', () => {
     const options = resolveGenerateOptions({ outDir: 'imgs', seeds: '4,5' });
-    expect([...options.seeds.seeds()].map((s) => outputFileForSeed(options, s))).toEqual([`imgs${require('path').sep}seed4.png`, `imgs${require('path').sep}seed5.png`]);
+    expect([...options.seeds.seeds()].map((s) => outputFileForSeed(options, s))).toEqual([`imgs${path.sep}seed4.png`, `imgs${path.sep}seed5.png`]);
   });
 
   test('each numeric flag is checked', () => {

@@ -3,7 +3,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from './layer-utils';
 import type { Shape, LayerVariable } from '@tensorflow/tfjs-layers';
 import { attentionProducts } from '../ops/attention-products';
-import { groupNorm } from '../ops/group-norm';
+import { groupNorm } from '../ops/group-norm-op';
 import { linear } from '../ops/linear';
 import { channelsOf, singleInput, singleShape } from './layer-utils';
 

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from './layer-utils';
 import type { Shape, LayerVariable } from '@tensorflow/tfjs-layers';
-import { groupNorm } from '../ops/group-norm';
+import { groupNorm } from '../ops/group-norm-op';
 import { channelsOf, singleInput, singleShape } from './layer-utils';
 
 export interface GroupNormArgs extends LayerArgs {
@@ -14,7 +14,7 @@ export interface GroupNormArgs extends LayerArgs {
 }
 
 /**
- * `torch.nn.GroupNorm` on NHWC input as a tfjs layer, optionally followed by SiLU (the op: `ops/group-norm.ts`). Weights: `weight` (gamma) and
+ * `torch.nn.GroupNorm` on NHWC input as a tfjs layer, optionally followed by SiLU (the op: `ops/group-norm-op.ts`). Weights: `weight` (gamma) and
  * `bias` (beta), both `[C]`.
  *
  * ```ts

@@ -4,7 +4,7 @@ import type { LayerArgs } from './layer-utils';
 import type { Shape, LayerVariable } from '@tensorflow/tfjs-layers';
 import { silu } from './activations';
 import { linear } from '../ops/linear';
-import { groupNorm } from '../ops/group-norm';
+import { groupNorm } from '../ops/group-norm-op';
 import { channelsOf, conv2dNHWC } from './layer-utils';
 
 export interface ResnetBlock2DArgs extends LayerArgs {

@@ -12,7 +12,7 @@ import { singleInput, singleShape } from './layer-utils';
  * timestepFrequencies(128, 1); // Float32Array(64) [1, 0.8641, ...]
  * ```
  */
-export function timestepFrequencies(embeddingDim: number, downscaleFreqShift: number, maxPeriod = 10000): Float32Array {
+function timestepFrequencies(embeddingDim: number, downscaleFreqShift: number, maxPeriod = 10000): Float32Array {
   const half = Math.floor(embeddingDim / 2);
   const negLogMaxPeriod = Math.fround(-Math.log(maxPeriod));
   const denominator = Math.fround(half - downscaleFreqShift);
@@ -42,11 +42,12 @@ export interface TimestepsArgs extends LayerArgs {
  * `numChannels` is odd. The angles are float32 products `t · f` as in PyTorch.
  *
  * ```ts
- * const proj = new Timesteps({ numChannels: 128, flipSinToCos: false, downscaleFreqShift: 1, name: 'time_proj' });
+ * const proj = new TimestepsLayer({ numChannels: 128, flipSinToCos: false, downscaleFreqShift: 1, name: 'time_proj' });
  * proj.apply(tf.tensor1d([500])); // [1, 128]
  * ```
  */
-export class Timesteps extends tfl.layers.Layer {
+export class TimestepsLayer extends tfl.layers.Layer {
+  /** diffusers' module name, kept as the serialized class name (converted model.json files name it). */
   static className = 'Timesteps';
   readonly numChannels: number;
   readonly flipSinToCos: boolean;
@@ -100,4 +101,4 @@ export class Timesteps extends tfl.layers.Layer {
     };
   }
 }
-tf.serialization.registerClass(Timesteps);
+tf.serialization.registerClass(TimestepsLayer);

@@ -1,10 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-
-/**
- * The custom kernel of the fused native GroupNorm(+SiLU), registered for the `wasm` backend by the Node-only native
- * addon (`enableNativeKernels()`); inputs `{x, gamma, beta}`, attrs `{groups, epsilon, silu}`.
- */
-export const GROUP_NORM_KERNEL = 'TfjsDiffusersGroupNorm';
+import { backendOfRegistryName } from '../../../backends/backend-table';
+import { GROUP_NORM_KERNEL } from '../../../backends/native/kernel-names';
 
 /**
  * Which set of kernels runs the UNet's ops: tfjs' pure-JS `cpu` backend, `wasm` (XNNPACK), `wasm+native` (wasm with
@@ -23,7 +19,7 @@ export type KernelPath = 'cpu' | 'wasm' | 'wasm+native' | 'other';
  */
 export function activeKernelPath(): KernelPath {
   const backend = tf.getBackend();
-  if (backend === 'cpu') return 'cpu';
-  if (backend === 'wasm') return tf.getKernel(GROUP_NORM_KERNEL, 'wasm') !== undefined ? 'wasm+native' : 'wasm';
-  return 'other';
+  const path = backendOfRegistryName(backend)?.kernelPath ?? 'other';
+  if (path === 'wasm') return tf.getKernel(GROUP_NORM_KERNEL, backend) !== undefined ? 'wasm+native' : 'wasm';
+  return path;
 }

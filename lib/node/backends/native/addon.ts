@@ -74,7 +74,7 @@ export interface NativeAddonInfo {
 }
 
 /** File name node-gyp gives the addon (binding.gyp's target_name). */
-export const ADDON_FILE = 'tfjs_diffusers_native.node';
+const ADDON_FILE = 'tfjs_diffusers_native.node';
 
 /** Set to a path to load the addon from there; set to '0' or 'off' to never load it. */
 export const ADDON_ENV = 'TFJS_DIFFUSERS_NATIVE';
@@ -94,7 +94,7 @@ function rootCandidates(): string[] {
 }
 
 /** Where the addon is looked for, in order. */
-export function addonCandidates(): string[] {
+function addonCandidates(): string[] {
   const fromEnv = process.env[ADDON_ENV];
   if (fromEnv && !['0', 'off', '1', 'on'].includes(fromEnv)) return [path.resolve(fromEnv)];
   return rootCandidates().flatMap((root) => [
@@ -145,7 +145,7 @@ export function loadNativeAddon(): AddonLoad {
   }
   if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) process.env.GOMP_SPINCOUNT = String(OPENMP_SPIN_COUNT);
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a native .node addon at a path found at run time; only require loads it
     const addon = require(file) as NativeAddon;
     // OpenMP's own OMP_NUM_THREADS wins; otherwise every logical core.
     if (process.env.OMP_NUM_THREADS === undefined) {

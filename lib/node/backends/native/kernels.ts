@@ -37,7 +37,7 @@ export function resetNativeKernelUsage(): void {
   Object.assign(usage.fallback, zero.fallback);
 }
 
-export interface KernelArgs {
+interface KernelArgs {
   inputs: NamedTensorInfoMap;
   backend: tf.KernelBackend;
   attrs?: NamedAttrMap;
@@ -277,7 +277,7 @@ export function nativeKernelFunc(name: ReplacedKernel, addon: NativeAddon, origi
   const impl = IMPLS[name];
   return (args) => {
     const backend = wasmBackendInternals(args.backend as tf.KernelBackend);
-    let out: TensorInfo | null = null;
+    let out: TensorInfo | null;
     try {
       out = impl(addon, backend, args as KernelArgs);
     } catch (err) {

@@ -10,7 +10,7 @@ import { UNet2DModel } from '../../../lib/models/unet/unet-2d-model';
 import { describeEachBackend } from '../../helpers/backends';
 import { fixturePath, maxAbsDiff } from '../../helpers/fixtures';
 import { parityBound } from '../../helpers/tolerances';
-import { nchwValues, nhwcFromFixture, tinyFixture } from './unet-fixture';
+import { nchwValues, nhwcFromFixture, tinyFixture } from '../../models/unet/unet-fixture';
 
 describeEachBackend('convertCheckpoint and the tfjs format', (backend, label) => {
   // The converted model is the same computation as the original: the tiny forward bound (spec/helpers/tolerances.ts).

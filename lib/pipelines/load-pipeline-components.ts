@@ -1,9 +1,31 @@
+import type { LoadPipelineOptions } from '../loading/load-options';
+import type { ModelSource } from '../loading/model-source';
+import { findPipelineLayout, PipelineLayout } from '../loading/pipeline-layout';
+import { resolveModelSource } from '../loading/platform-loaders';
+import { loadUNetFromSource, LoadUNetOptions } from '../models/unet/load-unet';
 import type { UNet2DModel } from '../models/unet/unet-2d-model';
-import type { LoadedPipelineComponents, LoadPipelineOptions } from './load-options';
-import { loadUNetFromSource, LoadUNetOptions } from './load-unet';
-import type { ModelSource } from './model-source';
-import { findPipelineLayout, readSchedulerConfig } from './pipeline-layout';
-import { resolveModelSource } from './platform-loaders';
+import { DDPM_CIFAR10_SCHEDULER_CONFIG } from '../schedulers/ddpm-cifar10-32';
+
+/** What the loader hands to the pipeline. */
+export interface LoadedPipelineComponents {
+  unet: UNet2DModel;
+  /** The scheduler config JSON (diffusers' snake_case), to be read by `DDIMScheduler.fromConfig`. */
+  schedulerConfig: Record<string, unknown>;
+  /** The folder the components were read from (for a Hub id: the converted cache folder). */
+  dir: string;
+}
+
+/**
+ * The scheduler config of a pipeline layout: its file read as a JSON object or, for a folder with none (a bare UNet),
+ * a copy of google/ddpm-cifar10-32's DDPM scheduler config.
+ *
+ * ```ts
+ * const schedulerConfig = await readSchedulerConfig(source, await findPipelineLayout(source));
+ * ```
+ */
+export async function readSchedulerConfig(source: ModelSource, layout: PipelineLayout): Promise<Record<string, unknown>> {
+  return layout.schedulerConfigFile === null ? { ...DDPM_CIFAR10_SCHEDULER_CONFIG } : source.readJson(layout.schedulerConfigFile);
+}
 
 /**
  * The UNet and the scheduler config of the pipeline in `source`, in any layout `findPipelineLayout` knows. The
@@ -31,16 +53,4 @@ export async function loadPipelineComponentsFromSource(source: ModelSource, opti
  */
 export async function loadPipelineComponents(location: string, options: LoadPipelineOptions = {}): Promise<LoadedPipelineComponents> {
   return loadPipelineComponentsFromSource(await resolveModelSource(location, options));
-}
-
-/**
- * `UNet2DModel.fromPretrained`'s loader: a UNet from any location {@link resolveModelSource} accepts, in a bare
- * UNet, pipeline or converted layout.
- *
- * ```ts
- * const unet = await loadUNet('models/tiny-random');
- * ```
- */
-export async function loadUNet(location: string, options: LoadPipelineOptions = {}): Promise<UNet2DModel> {
-  return loadUNetFromSource(await resolveModelSource(location, options));
 }

@@ -3,9 +3,9 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { setBackend } from '../../lib/node/backends/set-backend';
-import { fileSystemHandler, MODEL_JSON, shardFileNames } from '../../lib/node/fs/tfjs-fs-handler';
-import { OUTPUT_MARKER } from '../../lib/node/fs/output-folder';
+import { setBackend } from '../../../lib/node/backends/set-backend';
+import { fileSystemHandler, MODEL_JSON, shardFileNames } from '../../../lib/node/fs/tfjs-fs-handler';
+import { OUTPUT_MARKER } from '../../../lib/node/fs/output-folder';
 
 describe('fileSystemHandler (tfjs LayersModel format on fs)', () => {
   let work: string;

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { loadNativeAddon, nativeKernelUsage, resetNativeKernelUsage } from '../../lib/node/backends/native';
-import { wasmBackendInternals, wasmHeapBytes } from '../../lib/backends/wasm-internals';
-import { UNet2DModel } from '../../lib/models/unet/unet-2d-model';
-import { fixturePath } from '../helpers/fixtures';
-import { testEachBackend, useTestBackend } from '../helpers/backends';
+import { loadNativeAddon, nativeKernelUsage, resetNativeKernelUsage } from '../../../lib/node/backends/native';
+import { wasmBackendInternals, wasmHeapBytes } from '../../../lib/backends/wasm-internals';
+import { UNet2DModel } from '../../../lib/models/unet/unet-2d-model';
+import { fixturePath } from '../../helpers/fixtures';
+import { testEachBackend, useTestBackend } from '../../helpers/backends';
 
 // Many denoising steps must not grow anything: tfjs tensors, wasm allocations, the wasm heap, or the native
 // caches (primitives per shape, reordered filters per weight tensor). On wasm+native the UNet must actually run

@@ -2,9 +2,9 @@
 // made missing or present with jest's module registry (jest.doMock, `virtual` for packages not installed here), in a
 // fresh copy of lib/backends/set-backend.ts per scenario, so the answers do not depend on what this machine has.
 import * as tf from '@tensorflow/tfjs-core';
-import { BACKEND_NAMES, setBackend } from '../../lib/node/backends/set-backend';
+import { BACKEND_NAMES, setBackend } from '../../../lib/node/backends/set-backend';
 
-type SetBackendModule = typeof import('../../lib/node/backends/set-backend');
+type SetBackendModule = typeof import('../../../lib/node/backends/set-backend');
 
 type PackageState = 'missing' | 'present' | 'actual';
 
@@ -52,8 +52,8 @@ function withPackages(tfjsNodeGpu: PackageState, tfjsNode: PackageState, wasm: P
         { virtual: !isInstalled(name) }, // virtual: a mock for a package that is not installed here
       );
     }
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    loaded = require('../../lib/node/backends/set-backend') as SetBackendModule;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh module per scenario, after jest.doMock (a static import would be hoisted above the mocks)
+    loaded = require('../../../lib/node/backends/set-backend') as SetBackendModule;
   });
   return loaded!;
 }

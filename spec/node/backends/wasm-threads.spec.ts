@@ -1,9 +1,9 @@
 import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
-import { setBackend } from '../../lib/node/backends/set-backend';
-import { autoWasmThreads, configuredWasmThreads, MAX_WASM_THREADS, resolveWasmThreads, wasmBackendInfo } from '../../lib/node/backends/wasm-threads';
-import { maxAbsDiff } from '../helpers/fixtures';
+import { setBackend } from '../../../lib/node/backends/set-backend';
+import { autoWasmThreads, configuredWasmThreads, MAX_WASM_THREADS, resolveWasmThreads, wasmBackendInfo } from '../../../lib/node/backends/wasm-threads';
+import { maxAbsDiff } from '../../helpers/fixtures';
 
 /** A conv + matmul chain on shapes of the cifar10 UNet, computed on the active backend. */
 async function convAndMatMul(): Promise<Float32Array> {
@@ -63,7 +63,7 @@ describe('multi-threaded wasm in Node', () => {
 
   test('falls back to single-threaded wasm with one line when the threaded binary cannot start', async () => {
     // The module object itself (lib/ sees it through its `import * as fs` namespace, which forwards to it).
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the CommonJS module object itself, which lib/ sees through its namespace import (patching the namespace would not reach it)
     const nodeFs = require('fs') as typeof fs;
     const realRead = nodeFs.readFileSync;
     const read = jest.spyOn(nodeFs, 'readFileSync').mockImplementation(((file: fs.PathOrFileDescriptor, options?: unknown) => {

@@ -130,7 +130,7 @@ export function seedFileName(seed: bigint): string {
 }
 
 /** `[{0,3},{10,10}]` → `0-3,10`. */
-export function formatSpans(spans: readonly SeedSpan[]): string {
+function formatSpans(spans: readonly SeedSpan[]): string {
   return spans.map((s) => (s.from === s.to ? `${s.from}` : `${s.from}-${s.to}`)).join(',');
 }
 

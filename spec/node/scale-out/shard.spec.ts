@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { parseSeedList } from '../../../lib/node/cli/arguments';
-import { SeedList, SeedSpan, SpanCollector } from '../../../lib/node/cli/seed-range';
-import { parseManifestFileName, manifestFileName, resolveShard, shardBlock, shardSeeds } from '../../../lib/node/cli/shard';
+import { SeedList, SeedSpan, SpanCollector } from '../../../lib/node/scale-out/seed-range';
+import { parseManifestFileName, manifestFileName, resolveShard, shardBlock, shardSeeds } from '../../../lib/node/scale-out/shard';
 import { effectiveSeedsPerForward, resolveScaleOutOptions } from '../../../lib/node/cli/scale-out-options';
 import { resolveGenerateOptions } from '../../../lib/node/cli/arguments';
 

@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../../../lib/node/backends/set-backend';
-import { loadUNetFromUrl } from '../../../lib/models/unet/load-from-url';
+import { loadUNetFromUrl } from '../../../lib/models/unet/load-unet';
 import { UNet2DModel } from '../../../lib/models/unet/unet-2d-model';
 import { ModelFileNotFoundError } from '../../../lib/loading/model-source';
 import { ModelLayoutError } from '../../../lib/loading/pipeline-layout';

@@ -46,8 +46,7 @@ const weights = findWeights();
 if ('reason' in weights) {
   // A skipped test that says why, and one line in the log.
   test.skip(`google/ddpm-cifar10-32 real-weight figures: skipped, ${weights.reason}`, () => {});
-  // eslint-disable-next-line no-console
-  console.log(`spec/pipelines/ddpm-cifar10-32.spec.ts skipped: ${weights.reason}`);
+  console.log(`spec/parity/ddpm-cifar10-32-real-weights.spec.ts skipped: ${weights.reason}`);
 } else {
   describe(`google/ddpm-cifar10-32 with the real weights (${weights.source})`, () => {
     let pipeline: DDIMPipeline;
@@ -64,7 +63,6 @@ if ('reason' in weights) {
       // ulp or two (1.2e-4 each at 1491; the tiny-model parity tests see up to 2), which can change the printed 4th
       // decimal: allowed are 2 ulps plus the rounding to 4 decimals.
       const line = formatAbsSumLine(imageAbsSum(images));
-      // eslint-disable-next-line no-console
       console.log(`google/ddpm-cifar10-32, seed 0, 2 steps, eta 0: ${line} (PyTorch: abs-sum 1491.1711)`);
       expect(Math.abs(Number(line.split(' ')[1]) - 1491.1711)).toBeLessThanOrEqual(2 * 2 ** -13 + 5e-5);
     }, 600000);

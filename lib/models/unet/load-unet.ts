@@ -1,13 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { readSafetensors } from '../io/safetensors';
-import type { StateDict } from '../io/state-dict';
-import { readTorchCheckpoint } from '../io/torch-pickle';
-import { CheckpointError } from '../io/checkpoint-error';
-import { parseUNet2DConfig, UNet2DConfig } from '../models/unet/config';
-import { readUNet2DMetadata, UNET_METADATA_KEY, UNet2DModel } from '../models/unet/unet-2d-model';
-import { checkStateDict, checkWeightsManifest, manifestEntryBytes, parameterCount, unet2DWeightSpecs } from '../models/unet/weight-specs';
-import { ModelJsonError, ModelSource } from './model-source';
-import { findUNetLayout, UNetLayout } from './pipeline-layout';
+import { readSafetensors } from '../../io/safetensors';
+import type { StateDict } from '../../io/state-dict';
+import { readTorchCheckpoint } from '../../io/torch-pickle';
+import { CheckpointError } from '../../io/checkpoint-error';
+import { parseUNet2DConfig, UNet2DConfig } from './config';
+import { readUNet2DMetadata, UNET_METADATA_KEY, UNet2DModel } from './unet-2d-model';
+import { writeMatchedWeights } from './state-dict-mapping';
+import { checkStateDict, checkWeightsManifest, manifestEntryBytes, parameterCount, unet2DWeightSpecs } from './weight-specs';
+import { HttpModelSource } from '../../loading/http-model-source';
+import type { LoadPipelineOptions } from '../../loading/load-options';
+import { ModelJsonError, ModelSource, ModelSourceError } from '../../loading/model-source';
+import { findUNetLayout, UNetLayout } from '../../loading/pipeline-layout';
+import { resolveModelSource } from '../../loading/platform-loaders';
 
 /** Options of {@link loadUNetFromSource}. */
 export interface LoadUNetOptions {
@@ -20,7 +24,7 @@ export interface LoadUNetOptions {
  * widest dtype the readers accept) plus 16 MiB for headers, pickle and zip structure. A file above it cannot fit the
  * config, so it is refused before it is read.
  */
-export function maxWeightFileBytes(parameters: number): number {
+function maxWeightFileBytes(parameters: number): number {
   return parameters * 8 + 16 * 1024 * 1024;
 }
 
@@ -123,7 +127,7 @@ async function loadConvertedUNet(source: ModelSource, modelJsonPath: string, opt
     offset += b.byteLength;
   }
   if (shards.length === 0) options.onProgress?.(1);
-  const unet = UNet2DModel.fromConfig(config);
+  const unet = UNet2DModel.fromParsedConfig(config);
   const weights = tf.io.decodeWeights(weightData.buffer, entries);
   try {
     unet.model.loadWeights(weights, true);
@@ -146,11 +150,10 @@ async function loadDiffusersUNet(source: ModelSource, configPath: string, weight
   const specs = unet2DWeightSpecs(config);
   const file = source.describe(weightsPath);
   const bytes = await source.readBytes(weightsPath, { maxBytes: maxWeightFileBytes(parameterCount(specs)) });
-  const stateDict = decodeWeightFile(bytes, file);
-  checkStateDict(specs, stateDict, file);
-  const unet = UNet2DModel.fromConfig(config);
+  const matched = checkStateDict(specs, decodeWeightFile(bytes, file), file);
+  const unet = UNet2DModel.fromParsedConfig(config);
   try {
-    unet.loadStateDict(stateDict, file);
+    writeMatchedWeights(unet.model, specs, matched);
   } catch (err) {
     unet.dispose();
     throw err;
@@ -172,4 +175,54 @@ async function loadDiffusersUNet(source: ModelSource, configPath: string, weight
 export async function loadUNetFromSource(source: ModelSource, layout?: UNetLayout, options: LoadUNetOptions = {}): Promise<UNet2DModel> {
   const found = layout ?? (await findUNetLayout(source));
   return found.format === 'tfjs' ? loadConvertedUNet(source, found.modelJson, options) : loadDiffusersUNet(source, found.config, found.weights);
+}
+
+/**
+ * `UNet2DModel.fromPretrained`'s loader: a UNet from any location {@link resolveModelSource} accepts, in a bare
+ * UNet, pipeline or converted layout.
+ *
+ * ```ts
+ * const unet = await loadUNet('models/tiny-random');
+ * ```
+ */
+export async function loadUNet(location: string, options: LoadPipelineOptions = {}): Promise<UNet2DModel> {
+  return loadUNetFromSource(await resolveModelSource(location, options));
+}
+
+/** Options of {@link loadUNetFromUrl}. */
+export interface LoadUNetFromUrlOptions {
+  /** Called with the fraction of weight bytes fetched, from 0 to 1. */
+  onProgress?: (fraction: number) => void;
+  /** Passed to every `fetch` (headers, credentials, ...). */
+  requestInit?: RequestInit;
+  /** Replaces the global `fetch` (tests, custom caching). */
+  fetchFunc?: typeof fetch;
+}
+
+/**
+ * Loads a converted UNet (the tfjs LayersModel format written by `UNet2DModel.save` or the `convert` command:
+ * `model.json` + weight shards) over HTTP. Works in browsers and in Node 18+ (global `fetch`); reads no files.
+ * The same loader as `UNet2DModel.fromPretrained` ({@link loadUNetFromSource}) over an {@link HttpModelSource}.
+ *
+ * ```js
+ * const unet = await loadUNetFromUrl('https://example.com/ddpm-cifar10-32/model.json', {
+ *   onProgress: (f) => (bar.value = f),
+ * });
+ * ```
+ * The graph is built from the diffusers config kept in the model.json's metadata; the weights manifest is checked
+ * against that config (every name and shape) before a weight is fetched; then the weights are loaded by name.
+ *
+ * @throws naming the URL when it cannot be fetched, holds no UNet2DModel config, or its weights do not fit.
+ */
+export async function loadUNetFromUrl(modelJsonUrl: string, options: LoadUNetFromUrlOptions = {}): Promise<UNet2DModel> {
+  if (typeof modelJsonUrl !== 'string' || modelJsonUrl.length === 0) {
+    throw new TypeError(`loadUNetFromUrl: modelJsonUrl must be the URL of a model.json, got ${JSON.stringify(modelJsonUrl)}`);
+  }
+  const slash = modelJsonUrl.lastIndexOf('/');
+  const file = modelJsonUrl.slice(slash + 1);
+  if (file === '' || file.includes('?')) {
+    throw new ModelSourceError(modelJsonUrl, 'loadUNetFromUrl takes the URL of a model.json file');
+  }
+  const source = new HttpModelSource(slash < 0 ? './' : modelJsonUrl.slice(0, slash + 1), options);
+  return loadUNetFromSource(source, { format: 'tfjs', modelJson: file }, options);
 }

@@ -1,8 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { fileURLToPath } from 'url';
-import { ModelFileNotFoundError, ModelSourceError } from '../loading/model-source';
-import { looksLikeRepoId } from './hub/cache';
+import { ModelFileNotFoundError, ModelSourceError } from '../../loading/model-source';
+import { looksLikeRepoId } from './cache';
 
 /** What a model location names in Node: a local folder, or a Hugging Face Hub repository. */
 export type ModelLocation = { kind: 'folder'; dir: string } | { kind: 'hub'; repoId: string };

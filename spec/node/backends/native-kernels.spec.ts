@@ -1,6 +1,6 @@
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
-import { setBackend } from '../../lib/node/backends/set-backend';
+import { setBackend } from '../../../lib/node/backends/set-backend';
 import {
   disableNativeKernels,
   enableNativeKernels,
@@ -10,18 +10,18 @@ import {
   nativeKernelsStatus,
   nativeKernelUsage,
   resetNativeKernelUsage,
-} from '../../lib/node/backends/native';
-import type { NativeKernelUsage } from '../../lib/node/backends/native';
-import { wasmBackendInternals, wasmHeapBytes } from '../../lib/backends/wasm-internals';
-import { autoWasmThreads, wasmBackendInfo } from '../../lib/node/backends/wasm-threads';
-import { groupNormBroadcast as groupNormNHWC } from '../../lib/models/unet/ops/group-norm';
-import { silu } from '../../lib/models/unet/layers/activations';
-import { kernelPath } from '../../lib/node/cli/run-environment';
-import { ADDON_ENV, OPENMP_SPIN_COUNT } from '../../lib/node/backends/native/addon';
-import { runIsolated } from '../helpers/run-isolated';
-import { maxAbs, maxAbsDiff } from '../helpers/fixtures';
-import { testBackendUnavailableReason } from '../helpers/backends';
-import { describeNotRun } from '../helpers/not-run';
+} from '../../../lib/node/backends/native';
+import type { NativeKernelUsage } from '../../../lib/node/backends/native';
+import { wasmBackendInternals, wasmHeapBytes } from '../../../lib/backends/wasm-internals';
+import { autoWasmThreads, wasmBackendInfo } from '../../../lib/node/backends/wasm-threads';
+import { groupNormBroadcast as groupNormNHWC } from '../../../lib/models/unet/ops/group-norm-op';
+import { silu } from '../../../lib/models/unet/layers/activations';
+import { kernelPath } from '../../../lib/node/cli/run-environment';
+import { ADDON_ENV, OPENMP_SPIN_COUNT } from '../../../lib/node/backends/native/addon';
+import { runIsolated } from '../../helpers/run-isolated';
+import { maxAbs, maxAbsDiff } from '../../helpers/fixtures';
+import { testBackendUnavailableReason } from '../../helpers/backends';
+import { describeNotRun } from '../../helpers/not-run';
 
 // Native (oneDNN) against tfjs' own wasm (XNNPACK) kernels. Both sum float32 products, in different orders and
 // blockings: for sums of K = 27 ... 4608 products the rounding differences stay near sqrt(K) * 2^-24 relative to the
@@ -93,7 +93,6 @@ function describeNative(): void {
     await setBackend('wasm', { native: true });
   });
   afterAll(() => {
-    // eslint-disable-next-line no-console
     console.log('native vs wasm kernels, worst |diff| / max |out|:', worst);
     tf.removeBackend('wasm');
   });

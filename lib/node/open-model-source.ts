@@ -8,7 +8,7 @@ import { convertedCacheDir, convertedLockPath, defaultHubCacheDir } from './hub/
 import { FileLock } from './fs/file-lock';
 import { convertPipelineFolder } from './convert/convert-pipeline';
 import { FsModelSource } from './fs/fs-model-source';
-import { classifyModelLocation } from './model-location';
+import { classifyModelLocation } from './hub/model-location';
 
 export { convertedCacheDir };
 

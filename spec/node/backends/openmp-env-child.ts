@@ -1,7 +1,7 @@
 // The child side of the OpenMP-environment test in native-kernels.spec.ts (run by spec/helpers/run-isolated.ts): the
 // addon sets libgomp's variables before its first load, so only a fresh process can show what it set.
-import { loadNativeAddon } from '../../lib/node/backends/native/addon';
-import { isolatedMain } from '../helpers/run-isolated';
+import { loadNativeAddon } from '../../../lib/node/backends/native/addon';
+import { isolatedMain } from '../../helpers/run-isolated';
 
 isolatedMain({
   'openmp-env': () => [

@@ -3,9 +3,9 @@
 process.env.TFJS_DIFFUSERS_NATIVE = 'off';
 
 import * as tf from '@tensorflow/tfjs-core';
-import { setBackend } from '../../lib/node/backends/set-backend';
-import { enableNativeKernels, groupNormNative, nativeKernelsEnabled, nativeKernelsStatus } from '../../lib/node/backends/native';
-import { autoWasmThreads, wasmBackendInfo } from '../../lib/node/backends/wasm-threads';
+import { setBackend } from '../../../lib/node/backends/set-backend';
+import { enableNativeKernels, groupNormNative, nativeKernelsEnabled, nativeKernelsStatus } from '../../../lib/node/backends/native';
+import { autoWasmThreads, wasmBackendInfo } from '../../../lib/node/backends/wasm-threads';
 
 afterAll(() => {
   tf.removeBackend('wasm');

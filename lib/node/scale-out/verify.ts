@@ -15,7 +15,7 @@ export class VerifyFailedError extends Error {
  * The most seeds one `verify` covers. Its memory is fixed by the range (10 bytes a seed, 16 more for `merge`), not by
  * the records, so 2^25 seeds need ~340 MB (~870 MB for merge).
  */
-export const VERIFY_MAX_SEEDS = 2 ** 25;
+const VERIFY_MAX_SEEDS = 2 ** 25;
 
 /** Detail lines kept per kind of problem; the count of the rest is given. */
 const DETAILS_PER_KIND = 20;
@@ -28,7 +28,7 @@ const MAX_DISTINCT_VALUES = 8;
  * The kernels that decide the bits: native oneDNN kernels give other bits on AVX2 and AVX-512 (the CPU ISA counts);
  * plain wasm gives the same bits on every CPU (the ISA does not).
  */
-export function bitsDecidingKernel(record: Pick<ManifestRecord, 'kernelPath' | 'cpuIsa'>): string {
+function bitsDecidingKernel(record: Pick<ManifestRecord, 'kernelPath' | 'cpuIsa'>): string {
   return record.kernelPath.includes('onednn') ? `${record.kernelPath} on ${record.cpuIsa}` : record.kernelPath;
 }
 
@@ -77,7 +77,7 @@ export interface VerifyOptions {
 }
 
 /** The manifests of `dir` (`manifest-<I>-of-<N>.jsonl`), sorted by N then I. */
-export function listManifests(dir: string): string[] {
+function listManifests(dir: string): string[] {
   return fs
     .readdirSync(dir)
     .map((name) => ({ name, parsed: parseManifestFileName(name) }))

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { silu as siluOp } from '../layers/activations';
-import { activeKernelPath, GROUP_NORM_KERNEL, KernelPath } from './kernel-path';
+import { GROUP_NORM_KERNEL } from '../../../backends/native/kernel-names';
+import { activeKernelPath, KernelPath } from './kernel-path';
 
 /**
  * Group normalisation of an NHWC tensor, as `torch.nn.GroupNorm(groups, C, eps, affine=True)` on NCHW, then SiLU

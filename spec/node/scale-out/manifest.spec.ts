@@ -1,11 +1,12 @@
 import { spawnSync } from 'child_process';
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import fc from 'fast-check';
 import { unzipSync } from 'fflate';
-import { forEachManifestLine, ManifestLine, ManifestRecord, ManifestWriter, MAX_MANIFEST_LINE_BYTES, parseRecord, pngChecksums } from '../../../lib/node/cli/manifest';
-import { npyUint8Header, writeNpzUint8 } from '../../../lib/node/cli/npz';
+import { forEachManifestLine, ManifestLine, ManifestRecord, ManifestWriter, MAX_MANIFEST_LINE_BYTES, parseRecord, pngChecksums } from '../../../lib/node/scale-out/manifest';
+import { npyUint8Header, writeNpzUint8 } from '../../../lib/node/scale-out/npz';
 import { encodePng } from '../../../lib/node/png';
 
 let tmp: string;
@@ -54,7 +55,7 @@ describe('manifest records', () => {
     const sums = pngChecksums(png);
     expect(sums.pngSha256).toMatch(/^[0-9a-f]{64}$/);
     // The pixels are twelve 255 bytes, whatever zlib made of them.
-    expect(sums.pixelsSha256).toBe(require('crypto').createHash('sha256').update(new Uint8Array(12).fill(255)).digest('hex'));
+    expect(sums.pixelsSha256).toBe(createHash('sha256').update(new Uint8Array(12).fill(255)).digest('hex'));
   });
 });
 

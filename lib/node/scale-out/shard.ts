@@ -1,5 +1,5 @@
 import type { SeedList } from './seed-range';
-import { parsePositiveInteger, UsageError } from './arguments';
+import { parsePositiveInteger, quoted, UsageError } from '../usage-error';
 
 /** Shard `index` of `count` (0 ≤ index < count), and where that came from (for messages and the manifest). */
 export interface Shard {
@@ -57,10 +57,6 @@ export function parseManifestFileName(name: string): { index: number; count: num
   return Number.isSafeInteger(count) && index < count ? { index, count } : undefined;
 }
 
-function quoted(raw: string): string {
-  return JSON.stringify(raw);
-}
-
 function parseIndex(name: string, raw: string, where: string): number {
   const text = raw.trim();
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
@@ -70,7 +66,7 @@ function parseIndex(name: string, raw: string, where: string): number {
 }
 
 /** `--shard 2/8` → { index: 2, count: 8 }. */
-export function parseShardFlag(raw: string): Shard {
+function parseShardFlag(raw: string): Shard {
   const match = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(raw);
   if (!match) throw new UsageError(`--shard: expected I/N like 0/4 (shard I of N, 0 <= I < N), got ${quoted(raw)}`);
   const index = parseIndex('I', match[1], '--shard');
@@ -96,7 +92,7 @@ export const SLURM_VARIABLES = {
  * the shard is (ID − MIN) / STEP of COUNT. An array that is not one arithmetic progression (`--array=1,3,10`, where
  * COUNT ≠ (MAX − MIN) / STEP + 1) is refused: its ids cannot be numbered 0 … COUNT − 1 from the variables alone.
  */
-export function slurmShard(env: Record<string, string | undefined>, shardsFlag: number | undefined): Shard {
+function slurmShard(env: Record<string, string | undefined>, shardsFlag: number | undefined): Shard {
   const { id: ID, count: COUNT, min: MIN, max: MAX, step: STEP } = SLURM_VARIABLES;
   const read = (name: string): number | undefined => {
     const raw = env[name];

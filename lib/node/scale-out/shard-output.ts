@@ -2,7 +2,7 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { writeFileAtomic } from '../fs/atomic-write';
-import { UsageError } from './arguments';
+import { UsageError } from '../usage-error';
 import {
   forEachManifestLine,
   IMAGE_SETTINGS_KEYS,

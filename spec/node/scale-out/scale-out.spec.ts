@@ -5,7 +5,7 @@ import * as path from 'path';
 import { unzipSync } from 'fflate';
 import { CLI_BIN } from '../../helpers/cli';
 import { decodePng } from '../../../lib/node/png';
-import { forEachManifestLine, parseRecord } from '../../../lib/node/cli/manifest';
+import { forEachManifestLine, parseRecord } from '../../../lib/node/scale-out/manifest';
 
 // The scale-out acceptance tests of issue 13, run as users run them: every command is a fresh child process of the
 // built binary. 40 seeds of the embedded model at 2 steps keep each process around a second or two.

@@ -1,0 +1,30 @@
+// What both entries export: the platform-independent core (noise, schedulers, the UNet, the pipeline, URL loading).
+// lib/index.ts (Node) and lib/browser.ts (the page) each re-export this list, then add what only their platform has
+// (setBackend and the file, Hub, PNG and CLI services in Node; tf, tfl and the browser setBackend in a page).
+export { Generator } from './random/generator';
+export { randn } from './random/randn';
+export type { RandnOptions, RandnDtype, RandnVariant } from './random/randn';
+export { rand } from './random/rand';
+export type { RandOptions } from './random/rand';
+export { randnTensor } from './random/randn-tensor';
+export type { RandnTensorOptions, RandnTensorLayout } from './random/randn-tensor';
+
+// Every scheduler, one line each in all-schedulers.ts.
+export * from './schedulers/all-schedulers';
+export { DDPM_CIFAR10_SCHEDULER_CONFIG } from './schedulers/ddpm-cifar10-32';
+
+export { UNet2DModel, UNET_METADATA_KEY } from './models/unet/unet-2d-model';
+export { parseUNet2DConfig, unet2DConfigToJSON } from './models/unet/config';
+export type { UNet2DConfig } from './models/unet/config';
+export { DDPM_CIFAR10_32_UNET_CONFIG } from './models/unet/ddpm-cifar10-32';
+export { loadUNetFromUrl } from './models/unet/load-unet';
+export type { LoadUNetFromUrlOptions } from './models/unet/load-unet';
+export { ConfigError } from './config/config-error';
+export { CONFIG_LIMITS } from './config/limits';
+
+export { DDIMPipeline, PipelineCancelledError } from './pipelines/ddim-pipeline';
+export type { GenerateOptions, GeneratedImages, OutputType, StepInfo } from './pipelines/ddim-pipeline';
+export { imageAbsSum } from './pipelines/image-abs-sum';
+export { floatToByte } from './pipelines/image-bytes';
+export { loadPipelineFromUrl, resolvePipelineUrls } from './pipelines/load-pipeline-from-url';
+export type { LoadPipelineFromUrlOptions, PipelineUrls } from './pipelines/load-pipeline-from-url';

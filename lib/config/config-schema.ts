@@ -232,7 +232,7 @@ export interface ConfigSchema<C> {
 }
 
 /** diffusers' metadata keys (`_class_name`, `_diffusers_version`, `_name_or_path`, …) carry no configuration. */
-function isMetadataKey(key: string): boolean {
+export function isMetadataKey(key: string): boolean {
   return key.startsWith('_');
 }
 

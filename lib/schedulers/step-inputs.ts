@@ -27,7 +27,7 @@ function shapeString(shape: readonly number[]): string {
 }
 
 /** `value` is a float32 tf.Tensor. */
-function assertFloatTensor(owner: string, name: string, value: unknown): asserts value is tf.Tensor {
+export function assertFloatTensor(owner: string, name: string, value: unknown): asserts value is tf.Tensor {
   if (!(value instanceof tf.Tensor)) {
     throw new Error(`${owner}: ${name} must be a tf.Tensor, got ${value === null ? 'null' : typeof value}`);
   }

@@ -46,9 +46,11 @@ export * from './node/hub/errors';
 export type { HubDownloadOptions, HubProgress, HubClientOptions } from './node/hub/hub';
 export { defaultHubCacheDir, looksLikeRepoId } from './node/hub/cache';
 
-export { DDIMScheduler, ddimStepCoefficients } from './schedulers/ddim';
+// Every scheduler of lib/schedulers/all-schedulers.ts (one line each there: a new scheduler needs no line here).
+export * from './schedulers/all-schedulers';
+export { ddimStepCoefficients, DDIM_SCHEDULER_CONFIG } from './schedulers/ddim';
 export type { DDIMStepOptions, DDIMStepOutput, DDIMStepCoefficients, DDIMTables } from './schedulers/ddim';
-export { DDPMScheduler } from './schedulers/ddpm';
+export { DDPM_SCHEDULER_CONFIG } from './schedulers/ddpm';
 export type { DDPMStepOptions, DDPMStepOutput, DDPMStepCoefficients } from './schedulers/ddpm';
 export { betasForAlphaBar, rescaleZeroTerminalSnr, linspaceFloat32, spacedTimesteps } from './schedulers/schedule';
 export type { BetaSchedule, DDPMBetaSchedule, TimestepSpacing, AlphaTransformType } from './schedulers/schedule';
@@ -63,6 +65,11 @@ export type {
   ParsedSchedulerConfig,
 } from './schedulers/config';
 export { thresholdSample, dynamicThresholds } from './schedulers/thresholding';
+export type { Scheduler, SchedulerClass, SchedulerStepOptions, SchedulerStepOutput, SchedulerFromConfigOptions } from './schedulers/scheduler';
+export { schedulerClass, schedulerFromConfig, schedulerClassNames, hasScheduler, UnknownSchedulerError } from './schedulers/registry';
+export { KARRAS_DIFFUSION_SCHEDULERS } from './schedulers/compatibles';
+export { defineSchedulerConfig, SCHEDULER_FIELDS, camelToSnake } from './schedulers/scheduler-config';
+export type { SchedulerConfigDefinition } from './schedulers/scheduler-config';
 export type { SampleLayout, VarianceNoiseOptions } from './schedulers/step-inputs';
 export type { Timesteps } from './schedulers/noising';
 
@@ -90,6 +97,13 @@ export { TimestepEmbedding } from './models/unet/layers/timestep-embedding';
 
 export { DDIMPipeline, PipelineCancelledError, DEFAULT_MAX_BATCH_PER_FORWARD } from './pipelines/ddim-pipeline';
 export type { GenerateOptions, GeneratedImages, OutputType, StepInfo, DDIMPipelineComponents } from './pipelines/ddim-pipeline';
+export { DDPMPipeline } from './pipelines/ddpm-pipeline';
+export type { DDPMPipelineComponents, DDPMPipelineLoadOptions } from './pipelines/ddpm-pipeline';
+export { PNDMPipeline } from './pipelines/pndm-pipeline';
+export type { PNDMPipelineComponents } from './pipelines/pndm-pipeline';
+export { UNet2DPipeline } from './pipelines/unet2d-pipeline';
+export type { SchedulerStepInfo, SchedulerGenerateOptions } from './pipelines/denoising-loop';
+export { maxBatchPerForwardFor, forwardBytesPerImage, FORWARD_MEMORY_BUDGET_BYTES } from './pipelines/forward-memory';
 export type { DenoisingModel } from './pipelines/pipeline-components';
 export { convertPipelineFolder } from './node/convert/convert-pipeline';
 export type { ConvertPipelineSummary } from './node/convert/convert-pipeline';

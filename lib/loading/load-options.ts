@@ -39,7 +39,7 @@ export interface HubProgress {
   cached: boolean;
 }
 
-/** Options of `DDIMPipeline.fromPretrained`: the Hub download's (used for a Hub id only), plus status messages. */
+/** Options of `DDIMPipeline.fromPretrained` (and the other pipelines'): the Hub download's (used for a Hub id only), plus status messages. */
 export interface LoadPipelineOptions extends HubDownloadOptions {
   /** Told, in one line, about slow work: a download, a one-time conversion. Default: silent. */
   onStatus?: (message: string) => void;
@@ -50,8 +50,10 @@ export interface LoadPipelineOptions extends HubDownloadOptions {
 /** What the loader hands to the pipeline. */
 export interface LoadedPipelineComponents {
   unet: UNet2DModel;
-  /** The scheduler config JSON (diffusers' snake_case), to be read by `DDIMScheduler.fromConfig`. */
+  /** The scheduler config JSON (diffusers' snake_case), read by the pipeline (`DDIMScheduler.fromConfig`, …). */
   schedulerConfig: Record<string, unknown>;
   /** The folder the components were read from (for a Hub id: the converted cache folder). */
   dir: string;
+  /** `model_index.json`'s `_class_name` (`DDIMPipeline`, `DDPMPipeline`, …), or null without one. */
+  modelIndexClassName?: string | null;
 }

@@ -17,7 +17,8 @@ export async function loadPipelineComponentsFromSource(source: ModelSource, opti
   const layout = await findPipelineLayout(source);
   const schedulerConfig = await readSchedulerConfig(source, layout);
   const unet = await loadUNetFromSource(source, layout.unet, options);
-  return { unet, schedulerConfig, dir: source.location };
+  const className = layout.modelIndex?._class_name;
+  return { unet, schedulerConfig, dir: source.location, modelIndexClassName: typeof className === 'string' ? className : null };
 }
 
 /**

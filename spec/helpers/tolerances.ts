@@ -23,7 +23,8 @@ export type ParityPath =
   | 'tinyForward'
   | 'tinyPipelineTrace'
   | 'fullForward'
-  | 'fullPipeline';
+  | 'fullPipeline'
+  | 'ddpm256Forward';
 
 /**
  * Worst max abs error measured, per path and backend (AMD EPYC Zen 4; cpu and wasm do not depend on the ISA,
@@ -44,6 +45,9 @@ export const MEASURED: Record<ParityPath, Partial<Record<TestBackend, number>>> 
   // unet_full.json pipeline cases (not on cpu): wasm 9.89e-6; wasm+native (Winograd) 1.98e-5 AVX-512 / 1.84e-5 AVX2,
   // full_s3_eta1_seed2 (direct convolutions before: 1.20e-5 / 9.66e-6).
   fullPipeline: { wasm: 9.9e-6, 'wasm+native': 2.0e-5 },
+  // unet_256_family.json reduced-width forward cases (the google/ddpm-*-256 architecture at block_out_channels 32–128,
+  // 64×64): PROVISIONAL, the full-size figures until measured.
+  ddpm256Forward: { cpu: 3.5e-6, wasm: 3.9e-6, 'wasm+native': 5.6e-6 },
 };
 
 /**

@@ -174,7 +174,16 @@ export function setRegisteredSchedulerKeys(provider: () => ReadonlyMap<string, R
 /**
  * The snake_case keys of this library's schedulers other than `owner`: as diffusers' `extract_init_dict`, keys of a
  * compatible class are dropped without a warning (every diffusers scheduler lists all the others as compatible).
+ * A scheduler not written with {@link defineSchedulerConfig} filters its `fromConfig` warning with it.
+ *
+ * ```ts
+ * compatibleSchedulerKeys('DDIMScheduler').has('variance_type');  // true (DDPMScheduler's)
+ * ```
  */
+export function compatibleSchedulerKeys(owner: string): Set<string> {
+  return compatibleKeys(owner);
+}
+
 function compatibleKeys(owner: string): Set<string> {
   const keys = new Set<string>();
   const add = (map: ReadonlyMap<string, ReadonlySet<string>>) => {

@@ -7,7 +7,6 @@
 //     init_noise_sigma, calls scale_model_input and passes the generator only to a step that takes one (where
 //     diffusers' pipeline raises TypeError: PNDM, UniPC, DEIS, Heun, LMS, KDPM2; or is wrong: Euler, KDPM2 ancestral).
 // A case whose scheduler is not registered (lib/schedulers/all-schedulers.ts) is reported as not run, by name.
-import * as tf from '@tensorflow/tfjs-core';
 import { UNet2DModel } from '../../lib/models/unet/unet-2d-model';
 import { DDPMPipeline } from '../../lib/pipelines/ddpm-pipeline';
 import { Generator } from '../../lib/random/generator';
@@ -30,6 +29,13 @@ interface SchedulerPipelineCase {
   loop: { images: FixtureArray; image_abs_sum: number };
   pipeline: { images?: FixtureArray; equals_loop?: boolean; error?: string };
 }
+
+/**
+ * The pure-JS cpu backend is slow (minutes for these cases on a loaded machine): it runs a noise-drawing first-order
+ * case and a second-order one; wasm and wasm+native run every case.
+ */
+const CPU_CASES = new Set(['ddpm_s10_b2', 'heun_s4_b1']);
+const TEST_TIMEOUT_MS = 600_000;
 
 const fixture = loadFixture<{ base_scheduler_config: Record<string, unknown>; cases: SchedulerPipelineCase[] }>('scheduler_pipelines.json');
 
@@ -66,7 +72,7 @@ describeEachBackend('DDPMPipeline with every scheduler against diffusers (schedu
   });
   afterAll(() => unet?.dispose());
 
-  for (const c of fixture.cases) {
+  for (const c of fixture.cases.filter((k) => backend !== 'cpu' || CPU_CASES.has(k.id))) {
     const title =
       `${c.id}: ${c.scheduler} ${JSON.stringify(c.overrides)}, ${c.num_inference_steps} steps, batch ${c.batch_size}` +
       (c.pipeline.equals_loop ? ", equals diffusers' DDPMPipeline" : c.pipeline.error ? " (diffusers' DDPMPipeline raises TypeError)" : " (diffusers' DDPMPipeline skips scale_model_input)");
@@ -95,11 +101,7 @@ describeEachBackend('DDPMPipeline with every scheduler against diffusers (schedu
       const bound = boundOf(c.id, backend, error);
       reportParity(`scheduler pipeline ${c.id}`, backend, error, bound);
       expect(error).toBeLessThanOrEqual(bound);
-      if (c.pipeline.images) {
-        const vsPipeline = maxAbsDiff(images.data, c.pipeline.images.data);
-        if (c.pipeline.equals_loop) expect(vsPipeline).toBe(error);
-      }
-      expect(tf.memory().numTensors).toBeGreaterThan(0);
-    });
+      if (c.pipeline.images && c.pipeline.equals_loop) expect(maxAbsDiff(images.data, c.pipeline.images.data)).toBe(error);
+    }, TEST_TIMEOUT_MS);
   }
 });

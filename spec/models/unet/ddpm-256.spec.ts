@@ -79,12 +79,13 @@ describe('reduced-width weights from the recipe', () => {
     const weights = recipeStateDict(fixture.reduced.state_dict_keys, fixture.reduced.weights_seed);
     expect(stateDictSha256(weights)).toBe(fixture.reduced.weights_sha256);
     expect([...weights.values()].reduce((n, t) => n + t.data.length, 0)).toBe(fixture.reduced.num_parameters);
-  });
+  }, 300_000);
 });
 
 describeEachBackend('the 256-px architecture at reduced width against diffusers (unet_256_family.json)', (_tf, backend: TestBackend) => {
   let unet: UNet2DModel;
   beforeAll(() => {
+    // (jest's beforeAll timeout is the file's default; building and loading 7.1 M weights takes seconds.)
     unet = UNet2DModel.fromConfig(fixture.reduced.config);
     // diffusers' own state-dict keys and shapes: the checkpoint mapping is the one a google/ddpm-*-256 file goes through.
     unet.loadStateDict(recipeStateDict(fixture.reduced.state_dict_keys, fixture.reduced.weights_seed), 'recipe weights');
@@ -101,7 +102,7 @@ describeEachBackend('the 256-px architecture at reduced width against diffusers 
       const bound = parityBound('ddpm256Forward', backend);
       reportParity(`ddpm-256 reduced forward ${c.id}`, backend, error, bound);
       expect(error).toBeLessThanOrEqual(bound);
-    });
+    }, 600_000);
   }
 });
 

@@ -85,11 +85,10 @@ describe('reduced-width weights from the recipe', () => {
 describeEachBackend('the 256-px architecture at reduced width against diffusers (unet_256_family.json)', (_tf, backend: TestBackend) => {
   let unet: UNet2DModel;
   beforeAll(() => {
-    // (jest's beforeAll timeout is the file's default; building and loading 7.1 M weights takes seconds.)
     unet = UNet2DModel.fromConfig(fixture.reduced.config);
     // diffusers' own state-dict keys and shapes: the checkpoint mapping is the one a google/ddpm-*-256 file goes through.
     unet.loadStateDict(recipeStateDict(fixture.reduced.state_dict_keys, fixture.reduced.weights_seed), 'recipe weights');
-  });
+  }, 300_000);
   afterAll(() => unet?.dispose());
 
   // The pure-JS cpu backend takes ~1 min per case on a loaded machine: it runs the first case (every layer) only.

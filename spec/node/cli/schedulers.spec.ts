@@ -132,6 +132,21 @@ describe('--pipeline, --scheduler-config and what verify checks', () => {
     expect(verify.stdout).toMatch(/the records mix scheduler values/);
   });
 
+  test('--resume accepts a folder of an earlier version (no pipeline or scheduler field), refuses another scheduler', () => {
+    const common = ['generate', '--steps', '2', '--backend', 'wasm', '--out-dir', 'older'];
+    expect(cli([...common, '--seeds', '0-1']).status).toBe(0);
+    const manifest = path.join(work, 'older', 'manifest-0-of-1.jsonl');
+    const lines = fs.readFileSync(manifest, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines[0].pipeline).toBe('DDIMPipeline');
+    fs.writeFileSync(manifest, lines.map(({ pipeline: _p, scheduler: _s, ...rest }) => `${JSON.stringify(rest)}\n`).join(''));
+    const resumed = cli([...common, '--seeds', '0-3', '--resume']);
+    expect([resumed.status, resumed.stderr]).toEqual([0, expect.stringContaining('2 seed(s) already done')]);
+    // Another scheduler changes modelHash (it hashes the scheduler config), so the old records still refuse it.
+    const other = cli([...common, '--seeds', '0-3', '--resume', '--pipeline', 'ddpm']);
+    expect(other.status).toBe(2);
+    expect(other.stderr).toMatch(/was made with (modelHash|pipeline)=/);
+  });
+
   test('--pipeline pndm runs PNDM when PNDMScheduler is registered, and says that it is not otherwise', () => {
     const run = cli(['generate', '--pipeline', 'pndm', '--seed', '0', '--steps', '3', '--backend', 'wasm', '--json']);
     if (hasScheduler('PNDMScheduler')) {

@@ -4,7 +4,7 @@
  * thread count and the native kernels are per process) and reads the JSON it prints last.
  *
  *   npx tsc -p bench/tsconfig.json && node build/bench/unet-forward.js --backend wasm --threads 2 --native on \
- *       --batches 1,8,16 [--runs 5] [--pipeline 50] [--profile] [--json]
+ *       --batches 1,8,16 [--runs 5] [--pipeline 50] [--profile] [--json] [--model full|tiny|ddpm-256]
  */
 import * as os from 'os';
 import * as tf from '@tensorflow/tfjs-core';
@@ -13,6 +13,7 @@ import { nativeKernelsStatus, nativeKernelUsage, resetNativeKernelUsage, setNati
 import type { NativeKernelUsage } from '../lib/node/backends/native';
 import { wasmBackendInfo } from '../lib/node/backends/wasm-threads';
 import { DDPM_CIFAR10_32_UNET_CONFIG } from '../lib/models/unet/ddpm-cifar10-32';
+import { DDPM_256_UNET_CONFIG } from '../lib/models/unet/ddpm-256';
 import { UNet2DModel } from '../lib/models/unet/unet-2d-model';
 import { DDIMPipeline } from '../lib/pipelines/ddim-pipeline';
 import { DDPM_CIFAR10_SCHEDULER_CONFIG } from '../lib/node/fs/pipeline-folder';
@@ -44,8 +45,11 @@ export interface ForwardOptions {
   pipelineBatches?: number[];
   /** Runs the process with ONEDNN_MAX_CPU_ISA set to this (bench/run.ts; the native kernels' ISA). */
   onednnIsa?: string;
-  /** 'full': google/ddpm-cifar10-32's UNet; 'tiny': {@link TINY_UNET_CONFIG}, for the smoke run. */
-  model?: 'full' | 'tiny';
+  /**
+   * 'full': google/ddpm-cifar10-32's UNet; 'tiny': {@link TINY_UNET_CONFIG}, for the smoke run; 'ddpm-256': the
+   * google/ddpm-*-256 UNet (113.7 M parameters) at 256×256 (its GFLOP/s figure uses the cifar10 count: ignore it).
+   */
+  model?: 'full' | 'tiny' | 'ddpm-256';
   batches: number[];
   runs: number;
 }
@@ -131,7 +135,7 @@ async function printKernelProfile(unet: UNet2DModel, sample: tf.Tensor4D): Promi
 export async function benchUNetForward(opts: ForwardOptions): Promise<ForwardResult> {
   await setBackend(opts.backend, opts.backend === 'wasm' ? { threads: opts.threads, native: opts.native } : {});
   if (opts.native && opts.nativeThreads !== undefined) setNativeThreads(opts.nativeThreads);
-  const config = opts.model === 'tiny' ? TINY_UNET_CONFIG : DDPM_CIFAR10_32_UNET_CONFIG;
+  const config = opts.model === 'tiny' ? TINY_UNET_CONFIG : opts.model === 'ddpm-256' ? DDPM_256_UNET_CONFIG : DDPM_CIFAR10_32_UNET_CONFIG;
   const size = config.sample_size as number;
   const unet = UNet2DModel.fromConfig({ ...config });
   unet.loadStateDict(syntheticStateDict({ ...config }), 'synthetic weights');
@@ -216,7 +220,7 @@ function parseOptions(argv: string[]): ForwardOptions & { json: boolean } {
     profile: values.profile === true,
     pipelineSteps: values.pipeline === undefined ? undefined : positiveInt(script, 'pipeline', values.pipeline),
     pipelineBatches: positiveIntList(script, 'pipeline-batches', values['pipeline-batches']),
-    model: oneOf(script, 'model', values.model, ['full', 'tiny'] as const),
+    model: oneOf(script, 'model', values.model, ['full', 'tiny', 'ddpm-256'] as const),
   };
 }
 

@@ -59,6 +59,11 @@ export type {
   ParsedSchedulerConfig,
 } from './schedulers/config';
 export { thresholdSample, dynamicThresholds } from './schedulers/thresholding';
+export type { Scheduler, SchedulerClass, SchedulerStepOptions, SchedulerStepOutput, SchedulerFromConfigOptions } from './schedulers/scheduler';
+export { schedulerClass, schedulerFromConfig, schedulerClassNames, hasScheduler, UnknownSchedulerError } from './schedulers/registry';
+export { KARRAS_DIFFUSION_SCHEDULERS } from './schedulers/compatibles';
+export { defineSchedulerConfig, SCHEDULER_FIELDS, camelToSnake } from './schedulers/scheduler-config';
+export type { SchedulerConfigDefinition } from './schedulers/scheduler-config';
 export type { SampleLayout, VarianceNoiseOptions } from './schedulers/step-inputs';
 export type { Timesteps } from './schedulers/noising';
 

@@ -12,6 +12,10 @@ export type { RandnTensorOptions, RandnTensorLayout } from './random/randn-tenso
 // Every scheduler, one line each in all-schedulers.ts.
 export * from './schedulers/all-schedulers';
 export { DDPM_CIFAR10_SCHEDULER_CONFIG } from './schedulers/ddpm-cifar10-32';
+export type { Scheduler, SchedulerClass, SchedulerStepOptions, SchedulerStepOutput, SchedulerFromConfigOptions } from './schedulers/scheduler';
+export { schedulerClass, schedulerFromConfig, schedulerClassNames, UnknownSchedulerError } from './schedulers/registry';
+export { DDIM_SCHEDULER_CONFIG } from './schedulers/ddim';
+export { DDPM_SCHEDULER_CONFIG } from './schedulers/ddpm';
 
 export { UNet2DModel, UNET_METADATA_KEY } from './models/unet/unet-2d-model';
 export { parseUNet2DConfig, unet2DConfigToJSON } from './models/unet/config';
@@ -24,6 +28,13 @@ export { CONFIG_LIMITS } from './config/limits';
 
 export { DDIMPipeline, PipelineCancelledError } from './pipelines/ddim-pipeline';
 export type { GenerateOptions, GeneratedImages, OutputType, StepInfo } from './pipelines/ddim-pipeline';
+export { DDPMPipeline } from './pipelines/ddpm-pipeline';
+export type { DDPMPipelineComponents, DDPMPipelineLoadOptions } from './pipelines/ddpm-pipeline';
+export { PNDMPipeline } from './pipelines/pndm-pipeline';
+export type { PNDMPipelineComponents } from './pipelines/pndm-pipeline';
+export { UNet2DPipeline } from './pipelines/unet2d-pipeline';
+export type { SchedulerStepInfo, SchedulerGenerateOptions } from './pipelines/denoising-loop';
+export { maxBatchPerForwardFor, forwardBytesPerImage, FORWARD_MEMORY_BUDGET_BYTES } from './pipelines/forward-memory';
 export { imageAbsSum } from './pipelines/image-abs-sum';
 export { floatToByte } from './pipelines/image-bytes';
 export { loadPipelineFromUrl, resolvePipelineUrls } from './pipelines/load-pipeline-from-url';

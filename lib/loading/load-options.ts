@@ -37,7 +37,7 @@ export interface HubProgress {
   cached: boolean;
 }
 
-/** Options of `DDIMPipeline.fromPretrained`: the Hub download's (used for a Hub id only), plus status messages. */
+/** Options of `DDIMPipeline.fromPretrained` (and the other pipelines'): the Hub download's (used for a Hub id only), plus status messages. */
 export interface LoadPipelineOptions extends HubDownloadOptions {
   /** Told, in one line, about slow work: a download, a one-time conversion. Default: silent. */
   onStatus?: (message: string) => void;

@@ -9,10 +9,12 @@ import { DDPM_CIFAR10_SCHEDULER_CONFIG } from '../schedulers/ddpm-cifar10-32';
 /** What the loader hands to the pipeline. */
 export interface LoadedPipelineComponents {
   unet: UNet2DModel;
-  /** The scheduler config JSON (diffusers' snake_case), to be read by `DDIMScheduler.fromConfig`. */
+  /** The scheduler config JSON (diffusers' snake_case), read by the pipeline (`DDIMScheduler.fromConfig`, …). */
   schedulerConfig: Record<string, unknown>;
   /** The folder the components were read from (for a Hub id: the converted cache folder). */
   dir: string;
+  /** `model_index.json`'s `_class_name` (`DDIMPipeline`, `DDPMPipeline`, …), or null without one. */
+  modelIndexClassName?: string | null;
 }
 
 /**
@@ -39,7 +41,8 @@ export async function loadPipelineComponentsFromSource(source: ModelSource, opti
   const layout = await findPipelineLayout(source);
   const schedulerConfig = await readSchedulerConfig(source, layout);
   const unet = await loadUNetFromSource(source, layout.unet, options);
-  return { unet, schedulerConfig, dir: source.location };
+  const className = layout.modelIndex?._class_name;
+  return { unet, schedulerConfig, dir: source.location, modelIndexClassName: typeof className === 'string' ? className : null };
 }
 
 /**

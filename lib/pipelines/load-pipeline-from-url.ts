@@ -2,12 +2,22 @@ import { HttpModelSource } from '../loading/http-model-source';
 import { loadPipelineComponentsFromSource, readSchedulerConfig } from './load-pipeline-components';
 import { findPipelineLayout, ModelLayoutError, modelFolderUrl } from '../loading/pipeline-layout';
 import type { LoadUNetFromUrlOptions } from '../models/unet/load-unet';
+import type { Scheduler } from '../schedulers/scheduler';
 import { DDIMPipeline } from './ddim-pipeline';
+import { PIPELINE_CLASSES, PipelineName, pipelineNameOf } from './pipeline-classes';
+import type { UNet2DPipeline } from './unet2d-pipeline';
 
 /** Options of {@link loadPipelineFromUrl}. */
 export interface LoadPipelineFromUrlOptions extends LoadUNetFromUrlOptions {
-  /** Receives `DDIMScheduler.fromConfig`'s warning about ignored config keys. Default `console.warn`. */
+  /** Receives the scheduler's `fromConfig` warning about ignored config keys. Default `console.warn`. */
   onWarning?: (message: string) => void;
+  /**
+   * Which pipeline: 'ddim' (the default, as before), 'ddpm', 'pndm', or 'auto' for the one the folder's
+   * `model_index.json` `_class_name` names (DDIM when it has none).
+   */
+  pipeline?: PipelineName | 'auto';
+  /** A scheduler instance to use instead of the folder's config (run as it is by 'ddpm', converted by the others). */
+  scheduler?: Scheduler;
 }
 
 /** What {@link resolvePipelineUrls} found: where the UNet's model.json is, and the scheduler config. */
@@ -46,8 +56,9 @@ export async function resolvePipelineUrls(url: string, options: LoadUNetFromUrlO
 }
 
 /**
- * `DDIMPipeline.fromPretrained` for a pipeline served over HTTP: works in browsers (and in Node 18+), reads no
- * files. The same loader as `fromPretrained` (lib/pipelines/load-pipeline-components.ts) over an {@link HttpModelSource}: a
+ * `DDIMPipeline.fromPretrained` (or, with `options.pipeline`, the DDPM or PNDM pipeline's) for a pipeline served over
+ * HTTP: works in browsers (and in Node 18+), reads no files. The same loader as `fromPretrained`
+ * (lib/pipelines/load-pipeline-components.ts) over an {@link HttpModelSource}: a
  * converted folder, a diffusers folder or a bare UNet `model.json` URL.
  *
  * ```js
@@ -57,10 +68,15 @@ export async function resolvePipelineUrls(url: string, options: LoadUNetFromUrlO
  * ```
  * @throws naming the URL that is missing or malformed.
  */
-export async function loadPipelineFromUrl(url: string, options: LoadPipelineFromUrlOptions = {}): Promise<DDIMPipeline> {
-  const { unet, schedulerConfig } = await loadPipelineComponentsFromSource(pipelineSource(url, options), options);
+export async function loadPipelineFromUrl(url: string, options?: LoadPipelineFromUrlOptions & { pipeline?: 'ddim' }): Promise<DDIMPipeline>;
+export async function loadPipelineFromUrl(url: string, options: LoadPipelineFromUrlOptions): Promise<UNet2DPipeline>;
+export async function loadPipelineFromUrl(url: string, options: LoadPipelineFromUrlOptions = {}): Promise<UNet2DPipeline> {
+  const { unet, schedulerConfig, modelIndexClassName } = await loadPipelineComponentsFromSource(pipelineSource(url, options), options);
   try {
-    return new DDIMPipeline({ unet, scheduler: schedulerConfig, onWarning: options.onWarning });
+    const name = options.pipeline === 'auto' ? pipelineNameOf(modelIndexClassName) ?? 'ddim' : options.pipeline ?? 'ddim';
+    const Pipeline = PIPELINE_CLASSES[name];
+    if (Pipeline === undefined) throw new TypeError(`loadPipelineFromUrl: pipeline must be 'ddim', 'ddpm', 'pndm' or 'auto', got ${JSON.stringify(options.pipeline)}`);
+    return new Pipeline({ unet, scheduler: options.scheduler ?? schedulerConfig, onWarning: options.onWarning });
   } catch (err) {
     unet.dispose();
     throw err;

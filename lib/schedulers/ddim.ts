@@ -3,17 +3,19 @@
  * `scheduling_ddim.py`. The tables are JS typed arrays; a step is elementwise tfjs ops in one `tf.tidy`.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { ConfigField, fieldsOf, oneOf } from '../config/config-schema';
 import {
-  DDIMSchedulerConfig,
+  checkBetaTables,
+  defineSchedulerConfig,
   FromConfigOptions,
-  parseSchedulerConfig,
-  resolveDDIMConfig,
-  toDiffusersConfig,
-  warnUnknownKeys,
-} from './config';
+  PredictionType,
+  SCHEDULER_FIELDS as F,
+} from './scheduler-config';
+import type { Scheduler, SchedulerClass } from './scheduler';
+import { KARRAS_DIFFUSION_SCHEDULERS } from './compatibles';
 import { f32, sqrtF32 } from '../math/float32';
 import { addNoiseWith, Timesteps, velocityWith } from './noising';
-import { allTimestepsDescending, alphasFromBetas, betasForSchedule, cumprodFloat32, spacedTimesteps } from './schedule';
+import { allTimestepsDescending, alphasFromBetas, BetaSchedule, betasForSchedule, cumprodFloat32, spacedTimesteps, TimestepSpacing } from './schedule';
 import {
   assertLayout,
   assertSameShape,
@@ -22,6 +24,76 @@ import {
   VarianceNoiseOptions,
 } from './step-inputs';
 import { thresholdSample } from './thresholding';
+
+/** The config of {@link DDIMScheduler}, diffusers' `DDIMScheduler.__init__` arguments in camelCase. */
+export interface DDIMSchedulerConfig {
+  /** `num_train_timesteps`: diffusion steps the model was trained with. */
+  numTrainTimesteps: number;
+  /** `beta_start`: the first beta of a 'linear' or 'scaled_linear' schedule. */
+  betaStart: number;
+  /** `beta_end`: the last beta of a 'linear' or 'scaled_linear' schedule. */
+  betaEnd: number;
+  /** `beta_schedule`. */
+  betaSchedule: BetaSchedule;
+  /** `trained_betas`: explicit betas; they replace the schedule. */
+  trainedBetas: readonly number[] | null;
+  /** `clip_sample`: clamp the predicted x₀ to ±clipSampleRange (ignored when `thresholding`). */
+  clipSample: boolean;
+  /** `set_alpha_to_one`: ᾱ before the first timestep is 1 (else `alphasCumprod[0]`). */
+  setAlphaToOne: boolean;
+  /** `steps_offset`: added to the 'leading' timesteps. */
+  stepsOffset: number;
+  /** `prediction_type`. */
+  predictionType: PredictionType;
+  /** `thresholding`: dynamic thresholding of the predicted x₀ (Imagen). */
+  thresholding: boolean;
+  /** `dynamic_thresholding_ratio`: the quantile of |x₀| used as the threshold. */
+  dynamicThresholdingRatio: number;
+  /** `clip_sample_range`. */
+  clipSampleRange: number;
+  /** `sample_max_value`: the largest dynamic threshold. */
+  sampleMaxValue: number;
+  /** `timestep_spacing`. */
+  timestepSpacing: TimestepSpacing;
+  /** `rescale_betas_zero_snr`: rescale the betas to zero terminal SNR. */
+  rescaleBetasZeroSnr: boolean;
+}
+
+/** DDIMScheduler's fields in diffusers' `__init__` order, with diffusers 0.30.3's defaults (`@register_to_config`). */
+export const DDIM_SCHEDULER_CONFIG = defineSchedulerConfig<DDIMSchedulerConfig>('DDIMScheduler', {
+  fields: [
+    F.numTrainTimesteps,
+    F.betaStart,
+    F.betaEnd,
+    fieldsOf<DDIMSchedulerConfig>()('betaSchedule', 'beta_schedule', oneOf(['linear', 'scaled_linear', 'squaredcos_cap_v2']), 'linear'),
+    F.trainedBetas,
+    F.clipSample,
+    F.setAlphaToOne,
+    F.stepsOffset,
+    F.predictionType,
+    F.thresholding,
+    F.dynamicThresholdingRatio,
+    F.clipSampleRange,
+    F.sampleMaxValue,
+    F.timestepSpacing,
+    F.rescaleBetasZeroSnr,
+  ] as ConfigField<DDIMSchedulerConfig>[],
+  crossCheck: checkBetaTables,
+});
+
+/** diffusers 0.30.3's defaults for `DDIMScheduler`. */
+export const DDIM_SCHEDULER_DEFAULTS: Readonly<DDIMSchedulerConfig> = DDIM_SCHEDULER_CONFIG.defaults;
+
+/**
+ * Checks camelCase constructor options and fills in the defaults.
+ *
+ * ```ts
+ * resolveDDIMConfig({ timestepSpacing: 'trailing' }).clipSample;  // true (the default)
+ * ```
+ */
+export function resolveDDIMConfig(options: Partial<DDIMSchedulerConfig> = {}): Readonly<DDIMSchedulerConfig> {
+  return DDIM_SCHEDULER_CONFIG.resolve(options);
+}
 
 /** Options of {@link DDIMScheduler.step}. */
 export interface DDIMStepOptions extends VarianceNoiseOptions {
@@ -113,9 +185,18 @@ function assertEta(owner: string, eta: unknown): asserts eta is number {
  * }
  * ```
  */
-export class DDIMScheduler {
+export class DDIMScheduler implements Scheduler {
   /** diffusers' `order`: model evaluations per step. */
   static readonly order = 1;
+  /** diffusers' `_class_name`, the registry key. */
+  static readonly className = 'DDIMScheduler';
+  /** diffusers' `_compatibles`: every scheduler of `KarrasDiffusionSchedulers`. */
+  static readonly compatibles: readonly string[] = KARRAS_DIFFUSION_SCHEDULERS;
+
+  readonly className = 'DDIMScheduler';
+  readonly order = 1;
+  /** diffusers' `step` takes a `generator` (the noise of η > 0). */
+  readonly stepTakesGenerator = true;
 
   /** The resolved config (defaults filled in), frozen. */
   readonly config: Readonly<DDIMSchedulerConfig>;
@@ -154,14 +235,12 @@ export class DDIMScheduler {
    * ```
    */
   static fromConfig(json: unknown, options: FromConfigOptions = {}): DDIMScheduler {
-    const parsed = parseSchedulerConfig('DDIMScheduler', json, options.source);
-    warnUnknownKeys('DDIMScheduler', parsed, options.onWarning);
-    return new DDIMScheduler({ ...parsed.config });
+    return new DDIMScheduler({ ...DDIM_SCHEDULER_CONFIG.fromConfig(json, options) });
   }
 
   /** The config as diffusers' snake_case JSON, `_class_name` 'DDIMScheduler'. */
   toDiffusersConfig(): Record<string, unknown> {
-    return toDiffusersConfig('DDIMScheduler', this.config);
+    return DDIM_SCHEDULER_CONFIG.toDiffusersConfig(this.config);
   }
 
   /** The number of inference steps of the last {@link setTimesteps}, or null before it. */
@@ -301,3 +380,6 @@ export class DDIMScheduler {
     return this.numInferenceStepsValue;
   }
 }
+
+// The static side satisfies the registry's contract (checked at compile time).
+DDIMScheduler satisfies SchedulerClass<DDIMScheduler>;

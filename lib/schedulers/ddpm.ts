@@ -3,20 +3,85 @@
  * 0.30.3's `scheduling_ddpm.py`. The tables are JS typed arrays; a step is elementwise tfjs ops in one `tf.tidy`.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { ConfigField, fieldsOf, oneOf } from '../config/config-schema';
 import {
-  DDPMSchedulerConfig,
+  checkBetaTables,
+  defineSchedulerConfig,
   FromConfigOptions,
-  parseSchedulerConfig,
-  resolveDDPMConfig,
-  toDiffusersConfig,
-  VarianceType,
-  warnUnknownKeys,
-} from './config';
+  PredictionType,
+  SCHEDULER_FIELDS as F,
+} from './scheduler-config';
+import type { Scheduler, SchedulerClass } from './scheduler';
+import { KARRAS_DIFFUSION_SCHEDULERS } from './compatibles';
 import { f32, sqrtF32 } from '../math/float32';
 import { addNoiseWith, Timesteps, velocityWith } from './noising';
-import { allTimestepsDescending, alphasFromBetas, betasForSchedule, cumprodFloat32, spacedTimesteps } from './schedule';
+import { allTimestepsDescending, alphasFromBetas, betasForSchedule, cumprodFloat32, DDPMBetaSchedule, spacedTimesteps, TimestepSpacing } from './schedule';
 import { assertLayout, assertSameShape, assertTimestep, varianceNoiseFor, VarianceNoiseOptions } from './step-inputs';
 import { thresholdSample } from './thresholding';
+
+/** The DDPM variance types this port supports (`learned`, `learned_range` need a variance-predicting UNet). */
+export type VarianceType = 'fixed_small' | 'fixed_small_log' | 'fixed_large' | 'fixed_large_log';
+
+/** The config of {@link DDPMScheduler}, diffusers' `DDPMScheduler.__init__` arguments in camelCase. */
+export interface DDPMSchedulerConfig {
+  numTrainTimesteps: number;
+  betaStart: number;
+  betaEnd: number;
+  /** `beta_schedule`: DDPM also has 'sigmoid'. */
+  betaSchedule: DDPMBetaSchedule;
+  trainedBetas: readonly number[] | null;
+  /** `variance_type`. */
+  varianceType: VarianceType;
+  clipSample: boolean;
+  predictionType: PredictionType;
+  thresholding: boolean;
+  dynamicThresholdingRatio: number;
+  clipSampleRange: number;
+  sampleMaxValue: number;
+  timestepSpacing: TimestepSpacing;
+  stepsOffset: number;
+  rescaleBetasZeroSnr: boolean;
+}
+
+const LEARNED_VARIANCE = 'the UNet must predict the variance (twice the output channels); this port has no such model';
+const field = fieldsOf<DDPMSchedulerConfig>();
+
+/** DDPMScheduler's fields in diffusers' `__init__` order, with diffusers 0.30.3's defaults (`@register_to_config`). */
+export const DDPM_SCHEDULER_CONFIG = defineSchedulerConfig<DDPMSchedulerConfig>('DDPMScheduler', {
+  fields: [
+    F.numTrainTimesteps,
+    F.betaStart,
+    F.betaEnd,
+    field('betaSchedule', 'beta_schedule', oneOf(['linear', 'scaled_linear', 'squaredcos_cap_v2', 'sigmoid']), 'linear'),
+    F.trainedBetas,
+    field(
+      'varianceType',
+      'variance_type',
+      oneOf<VarianceType>(['fixed_small', 'fixed_small_log', 'fixed_large', 'fixed_large_log'], {
+        unsupported: { learned: LEARNED_VARIANCE, learned_range: LEARNED_VARIANCE },
+      }),
+      'fixed_small',
+    ),
+    F.clipSample,
+    F.predictionType,
+    F.thresholding,
+    F.dynamicThresholdingRatio,
+    F.clipSampleRange,
+    F.sampleMaxValue,
+    F.timestepSpacing,
+    F.stepsOffset,
+    F.rescaleBetasZeroSnr,
+  ] as ConfigField<DDPMSchedulerConfig>[],
+  crossCheck: checkBetaTables,
+});
+
+/** diffusers 0.30.3's defaults for `DDPMScheduler`. */
+export const DDPM_SCHEDULER_DEFAULTS: Readonly<DDPMSchedulerConfig> = DDPM_SCHEDULER_CONFIG.defaults;
+
+/** Checks camelCase constructor options of {@link DDPMScheduler} and fills in the defaults. */
+export function resolveDDPMConfig(options: Partial<DDPMSchedulerConfig> = {}): Readonly<DDPMSchedulerConfig> {
+  return DDPM_SCHEDULER_CONFIG.resolve(options);
+}
 
 /** Options of {@link DDPMScheduler.step}: where the noise comes from when t > 0. */
 export type DDPMStepOptions = VarianceNoiseOptions;
@@ -60,8 +125,17 @@ export interface DDPMStepCoefficients {
  * }
  * ```
  */
-export class DDPMScheduler {
+export class DDPMScheduler implements Scheduler {
   static readonly order = 1;
+  /** diffusers' `_class_name`, the registry key. */
+  static readonly className = 'DDPMScheduler';
+  /** diffusers' `_compatibles`: every scheduler of `KarrasDiffusionSchedulers`. */
+  static readonly compatibles: readonly string[] = KARRAS_DIFFUSION_SCHEDULERS;
+
+  readonly className = 'DDPMScheduler';
+  readonly order = 1;
+  /** diffusers' `step` takes a `generator` (the noise added for t > 0). */
+  readonly stepTakesGenerator = true;
 
   readonly config: Readonly<DDPMSchedulerConfig>;
   readonly betas: Float32Array;
@@ -93,13 +167,11 @@ export class DDPMScheduler {
    * ```
    */
   static fromConfig(json: unknown, options: FromConfigOptions = {}): DDPMScheduler {
-    const parsed = parseSchedulerConfig('DDPMScheduler', json, options.source);
-    warnUnknownKeys('DDPMScheduler', parsed, options.onWarning);
-    return new DDPMScheduler({ ...parsed.config });
+    return new DDPMScheduler({ ...DDPM_SCHEDULER_CONFIG.fromConfig(json, options) });
   }
 
   toDiffusersConfig(): Record<string, unknown> {
-    return toDiffusersConfig('DDPMScheduler', this.config);
+    return DDPM_SCHEDULER_CONFIG.toDiffusersConfig(this.config);
   }
 
   /** The number of inference steps of the last {@link setTimesteps}; null before it or with custom timesteps. */
@@ -296,3 +368,6 @@ export class DDPMScheduler {
     return velocityWith('DDPMScheduler.getVelocity', this.alphasCumprod, sample, noise, timesteps);
   }
 }
+
+// The static side satisfies the registry's contract (checked at compile time).
+DDPMScheduler satisfies SchedulerClass<DDPMScheduler>;

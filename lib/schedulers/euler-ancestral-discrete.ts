@@ -10,7 +10,7 @@ import { addNoiseSigma, commonKFields, indexForTimestep, kBetas, KBetaSchedule, 
 import type { Timesteps } from './noising';
 import { alphasFromBetas, cumprodFloat32, TimestepSpacing } from './schedule';
 import type { Scheduler, SchedulerFromConfigOptions, SchedulerStepOutput } from './scheduler';
-import { KARRAS_DIFFUSION_SCHEDULERS, resolveSchedulerOptions, schedulerConfigFromJson, schedulerConfigToJson } from './scheduler-config';
+import { KARRAS_DIFFUSION_SCHEDULERS, resolveSchedulerOptions, schedulerConfigFromJson, schedulerConfigToJson } from './k-scheduler-config';
 import { initNoiseSigmaFor, inputScaleFor, interpSigmas, sigmaSchedulerTimesteps, sigmasFromAlphasCumprod } from './sigmas';
 import { assertFloatTensor, assertLayout, assertSameShape, varianceNoiseFor, VarianceNoiseOptions } from './step-inputs';
 

@@ -11,7 +11,7 @@ import { addNoiseSigma, commonKFields, indexForTimestep, kBetas, predictOriginal
 import type { Timesteps } from './noising';
 import { alphasFromBetas, cumprodFloat32, TimestepSpacing } from './schedule';
 import type { Scheduler, SchedulerFromConfigOptions, SchedulerStepOptions, SchedulerStepOutput } from './scheduler';
-import { KARRAS_DIFFUSION_SCHEDULERS, resolveSchedulerOptions, schedulerConfigFromJson, schedulerConfigToJson } from './scheduler-config';
+import { KARRAS_DIFFUSION_SCHEDULERS, resolveSchedulerOptions, schedulerConfigFromJson, schedulerConfigToJson } from './k-scheduler-config';
 import {
   initNoiseSigmaFor,
   inputScaleFor,

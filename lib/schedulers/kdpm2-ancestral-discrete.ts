@@ -12,7 +12,7 @@ import { interleaveTail, kdpm2BaseTables, lerpHalfF32 } from './kdpm2-discrete';
 import type { Timesteps } from './noising';
 import { alphasFromBetas, cumprodFloat32, TimestepSpacing } from './schedule';
 import type { Scheduler, SchedulerFromConfigOptions, SchedulerStepOutput } from './scheduler';
-import { KARRAS_DIFFUSION_SCHEDULERS, resolveSchedulerOptions, schedulerConfigFromJson, schedulerConfigToJson } from './scheduler-config';
+import { KARRAS_DIFFUSION_SCHEDULERS, resolveSchedulerOptions, schedulerConfigFromJson, schedulerConfigToJson } from './k-scheduler-config';
 import { initNoiseSigmaFor, inputScaleFor, sigmaToTFloat32 } from './sigmas';
 import { assertFloatTensor, assertLayout, assertSameShape, varianceNoiseFor, VarianceNoiseOptions } from './step-inputs';
 

@@ -12,7 +12,7 @@ import { addNoiseSigma, commonKFields, indexForTimestep, kBetas, KBetaSchedule, 
 import type { Timesteps } from './noising';
 import { alphasFromBetas, cumprodFloat32, roundHalfToEven, TimestepSpacing } from './schedule';
 import type { Scheduler, SchedulerFromConfigOptions, SchedulerStepOptions, SchedulerStepOutput } from './scheduler';
-import { KARRAS_DIFFUSION_SCHEDULERS, resolveSchedulerOptions, schedulerConfigFromJson, schedulerConfigToJson } from './scheduler-config';
+import { KARRAS_DIFFUSION_SCHEDULERS, resolveSchedulerOptions, schedulerConfigFromJson, schedulerConfigToJson } from './k-scheduler-config';
 import {
   initNoiseSigmaFor,
   inputScaleFor,

@@ -10,7 +10,7 @@ import { commonKFields, kBetas, KBetaSchedule } from './k-scheduler-common';
 import { addNoiseWith, Timesteps } from './noising';
 import { alphasFromBetas, cumprodFloat32, spacedTimesteps, TimestepSpacing } from './schedule';
 import type { Scheduler, SchedulerFromConfigOptions, SchedulerStepOptions, SchedulerStepOutput } from './scheduler';
-import { KARRAS_DIFFUSION_SCHEDULERS, resolveSchedulerOptions, schedulerConfigFromJson, schedulerConfigToJson } from './scheduler-config';
+import { KARRAS_DIFFUSION_SCHEDULERS, resolveSchedulerOptions, schedulerConfigFromJson, schedulerConfigToJson } from './k-scheduler-config';
 import { assertSameShape } from './step-inputs';
 
 /** The config of {@link PNDMScheduler}: diffusers' `PNDMScheduler.__init__` arguments in camelCase. */

@@ -1,100 +1,296 @@
 /**
- * The config plumbing every scheduler class shares: checking camelCase constructor options, `fromConfig` of a
- * diffusers `scheduler_config.json` (snake_case) or of another scheduler's `config` (camelCase), and the snake_case
- * form for `toDiffusersConfig`. Each scheduler declares its own fields (a {@link ConfigSchema}) next to its class.
+ * What every scheduler's config shares: the field declarations several schedulers have (as diffusers repeats them in
+ * each `__init__`), and {@link defineSchedulerConfig}, which turns one class's field list — declared next to the
+ * class, as diffusers' `@register_to_config` constructor — into its defaults, constructor-option checks,
+ * `fromConfig` parsing (diffusers' snake_case JSON or another scheduler's camelCase `config`), the one warning about
+ * ignored keys, and `toDiffusersConfig`.
  *
  * ```ts
- * const SCHEMA = defineConfigSchema<EulerDiscreteSchedulerConfig>({ fields: [...] });
- * const config = schedulerConfigFromJson('EulerDiscreteScheduler', SCHEMA, json, { onWarning });
+ * interface MyConfig { numTrainTimesteps: number; solverOrder: number }
+ * const field = fieldsOf<MyConfig>();
+ * const CONFIG = defineSchedulerConfig<MyConfig>('MySolverScheduler', {
+ *   fields: [SCHEDULER_FIELDS.numTrainTimesteps as ConfigField<MyConfig>, field('solverOrder', 'solver_order', integer({ min: 1, max: 3 }), 2)],
+ * });
+ * CONFIG.fromConfig({ solver_order: 3, variance_type: 'fixed_large' }).solverOrder;  // 3, variance_type dropped silently
  * ```
  */
 import { assertConfigObject, ConfigError, describeConfigValue, hasOwnKey } from '../config/config-error';
-import { ConfigSchema, consoleWarningSink, isMetadataKey, unknownKeysWarning } from '../config/config-schema';
-import type { SchedulerFromConfigOptions } from './scheduler';
+import {
+  boolean,
+  ConfigField,
+  ConfigSchema,
+  ConfigSchemaSpec,
+  consoleWarningSink,
+  CrossCheckContext,
+  defineConfigSchema,
+  finiteNumber,
+  integer,
+  isMetadataKey,
+  list,
+  nullable,
+  oneOf,
+  unknownKeysWarning,
+  WarningSink,
+} from '../config/config-schema';
+import { CONFIG_LIMITS } from '../config/limits';
+import type { TimestepSpacing } from './schedule';
+
+/** What the model predicts: the noise, the clean sample, or the velocity v = √ᾱ·ε − √(1−ᾱ)·x. */
+export type PredictionType = 'epsilon' | 'sample' | 'v_prediction';
+
+/** The prediction types of diffusers' schedulers. */
+export const PREDICTION_TYPES: readonly PredictionType[] = ['epsilon', 'sample', 'v_prediction'];
+
+/** The `timestep_spacing` values of diffusers 0.30.3. */
+export const TIMESTEP_SPACINGS: readonly TimestepSpacing[] = ['leading', 'trailing', 'linspace'];
+
+/** The fields that several diffusers schedulers declare alike (name, type with bounds, diffusers 0.30.3 default). */
+export interface SharedSchedulerFields {
+  numTrainTimesteps: number;
+  betaStart: number;
+  betaEnd: number;
+  trainedBetas: readonly number[] | null;
+  clipSample: boolean;
+  setAlphaToOne: boolean;
+  stepsOffset: number;
+  predictionType: PredictionType;
+  thresholding: boolean;
+  dynamicThresholdingRatio: number;
+  clipSampleRange: number;
+  sampleMaxValue: number;
+  timestepSpacing: TimestepSpacing;
+  rescaleBetasZeroSnr: boolean;
+}
+
+const shared = <K extends keyof SharedSchedulerFields>(
+  camel: K,
+  snake: string,
+  type: import('../config/config-schema').FieldType<SharedSchedulerFields[K]>,
+  defaultValue: SharedSchedulerFields[K],
+): ConfigField<SharedSchedulerFields> => ({ camel, snake, type: type as never, default: defaultValue });
 
 /**
- * Checks camelCase constructor options and fills in diffusers' defaults; an unknown key throws (a typo in code is
- * a bug, unlike an unknown key in a JSON file, which only warns).
+ * Shared field declarations, each with diffusers' most common default. A scheduler whose default differs (e.g.
+ * `steps_offset`, `clip_sample`) declares that field itself with `fieldsOf<C>()`. Cast to `ConfigField<C>` when
+ * listing them in a scheduler's fields.
  */
-export function resolveSchedulerOptions<C>(className: string, schema: ConfigSchema<C>, options: unknown): Readonly<C> {
-  const source = `${className} config`;
-  assertConfigObject(options ?? {}, source);
-  const { config, unknownKeys } = schema.parse((options ?? {}) as Record<string, unknown>, { source, naming: 'camel' });
-  if (unknownKeys.length > 0) {
-    const hint = unknownKeys.map((k) => {
-      const spec = schema.fields.find((s) => s.snake === k);
-      return spec ? `${k} (did you mean ${spec.camel}? use ${className}.fromConfig for snake_case JSON)` : k;
-    });
-    throw new ConfigError(source, unknownKeys[0], `unknown option${unknownKeys.length > 1 ? 's' : ''} ${hint.join(', ')}`);
+export const SCHEDULER_FIELDS = {
+  numTrainTimesteps: shared('numTrainTimesteps', 'num_train_timesteps', integer({ min: 1, max: CONFIG_LIMITS.maxTrainTimesteps }), 1000),
+  betaStart: shared('betaStart', 'beta_start', finiteNumber(), 0.0001),
+  betaEnd: shared('betaEnd', 'beta_end', finiteNumber(), 0.02),
+  trainedBetas: shared(
+    'trainedBetas',
+    'trained_betas',
+    nullable(list(finiteNumber(), { minLength: 0, maxLength: CONFIG_LIMITS.maxTrainTimesteps, typedArrays: true, freeze: true })),
+    null,
+  ),
+  clipSample: shared('clipSample', 'clip_sample', boolean(), true),
+  setAlphaToOne: shared('setAlphaToOne', 'set_alpha_to_one', boolean(), true),
+  stepsOffset: shared('stepsOffset', 'steps_offset', integer({ min: 0, max: CONFIG_LIMITS.maxTrainTimesteps }), 0),
+  predictionType: shared('predictionType', 'prediction_type', oneOf(PREDICTION_TYPES), 'epsilon'),
+  thresholding: shared('thresholding', 'thresholding', boolean(), false),
+  dynamicThresholdingRatio: shared('dynamicThresholdingRatio', 'dynamic_thresholding_ratio', finiteNumber({ min: 0, max: 1 }), 0.995),
+  clipSampleRange: shared('clipSampleRange', 'clip_sample_range', finiteNumber({ above: 0 }), 1.0),
+  sampleMaxValue: shared('sampleMaxValue', 'sample_max_value', finiteNumber({ above: 0 }), 1.0),
+  timestepSpacing: shared('timestepSpacing', 'timestep_spacing', oneOf(TIMESTEP_SPACINGS), 'leading'),
+  rescaleBetasZeroSnr: shared('rescaleBetasZeroSnr', 'rescale_betas_zero_snr', boolean(), false),
+} as const;
+
+/**
+ * The check of the beta tables' fields: `trained_betas` replaces the schedule, so it must have one beta per training
+ * timestep; the zero-SNR rescale needs two betas at least (it divides by ᾱ₀ − ᾱ_T).
+ */
+export function checkBetaTables<C extends { numTrainTimesteps: number; trainedBetas: readonly number[] | null; rescaleBetasZeroSnr?: boolean }>(
+  config: C,
+  context: CrossCheckContext<C>,
+): void {
+  const { trainedBetas, numTrainTimesteps } = config;
+  if (config.rescaleBetasZeroSnr === true && numTrainTimesteps < 2) {
+    context.fail(
+      'numTrainTimesteps' as keyof C & string,
+      `must be at least 2 with ${context.name('rescaleBetasZeroSnr' as keyof C & string)}=true (the rescale needs a first and a last beta)`,
+    );
   }
-  return Object.freeze(config);
+  if (trainedBetas !== null && trainedBetas.length !== numTrainTimesteps) {
+    context.fail(
+      'trainedBetas' as keyof C & string,
+      `has ${trainedBetas.length} values but ${context.name('numTrainTimesteps' as keyof C & string)}=${numTrainTimesteps}; ` +
+        `they must agree (diffusers does not check, and then fails when it indexes the tables)`,
+    );
+  }
 }
 
+/** What {@link SchedulerConfigDefinition.parse} found in a diffusers JSON config (or another scheduler's config). */
+export interface ParsedSchedulerConfig<C> {
+  /** The checked config, defaults filled in. */
+  config: Readonly<C>;
+  /** Keys that no scheduler of this library knows: ignored, and reported by `fromConfig` in one warning. */
+  unknownKeys: string[];
+  /** Known keys of another (compatible) scheduler that this one does not use (e.g. `variance_type` for DDIM). */
+  unusedCompatibleKeys: string[];
+  /** The JSON's `_class_name`, if any (for another scheduler's `config`: the class it belongs to). */
+  className: string | null;
+  /** Where the JSON came from, as named in messages (the file when known). */
+  source: string;
+}
+
+/** Options of every scheduler's `fromConfig` (the same as `SchedulerFromConfigOptions` of scheduler.ts). */
+export interface FromConfigOptions {
+  /** Where the warning about unknown keys goes (default `console.warn`); nothing is sent when there is none. */
+  onWarning?: WarningSink;
+  /** The file the JSON came from (e.g. `scheduler/scheduler_config.json`), named in errors and the warning. */
+  source?: string;
+}
+
+/** One scheduler's config, derived from its field list by {@link defineSchedulerConfig}. */
+export interface SchedulerConfigDefinition<C> {
+  readonly className: string;
+  readonly schema: ConfigSchema<C>;
+  /** diffusers 0.30.3's defaults (camelCase, frozen). */
+  readonly defaults: Readonly<C>;
+  /** Checks camelCase constructor options and fills in the defaults; an unknown key (a typo) throws. */
+  resolve(options: unknown): Readonly<C>;
+  /** Parses a diffusers `scheduler_config.json` object or another scheduler's camelCase `config`. */
+  parse(json: unknown, source?: string): ParsedSchedulerConfig<C>;
+  /** {@link parse}, then the one warning about unknown keys: the config for the class's constructor. */
+  fromConfig(json: unknown, options?: FromConfigOptions): Readonly<C>;
+  /** The config as diffusers' snake_case JSON, with `_class_name`. */
+  toDiffusersConfig(config: Readonly<C>): Record<string, unknown>;
+}
+
+/** The snake_case keys of every scheduler defined with {@link defineSchedulerConfig}, by class name. */
+const definedKeys = new Map<string, ReadonlySet<string>>();
+/** More schedulers' keys, from the registry (schedulers written without {@link defineSchedulerConfig}). */
+let registeredKeys: (() => ReadonlyMap<string, ReadonlySet<string>>) | null = null;
+
 /**
- * How the keys of a config object are spelled: diffusers' snake_case JSON (any key with `_`, or `_class_name`) or
- * a scheduler's camelCase `config` (a key with a capital letter and no `_`). One-word keys read the same either way.
+ * Lets the registry (lib/schedulers/registry.ts) add the keys of every registered scheduler to those that
+ * `fromConfig` drops silently as a compatible scheduler's. Called once, when the registry module loads.
  */
-export function configNaming(json: Record<string, unknown>): 'snake' | 'camel' {
-  const keys = Object.keys(json);
-  if (keys.some((k) => k.includes('_'))) return 'snake';
-  return keys.some((k) => /[A-Z]/.test(k)) ? 'camel' : 'snake';
+export function setRegisteredSchedulerKeys(provider: () => ReadonlyMap<string, ReadonlySet<string>>): void {
+  registeredKeys = provider;
 }
 
 /**
- * `X.fromConfig(json)`: the config of scheduler `className` from a diffusers `scheduler_config.json` object or
- * another scheduler's camelCase `config`. Fields this scheduler knows are kept and checked (a bad value is a
- * {@link ConfigError} naming the key and value); the others are ignored with one warning to `options.onWarning`.
+ * The snake_case keys of this library's schedulers other than `owner`: as diffusers' `extract_init_dict`, keys of a
+ * compatible class are dropped without a warning (every diffusers scheduler lists all the others as compatible).
+ * A scheduler not written with {@link defineSchedulerConfig} filters its `fromConfig` warning with it.
  *
  * ```ts
- * const config = schedulerConfigFromJson('EulerDiscreteScheduler', SCHEMA, ddimScheduler.config);
+ * compatibleSchedulerKeys('DDIMScheduler').has('variance_type');  // true (DDPMScheduler's)
  * ```
  */
-export function schedulerConfigFromJson<C>(
-  className: string,
-  schema: ConfigSchema<C>,
-  json: unknown,
-  options: SchedulerFromConfigOptions = {},
-): Readonly<C> {
-  const source = options.source ?? `${className}.fromConfig`;
-  assertConfigObject(json, source, 'the scheduler config');
-  const given = json as Record<string, unknown>;
-  const classNameGiven = hasOwnKey(given, '_class_name') ? given._class_name : undefined;
-  if (classNameGiven !== undefined && (typeof classNameGiven !== 'string' || !classNameGiven.endsWith('Scheduler'))) {
-    throw new ConfigError(source, '_class_name', `_class_name=${describeConfigValue(classNameGiven)} is not a diffusers scheduler config`);
-  }
-  const naming = configNaming(given);
-  const { config, unknownKeys } = schema.parse(given, { source, naming });
-  const ignored = unknownKeys.filter((k) => !isMetadataKey(k));
-  if (ignored.length > 0) {
-    const from = typeof classNameGiven === 'string' && classNameGiven !== className ? ` (config of ${classNameGiven})` : '';
-    (options.onWarning ?? consoleWarningSink)(unknownKeysWarning(source, className, ignored, from));
-  }
-  return Object.freeze(config);
+export function compatibleSchedulerKeys(owner: string): Set<string> {
+  return compatibleKeys(owner);
 }
 
-/** The camelCase config as diffusers' snake_case `scheduler_config.json`, with `_class_name`. */
-export function schedulerConfigToJson<C>(className: string, schema: ConfigSchema<C>, config: Readonly<C>): Record<string, unknown> {
-  return { _class_name: className, ...schema.toJSON(config) };
+function compatibleKeys(owner: string): Set<string> {
+  const keys = new Set<string>();
+  const add = (map: ReadonlyMap<string, ReadonlySet<string>>) => {
+    for (const [name, set] of map) if (name !== owner) for (const k of set) keys.add(k);
+  };
+  add(definedKeys);
+  if (registeredKeys !== null) add(registeredKeys());
+  return keys;
+}
+
+/** `numTrainTimesteps` → `num_train_timesteps` (diffusers' names are the snake_case of ours). */
+export function camelToSnake(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
 /**
- * diffusers' `KarrasDiffusionSchedulers`: the `compatibles` of every scheduler of this family (each accepts the
- * others' configs).
+ * Where a scheduler's frozen `config` records its class (non-enumerable: not in `Object.keys`, JSON or `toEqual`),
+ * so that `Other.fromConfig(scheduler.config)` knows where the fields came from, as diffusers' `FrozenDict` does.
  */
-export const KARRAS_DIFFUSION_SCHEDULERS: readonly string[] = Object.freeze([
-  'DDIMScheduler',
-  'DDPMScheduler',
-  'PNDMScheduler',
-  'LMSDiscreteScheduler',
-  'EulerDiscreteScheduler',
-  'HeunDiscreteScheduler',
-  'EulerAncestralDiscreteScheduler',
-  'DPMSolverMultistepScheduler',
-  'DPMSolverSinglestepScheduler',
-  'KDPM2DiscreteScheduler',
-  'KDPM2AncestralDiscreteScheduler',
-  'DEISMultistepScheduler',
-  'UniPCMultistepScheduler',
-  'DPMSolverSDEScheduler',
-  'EDMEulerScheduler',
-]);
+const CONFIG_CLASS = '_class_name';
+
+/** Freezes a resolved config and records its class on it (see `fromConfig` with another scheduler's `config`). */
+export function freezeSchedulerConfig<C extends object>(className: string, config: C): Readonly<C> {
+  if (!Object.isFrozen(config)) {
+    Object.defineProperty(config, CONFIG_CLASS, { value: className, enumerable: false });
+    Object.freeze(config);
+  }
+  return config;
+}
+
+/**
+ * Whether `json` is a scheduler's camelCase `config` rather than diffusers JSON: it is, when it has no
+ * `_class_name` key in its enumerable keys and one of its keys has an upper-case letter and no underscore.
+ */
+function isCamelCaseConfig(json: Record<string, unknown>): boolean {
+  if (Object.keys(json).some((k) => isMetadataKey(k))) return false;
+  if (Object.prototype.hasOwnProperty.call(json, CONFIG_CLASS) && Object.getOwnPropertyDescriptor(json, CONFIG_CLASS)?.enumerable === false) {
+    return true;
+  }
+  const keys = Object.keys(json);
+  return keys.length > 0 && keys.every((k) => !k.includes('_')) && keys.some((k) => /[A-Z]/.test(k));
+}
+
+/**
+ * Defines a scheduler's config from its fields (declared next to the class, as diffusers' `@register_to_config`).
+ * Registers the snake_case keys, so that other schedulers' `fromConfig` drop them silently (diffusers' compatibles).
+ */
+export function defineSchedulerConfig<C>(className: string, spec: ConfigSchemaSpec<C>): SchedulerConfigDefinition<C> {
+  const schema = defineConfigSchema<C>(spec);
+  definedKeys.set(className, new Set(schema.fields.map((f) => f.snake)));
+
+  function resolve(options: unknown): Readonly<C> {
+    const source = `${className} config`;
+    assertConfigObject(options, source);
+    const { config, unknownKeys } = schema.parse(options, { source, naming: 'camel' });
+    if (unknownKeys.length > 0) {
+      // A typo in constructor options is a bug in the caller's code: it throws (JSON files only warn).
+      const hint = unknownKeys.map((k) => {
+        const f = schema.fields.find((s) => s.snake === k);
+        return f ? `${k} (did you mean ${f.camel}? use ${className}.fromConfig for snake_case JSON)` : k;
+      });
+      throw new ConfigError(source, unknownKeys[0], `unknown option${unknownKeys.length > 1 ? 's' : ''} ${hint.join(', ')}`);
+    }
+    return freezeSchedulerConfig(className, config as C & object);
+  }
+
+  function parse(json: unknown, source = `${className}.fromConfig`): ParsedSchedulerConfig<C> {
+    assertConfigObject(json, source, 'the scheduler config');
+    let given = json;
+    let classNameOfJson: unknown = hasOwnKey(json, CONFIG_CLASS) ? json[CONFIG_CLASS] : undefined;
+    if (isCamelCaseConfig(json)) {
+      // Another scheduler's `config` (camelCase): read as its diffusers JSON.
+      given = Object.fromEntries(Object.keys(json).map((k) => [camelToSnake(k), json[k]]));
+      classNameOfJson = Object.prototype.hasOwnProperty.call(json, CONFIG_CLASS) ? (json as Record<string, unknown>)[CONFIG_CLASS] : undefined;
+    }
+    if (classNameOfJson !== undefined && (typeof classNameOfJson !== 'string' || !classNameOfJson.endsWith('Scheduler'))) {
+      throw new ConfigError(source, '_class_name', `_class_name=${describeConfigValue(classNameOfJson)} is not a diffusers scheduler config`);
+    }
+    const parsed = schema.parse(given, { source, naming: 'snake' });
+    const compatible = compatibleKeys(className);
+    return {
+      config: freezeSchedulerConfig(className, parsed.config as C & object),
+      unknownKeys: parsed.unknownKeys.filter((k) => !compatible.has(k)),
+      unusedCompatibleKeys: parsed.unknownKeys.filter((k) => compatible.has(k)),
+      className: typeof classNameOfJson === 'string' ? classNameOfJson : null,
+      source,
+    };
+  }
+
+  function fromConfig(json: unknown, options: FromConfigOptions = {}): Readonly<C> {
+    const parsed = parse(json, options.source);
+    warnUnknownSchedulerKeys(className, parsed, options.onWarning);
+    return parsed.config;
+  }
+
+  function toDiffusersConfig(config: Readonly<C>): Record<string, unknown> {
+    return { _class_name: className, ...schema.toJSON(config) };
+  }
+
+  return { className, schema, defaults: schema.defaults, resolve, parse, fromConfig, toDiffusersConfig };
+}
+
+/** Sends the one warning of `fromConfig` when the JSON had unknown keys. */
+export function warnUnknownSchedulerKeys(owner: string, parsed: ParsedSchedulerConfig<unknown>, onWarning: WarningSink = consoleWarningSink): void {
+  if (parsed.unknownKeys.length === 0) return;
+  const from = parsed.className !== null && parsed.className !== owner ? ` (config of ${parsed.className})` : '';
+  onWarning(unknownKeysWarning(parsed.source, owner, parsed.unknownKeys, from));
+}
+
+export type { WarningSink } from '../config/config-schema';

@@ -3,7 +3,10 @@
  * diffusers' `SchedulerMixin` plus the attributes its pipelines read (`timesteps`, `init_noise_sigma`, `order`).
  *
  * A scheduler is one file in `lib/schedulers/` (its config fields declared next to the class, as diffusers'
- * `@register_to_config` constructor) plus one line in `lib/schedulers/all-schedulers.ts`.
+ * `@register_to_config` constructor: `defineSchedulerConfig` of scheduler-config.ts derives defaults, checks,
+ * `fromConfig` and `toDiffusersConfig` from them) plus one line in `lib/schedulers/all-schedulers.ts`, from which
+ * lib/schedulers/registry.ts (`schedulerClass(name)`, `schedulerFromConfig(json)`) and the package root's exports
+ * derive. The one denoising loop is lib/pipelines/denoising-loop.ts.
  *
  * ```ts
  * const scheduler: Scheduler = DPMSolverMultistepScheduler.fromConfig(ddim.config);
@@ -26,6 +29,8 @@ import type { Timesteps } from './noising';
 export interface SchedulerStepOptions extends VarianceNoiseOptions {
   /** DDIM's η (other schedulers ignore it). */
   eta?: number;
+  /** DDIM's `use_clipped_model_output` (other schedulers ignore it). */
+  useClippedModelOutput?: boolean;
 }
 
 /** What `step` returns: new tensors that the caller owns and disposes. */

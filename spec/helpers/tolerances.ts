@@ -23,7 +23,8 @@ export type ParityPath =
   | 'tinyForward'
   | 'tinyPipelineTrace'
   | 'fullForward'
-  | 'fullPipeline';
+  | 'fullPipeline'
+  | 'ddpm256Forward';
 
 /**
  * Worst max abs error measured, per path and backend (AMD EPYC Zen 4; cpu and wasm do not depend on the ISA,
@@ -44,6 +45,11 @@ export const MEASURED: Record<ParityPath, Partial<Record<TestBackend, number>>> 
   // unet_full.json pipeline cases (not on cpu): wasm 9.89e-6; wasm+native (Winograd) 1.98e-5 AVX-512 / 1.84e-5 AVX2,
   // full_s3_eta1_seed2 (direct convolutions before: 1.20e-5 / 9.66e-6).
   fullPipeline: { wasm: 9.9e-6, 'wasm+native': 2.0e-5 },
+  // unet_256_family.json reduced-width forward cases (the google/ddpm-*-256 architecture at block_out_channels 32–128,
+  // 64×64; cpu: r256_seed31_t250 only): cpu 2.21e-6, wasm 3.58e-6 (r256_batch2_seed32), wasm+native 2.38e-6
+  // (r256_batch2_seed32) measured on AMD EPYC Zen 3, AVX2 only (the AVX-512 kernels are not measured: re-measure on a
+  // Zen 4 before trusting this wasm+native bound there).
+  ddpm256Forward: { cpu: 2.3e-6, wasm: 3.6e-6, 'wasm+native': 2.4e-6 },
 };
 
 /**
@@ -64,6 +70,21 @@ export const MEASURED_TINY_PIPELINE: Record<string, Partial<Record<TestBackend, 
   tiny_s10_eta1_b2_seed0: { wasm: 2.6e-6, 'wasm+native': 2.7e-6 },
   tiny_s10_eta0_b2_genlist01: { wasm: 1.4e-4, 'wasm+native': 1.4e-4 },
   tiny_s10_eta1_b2_genlist01: { wasm: 2.4e-6, 'wasm+native': 3.6e-6 },
+};
+
+/**
+ * spec/fixtures/scheduler_pipelines.json: DDPMPipeline on the tiny random UNet with each scheduler of issue 20, per
+ * case, against the reference loop written with diffusers' schedulers (max abs error of the [0, 1] images). A case
+ * without a figure fails its test and prints what it measured (cases of schedulers not yet registered are skipped).
+ */
+export const MEASURED_SCHEDULER_PIPELINE: Record<string, Partial<Record<TestBackend, number>>> = {
+  // Measured on AMD EPYC Zen 3 (AVX2; wasm+native's AVX-512 figure not measured), rounded up to 2 digits.
+  // DDPM: 1.73e-6 cpu, 2.00e-6 wasm, 1.97e-6 wasm+native.
+  ddpm_s10_b2: { cpu: 1.8e-6, wasm: 2.0e-6, 'wasm+native': 2.0e-6 },
+  // (cpu runs ddpm_s10_b2 and heun_s4_b1 only.)
+  // Deterministic DDIM over 10 steps amplifies rounding, as tiny_s10_eta0_* above: 1.14e-4 wasm, 1.42e-4 wasm+native.
+  ddim_s10_b2: { wasm: 1.2e-4, 'wasm+native': 1.5e-4 },
+  // The other schedulers' cases: measured by whoever registers the scheduler (the test prints the figure).
 };
 
 /** MARGIN × the measured error of `path` on `backend`; throws for a backend the table has no figure for. */

@@ -4,6 +4,8 @@ import { MAX_SEED, MIN_SEED } from '../../random/generator';
 import { seedFileName, SeedList, SeedSpan } from '../scale-out/seed-range';
 import type { Shard } from '../scale-out/shard';
 import { parsePositiveInteger, quoted, UsageError } from '../usage-error';
+import { PIPELINE_NAMES, PipelineName } from '../../pipelines/pipeline-classes';
+import { hasScheduler, schedulerClassNames } from '../../schedulers/registry';
 
 // Shared with lib/node/scale-out/, which sits below the CLI.
 export { parsePositiveInteger, UsageError } from '../usage-error';
@@ -119,6 +121,12 @@ export interface RawGenerateOptions {
   shards?: string;
   seedsPerForward?: string;
   resume?: boolean;
+  /** `--pipeline ddim|ddpm|pndm`. */
+  pipeline?: string;
+  /** `--scheduler <ClassName>`. */
+  scheduler?: string;
+  /** `--scheduler-config key=value`, repeatable: every occurrence, in order. */
+  schedulerConfig?: string[];
 }
 
 /** Checked options of one `generate` invocation. */
@@ -146,6 +154,12 @@ export interface GenerateOptions {
   seedsPerForward?: number;
   /** Skip seeds whose PNG exists and matches its manifest record (default: on under a shard). */
   resume?: boolean;
+  /** `--pipeline`; undefined: `ddpm` with `--scheduler`, else the model's `model_index.json` class. */
+  pipeline?: PipelineName;
+  /** `--scheduler`: a registered scheduler class name; undefined: the model's scheduler (converted by the pipeline). */
+  scheduler?: string;
+  /** `--scheduler-config`: diffusers (snake_case) config keys that replace the model's scheduler config values. */
+  schedulerConfig?: Record<string, unknown>;
 }
 
 const GENERATE_DEFAULTS = { seed: '0', steps: '50', eta: '0', batch: '1' } as const;
@@ -185,7 +199,73 @@ export function resolveGenerateOptions(raw: RawGenerateOptions): GenerateOptions
     if (raw.outDir.trim() === '') throw new UsageError(`--out-dir: expected a folder, got ${quoted(raw.outDir)}`);
     output = { kind: 'dir', dir: raw.outDir };
   }
-  return { model: raw.model, seeds, steps, eta, batch, backend, threads, native, output, json: Boolean(raw.json), force: Boolean(raw.force) };
+  const pipeline = raw.pipeline === undefined ? undefined : parsePipeline('--pipeline', raw.pipeline);
+  const scheduler = raw.scheduler === undefined ? undefined : parseSchedulerName('--scheduler', raw.scheduler);
+  const schedulerConfig = raw.schedulerConfig === undefined ? undefined : parseSchedulerConfigPairs('--scheduler-config', raw.schedulerConfig);
+  const converts: Partial<Record<PipelineName, string>> = { ddim: 'DDIMScheduler', pndm: 'PNDMScheduler' };
+  if (pipeline !== undefined && scheduler !== undefined && converts[pipeline] !== undefined && converts[pipeline] !== scheduler) {
+    throw new UsageError(
+      `--scheduler ${scheduler} with --pipeline ${pipeline}: the ${pipeline} pipeline converts every scheduler to ${converts[pipeline]} ` +
+        `(as diffusers' ${pipeline.toUpperCase()}Pipeline does); use --pipeline ddpm to run ${scheduler}`,
+    );
+  }
+  return {
+    model: raw.model,
+    seeds,
+    steps,
+    eta,
+    batch,
+    backend,
+    threads,
+    native,
+    output,
+    json: Boolean(raw.json),
+    force: Boolean(raw.force),
+    ...(pipeline !== undefined ? { pipeline } : {}),
+    ...(scheduler !== undefined ? { scheduler } : {}),
+    ...(schedulerConfig !== undefined ? { schedulerConfig } : {}),
+  };
+}
+
+/** `--pipeline ddpm` → 'ddpm'; one of {@link PIPELINE_NAMES}. */
+export function parsePipeline(flag: string, raw: string): PipelineName {
+  if (!(PIPELINE_NAMES as readonly string[]).includes(raw)) {
+    throw new UsageError(`${flag}: expected one of ${PIPELINE_NAMES.join(', ')}, got ${quoted(raw)}`);
+  }
+  return raw as PipelineName;
+}
+
+/** `--scheduler DPMSolverMultistepScheduler`: a registered scheduler's diffusers class name. */
+export function parseSchedulerName(flag: string, raw: string): string {
+  if (!hasScheduler(raw)) throw new UsageError(`${flag}: expected a scheduler class name (${schedulerClassNames().join(', ')}), got ${quoted(raw)}`);
+  return raw;
+}
+
+/** The most `--scheduler-config` pairs (a scheduler has about 25 config keys). */
+export const MAX_SCHEDULER_CONFIG_PAIRS = 64;
+
+/**
+ * `--scheduler-config solver_order=3 --scheduler-config algorithm_type=dpmsolver++` → `{ solver_order: 3,
+ * algorithm_type: 'dpmsolver++' }`: diffusers' snake_case keys; a value is JSON when it parses as JSON (`3`, `true`,
+ * `null`, `[0.1, 0.2]`, `"3"`), else the string itself. A key given twice is refused.
+ */
+export function parseSchedulerConfigPairs(flag: string, pairs: readonly string[]): Record<string, unknown> {
+  if (pairs.length > MAX_SCHEDULER_CONFIG_PAIRS) throw new UsageError(`${flag}: at most ${MAX_SCHEDULER_CONFIG_PAIRS} pairs, got ${pairs.length}`);
+  const out: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const match = /^([a-z][a-z0-9_]*)=(.*)$/s.exec(pair);
+    if (!match) throw new UsageError(`${flag}: expected key=value with a snake_case key like solver_order=3, got ${quoted(pair)}`);
+    const [, key, text] = match;
+    if (Object.prototype.hasOwnProperty.call(out, key)) throw new UsageError(`${flag}: ${key} is given twice`);
+    let value: unknown = text;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      // Not JSON: the string itself (algorithm_type=dpmsolver++).
+    }
+    out[key] = value;
+  }
+  return out;
 }
 
 /** `--backend`, `--threads` and `--native`, checked together (generate and demo share them). */

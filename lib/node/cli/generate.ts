@@ -1,11 +1,16 @@
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { defaultBackendName, setBackend } from '../backends/set-backend';
 import { nativeKernelsStatus, setNativeThreads } from '../backends/native';
 import { writeFileAtomic } from '../fs/atomic-write';
 import { encodePng } from '../png';
+import { ConfigError } from '../../config/config-error';
 import { Generator } from '../../random/generator';
-import { DDIMPipeline } from '../../pipelines/ddim-pipeline';
+import { loadPipeline } from '../../pipelines/pipeline-classes';
+import type { UNet2DPipeline } from '../../pipelines/unet2d-pipeline';
+import { schedulerClass } from '../../schedulers/registry';
+import type { Scheduler } from '../../schedulers/scheduler';
 import { imageAbsSum } from '../../pipelines/image-abs-sum';
 import { GenerateOptions, outputFileForSeed, UsageError } from './arguments';
 import { runEnvironment, pipelineContentHash } from './run-environment';
@@ -27,6 +32,10 @@ export interface RunRecord {
   batch: number;
   backend: string;
   model: string;
+  /** The pipeline's diffusers class name: `DDIMPipeline`, `DDPMPipeline`, `PNDMPipeline`. */
+  pipeline: string;
+  /** The scheduler the pipeline ran, as diffusers' `scheduler_config.json` (with `_class_name`). */
+  scheduler: Record<string, unknown>;
   /** `np.abs(image).sum()` as numpy computes it (float32). */
   absSum: number;
   /** Seconds the generation took (noise, steps, output; not the model load). */
@@ -38,6 +47,42 @@ export interface RunRecord {
 function seedForJson(seed: bigint): number | string {
   return seed >= BigInt(Number.MIN_SAFE_INTEGER) && seed <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(seed) : seed.toString();
 }
+
+/**
+ * The scheduler `generate` gives the pipeline: the model's scheduler config with `--scheduler-config`'s values over
+ * it, read by `--scheduler`'s class (diffusers' `X.from_config(pipe.scheduler.config, **kwargs)`), or left as a config
+ * for the pipeline to convert (DDIM, PNDM) or to read by its `_class_name` (DDPM).
+ */
+function schedulerFor(options: GenerateOptions, folderConfig: Record<string, unknown>): Scheduler | Record<string, unknown> {
+  const json = { ...folderConfig, ...(options.schedulerConfig ?? {}) };
+  if (options.scheduler === undefined) return json;
+  return schedulerClass(options.scheduler).fromConfig(json, { source: '--scheduler-config and the model\'s scheduler config' });
+}
+
+/** Each `--scheduler-config` key must be one the scheduler that runs has (a typo would otherwise be a mere warning). */
+function checkSchedulerConfigKeys(options: GenerateOptions, scheduler: Scheduler): void {
+  if (options.schedulerConfig === undefined) return;
+  const known = scheduler.toDiffusersConfig();
+  for (const key of Object.keys(options.schedulerConfig)) {
+    if (!Object.prototype.hasOwnProperty.call(known, key)) {
+      const keys = Object.keys(known).filter((k) => !k.startsWith('_'));
+      throw new UsageError(`--scheduler-config: ${scheduler.className} has no config key ${JSON.stringify(key)} (its keys: ${keys.join(', ')})`);
+    }
+  }
+}
+
+/**
+ * The scheduler config as a manifest line holds it: the whole diffusers config, or, when it is over
+ * {@link MAX_MANIFEST_SCHEDULER_BYTES} (long `trained_betas`), its class and the sha256 of its JSON.
+ */
+export function manifestSchedulerConfig(json: Record<string, unknown>): Record<string, unknown> {
+  const text = JSON.stringify(json);
+  if (text.length <= MAX_MANIFEST_SCHEDULER_BYTES) return json;
+  return { _class_name: json._class_name, _sha256: createHash('sha256').update(text).digest('hex') };
+}
+
+/** Manifest lines stay small: a scheduler config longer than this is recorded by its hash. */
+export const MAX_MANIFEST_SCHEDULER_BYTES = 4096;
 
 /** The `abs-sum` line of one run: the figure of `print(np.abs(image).sum())`, 4 decimals. */
 export function formatAbsSumLine(absSum: number): string {
@@ -60,7 +105,7 @@ function refuseExistingOutputs(options: GenerateOptions, seeds: SeedList, cwd: s
 }
 
 /** [batch, height, width, channels] of the images one seed gives. */
-function imageShape(pipeline: DDIMPipeline, batch: number): [number, number, number, number] {
+function imageShape(pipeline: UNet2DPipeline, batch: number): [number, number, number, number] {
   const [, channels, height, width] = pipeline.noiseShapeNCHW(1);
   return [batch, height, width, channels];
 }
@@ -133,9 +178,12 @@ export async function runGenerate(
   const modelArg = options.model ?? EMBEDDED_MODEL_DIR;
   const model = fs.existsSync(path.resolve(io.cwd, modelArg)) || looksLikePath(modelArg) ? path.resolve(io.cwd, modelArg) : modelArg;
   const download = createDownloadDisplay(io.stderr);
-  let pipeline: DDIMPipeline;
+  let pipeline: UNet2DPipeline;
   try {
-    pipeline = await DDIMPipeline.fromPretrained(model, {
+    pipeline = await loadPipeline(model, {
+      // --scheduler runs that scheduler: by default in the DDPM pipeline (the one that runs what it is given).
+      pipeline: options.pipeline ?? (options.scheduler !== undefined ? 'ddpm' : undefined),
+      scheduler: (folderConfig) => schedulerFor(options, folderConfig),
       env: io.env,
       onProgress: download.onProgress,
       onStatus: (message) => {
@@ -144,16 +192,28 @@ export async function runGenerate(
       },
       onWarning: (message) => void io.stderr.write(`warning: ${message}\n`),
     });
+  } catch (err) {
+    // A bad --scheduler-config value is a usage error naming the flag (ConfigError names the key and the value).
+    const overrides = options.schedulerConfig;
+    if (err instanceof ConfigError && overrides !== undefined && err.key !== null && Object.keys(overrides).some((k) => err.key === k || err.key!.startsWith(`${k}[`))) {
+      throw new UsageError(`--scheduler-config: ${err.message}`);
+    }
+    throw err;
   } finally {
     download.stop();
   }
   const records: RunRecord[] = [];
   let output: ShardOutput | undefined;
   try {
-    const trainSteps = pipeline.scheduler.config.numTrainTimesteps;
-    if (options.steps > trainSteps) {
+    checkSchedulerConfigKeys(options, pipeline.scheduler);
+    const trainSteps = (pipeline.scheduler.config as { numTrainTimesteps?: unknown }).numTrainTimesteps;
+    if (typeof trainSteps === 'number' && options.steps > trainSteps) {
       throw new UsageError(`--steps: expected at most the model's num_train_timesteps=${trainSteps}, got "${options.steps}"`);
     }
+    // UNet evaluations per run (Heun and KDPM2 evaluate twice per step): the progress bar's total.
+    pipeline.scheduler.setTimesteps(options.steps);
+    const evaluations = pipeline.scheduler.timesteps.length;
+    const schedulerJson = pipeline.scheduler.toDiffusersConfig();
     const modelName = options.model ?? 'embedded:tiny-random';
     if (options.output.kind === 'dir') {
       const shard = options.shard;
@@ -170,6 +230,8 @@ export async function runGenerate(
           ...runEnvironment(backend, io.env),
           model: modelName,
           modelHash: pipelineContentHash(pipeline),
+          pipeline: pipeline.pipelineName,
+          scheduler: manifestSchedulerConfig(schedulerJson),
           shard: `${shard?.index ?? 0}/${shard?.count ?? 1}`,
         },
       });
@@ -187,7 +249,7 @@ export async function runGenerate(
     for (const group of groupsOf(pending, perForward)) {
       const generator = group.length === 1 ? new Generator().manualSeed(group[0]) : group.map((seed) => new Generator().manualSeed(seed));
       const started = performance.now();
-      progress.start(options.steps, `${extra.label ?? ''}seed${group.length > 1 ? 's' : ''} ${group.join(',')}`);
+      progress.start(evaluations, `${extra.label ?? ''}seed${group.length > 1 ? 's' : ''} ${group.join(',')}`);
       let images;
       try {
         ({ images } = await pipeline.generate({
@@ -224,6 +286,8 @@ export async function runGenerate(
           batch: options.batch,
           backend,
           model: modelName,
+          pipeline: pipeline.pipelineName,
+          scheduler: schedulerJson,
           absSum,
           seconds,
           file: file === undefined ? null : path.relative(io.cwd, file) || file,

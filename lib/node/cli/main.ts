@@ -38,7 +38,7 @@ function buildProgram(io: CliIO): Command {
 
   const generate = program
     .command('generate')
-    .description('generate images with a DDIM pipeline; prints "abs-sum <value>" per seed (np.abs(image).sum())')
+    .description('generate images with a DDIM, DDPM or PNDM pipeline and any scheduler; prints "abs-sum <value>" per seed (np.abs(image).sum())')
     .option('--model <dir|hub-id>', 'a diffusers or converted folder, or a Hub id like google/ddpm-cifar10-32 (default: the embedded random-weight model)')
     .option('--seed <n>', 'seed of a torch.Generator("cpu").manual_seed(n) (default 0)')
     .option('--seeds <list>', 'one run per seed: ranges and lists like 0-15 or 0,3,7-9')
@@ -50,7 +50,14 @@ function buildProgram(io: CliIO): Command {
     .option('--native <on|off|auto>', 'the native oneDNN kernels on wasm: on = required, off = plain wasm, auto = when built (default auto)')
     .option('--out <file.png>', 'write the run\'s image (a grid for a batch) to this PNG')
     .option('--out-dir <dir>', 'write each run\'s PNG to <dir>/seed<N>.png')
-    .option('--json', 'print one JSON record per run (seed, steps, eta, backend, absSum, seconds, file) instead of abs-sum')
+    .option('--pipeline <name>', "ddim, ddpm or pndm, as diffusers' DDIMPipeline, DDPMPipeline, PNDMPipeline (default: the model's model_index.json class; ddpm with --scheduler)")
+    .option('--scheduler <ClassName>', 'run this scheduler, e.g. DPMSolverMultistepScheduler, made from the model\'s scheduler config (default: the model\'s scheduler)')
+    .option(
+      '--scheduler-config <key=value>',
+      'a scheduler config value, snake_case as in scheduler_config.json, the value parsed as JSON when it parses (repeatable)',
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
+    .option('--json', 'print one JSON record per run (seed, steps, eta, backend, pipeline, scheduler, absSum, seconds, file) instead of abs-sum')
     .option('--force', 'overwrite existing output files')
     .addHelpText('after', `\nWithout --out or --out-dir no file is written, only the abs-sum (or --json) lines.\n\n${EMBEDDED_MODEL_NOTE}\n`)
     .action(async (raw: RawGenerateOptions) => {

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { BACKENDS, isBackendName } from '../../backends/backend-table';
 import { nativeKernelsStatus } from '../backends/native/register';
 import { packageInfo } from '../package-version';
-import type { DDIMPipeline } from '../../pipelines/ddim-pipeline';
+import type { UNet2DPipeline } from '../../pipelines/unet2d-pipeline';
 
 /**
  * What decides an image's bits besides the seed and the settings: recorded in every manifest line so that `verify`
@@ -87,7 +87,7 @@ export function runEnvironment(backend: string, env: Record<string, string | und
  * preceded by its name and shape) and the scheduler's diffusers config. The same model gives the same hash whether it
  * came from the Hub, a diffusers folder or a converted one; any changed weight or scheduler setting changes it.
  */
-export function pipelineContentHash(pipeline: DDIMPipeline): string {
+export function pipelineContentHash(pipeline: UNet2DPipeline): string {
   const hash = createHash('sha256');
   const unet = pipeline.unet as unknown as { model?: { weights?: { name: string; read(): tf.Tensor }[] } };
   const weights = unet.model?.weights;

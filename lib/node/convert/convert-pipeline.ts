@@ -3,6 +3,7 @@ import * as path from 'path';
 import { writeDirAtomic } from '../fs/atomic-write';
 import { convertCheckpoint } from './convert-checkpoint';
 import { DDIMScheduler } from '../../schedulers/ddim';
+import { hasScheduler, schedulerFromConfig } from '../../schedulers/registry';
 import { readPipelineFolder } from '../fs/pipeline-folder';
 import { assertOutputOutsideSource, OUTPUT_MARKER } from '../fs/output-folder';
 import { CONVERTED_LAYOUT } from '../../loading/pipeline-layout';
@@ -55,8 +56,11 @@ export async function convertPipelineFolder(src: string, out: string, options: {
   if (folder.unetConverted) {
     throw new Error(`${folder.unetDir} is already converted (it holds model.json); convert reads diffusers folders`);
   }
-  // Fail before the long part if DDIMPipeline could not use the scheduler config.
-  DDIMScheduler.fromConfig(folder.schedulerConfig, { onWarning: () => {} });
+  // Fail before the long part if the scheduler config is bad: checked by the class it names when this library has
+  // it, else by DDIMScheduler (what DDIMPipeline converts any scheduler config to).
+  const className = folder.schedulerConfig._class_name;
+  if (typeof className === 'string' && hasScheduler(className)) schedulerFromConfig(folder.schedulerConfig, { onWarning: () => {} });
+  else DDIMScheduler.fromConfig(folder.schedulerConfig, { onWarning: () => {} });
   let parameters = 0;
   await writeDirAtomic(
     out,

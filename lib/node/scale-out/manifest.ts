@@ -42,6 +42,13 @@ export interface ManifestRecord {
   model: string;
   /** `sha256:…` over the weights and scheduler config (see `pipelineContentHash`). */
   modelHash: string;
+  /** The pipeline's diffusers class name (`DDIMPipeline`, `DDPMPipeline`, `PNDMPipeline`); absent in older manifests. */
+  pipeline?: string;
+  /**
+   * The scheduler that ran, as its diffusers `scheduler_config.json` (with `_class_name`), or `{ _class_name,
+   * _sha256 }` for a config over 4 KiB; absent in older manifests.
+   */
+  scheduler?: Record<string, unknown>;
   /** `tfjs-diffusers@<version>`. */
   library: string;
   /** `I/N` of the shard that wrote it. */
@@ -50,8 +57,11 @@ export interface ManifestRecord {
   seconds: number;
 }
 
+/** The settings two records must share for their images to be one consistent run. */
+export const SETTINGS_KEYS = ['steps', 'eta', 'batch', 'shape', 'model', 'modelHash', 'pipeline', 'scheduler', 'library', 'backend', 'kernelPath', 'cpuIsa'] as const;
+
 /** The settings that make other images (not merely other bits): a resumed run must match them. */
-export const IMAGE_SETTINGS_KEYS = ['steps', 'eta', 'batch', 'shape', 'modelHash'] as const;
+export const IMAGE_SETTINGS_KEYS = ['steps', 'eta', 'batch', 'shape', 'modelHash', 'pipeline', 'scheduler'] as const;
 
 /** The two sha256 sums of a PNG: of its bytes and of its decoded pixels. */
 export function pngChecksums(png: Uint8Array): { pngSha256: string; pixelsSha256: string } {
@@ -96,6 +106,8 @@ export function parseRecord(line: string): ManifestRecord | string {
   for (const key of ['steps', 'batch'] as const) {
     if (!Number.isSafeInteger(r[key]) || (r[key] as number) < 1) return bad(key);
   }
+  if (r.pipeline !== undefined && typeof r.pipeline !== 'string') return bad('pipeline');
+  if (r.scheduler !== undefined && (typeof r.scheduler !== 'object' || r.scheduler === null || Array.isArray(r.scheduler))) return bad('scheduler');
   if (!Array.isArray(r.shape) || r.shape.length !== 4 || !r.shape.every((d) => Number.isSafeInteger(d) && d >= 1)) return bad('shape');
   return value as ManifestRecord;
 }

@@ -54,6 +54,9 @@ export class ShardOutput {
         const record = parseRecord(text);
         if (typeof record === 'string') return;
         for (const key of IMAGE_SETTINGS_KEYS) {
+          // Records of earlier versions have no pipeline or scheduler field: they ran DDIMPipeline, and their
+          // modelHash (which hashes the scheduler config) already tells whether the scheduler is this run's.
+          if ((key === 'pipeline' || key === 'scheduler') && record[key] === undefined) continue;
           if (settingValue(record, key) !== settingValue(options.settings, key)) {
             throw new UsageError(
               `--out-dir: ${file} line ${lineNumber} was made with ${key}=${settingValue(record, key)} but this run has ` +

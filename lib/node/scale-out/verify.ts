@@ -21,7 +21,7 @@ const VERIFY_MAX_SEEDS = 2 ** 25;
 const DETAILS_PER_KIND = 20;
 
 /** Settings whose mix across records `verify` reports, with the kernel path (and the CPU ISA where it matters). */
-const CONSISTENCY_KEYS = ['steps', 'eta', 'batch', 'shape', 'model', 'modelHash', 'library', 'backend', 'kernel'] as const;
+const CONSISTENCY_KEYS = ['steps', 'eta', 'batch', 'shape', 'model', 'modelHash', 'pipeline', 'scheduler', 'library', 'backend', 'kernel'] as const;
 const MAX_DISTINCT_VALUES = 8;
 
 /**

@@ -306,6 +306,7 @@ napi_value Info(napi_env env, napi_callback_info info) {
     const CacheStats s = cache_stats();
     set_prop(env, obj, "winograd", make_bool(env, winograd_enabled()));
     set_prop(env, obj, "winogradShapes", make_number(env, static_cast<double>(s.winograd_shapes)));
+    set_prop(env, obj, "directShapes", make_number(env, static_cast<double>(s.direct_shapes)));
     set_prop(env, obj, "cachedWeights", make_number(env, static_cast<double>(s.cached_weights)));
     set_prop(env, obj, "cachedWeightBytes", make_number(env, static_cast<double>(s.cached_weight_bytes)));
     return obj;

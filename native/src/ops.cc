@@ -62,7 +62,7 @@ struct CachedWeights {
   std::vector<float> data;
 };
 std::unordered_map<int64_t, std::vector<CachedWeights>> weight_cache;
-std::set<std::string> winograd_shapes;
+std::set<std::string> winograd_shapes, direct_shapes;
 
 template <typename Fill>
 const float* cached(int64_t key, const std::string& signature, size_t count, std::vector<float>& uncached, Fill fill) {
@@ -168,6 +168,9 @@ void direct_conv2d(const ConvParams& p, const float* x, const float* filter, con
   const KernelTable& kt = active_kernels();
   const int64_t taps = p.filter_h * p.filter_w, C = p.in_c, K = taps * C, N = p.out_c;
   const int64_t M = p.n * p.out_h * p.out_w;
+  direct_shapes.insert(std::to_string(p.in_h) + "x" + std::to_string(p.in_w) + ":" + std::to_string(C) + "->" +
+                       std::to_string(N) + "/" + std::to_string(p.filter_h) + "x" + std::to_string(p.filter_w) + "s" +
+                       std::to_string(p.stride_h));
   const std::string signature = std::string("direct/") + kt.name + "/" + std::to_string(K) + "x" + std::to_string(N);
   const float* b_packed = cached(weights_key, signature, static_cast<size_t>(packed_size(K, N, kt.nr)), packed_b_buffer,
                                  [&](float* dst) { pack_b(filter, K, N, N, 1, kt.nr, dst); });
@@ -338,10 +341,11 @@ void evict_weights(int64_t weights_key) { weight_cache.erase(weights_key); }
 void clear_caches() {
   weight_cache.clear();
   winograd_shapes.clear();
+  direct_shapes.clear();
 }
 
 CacheStats cache_stats() {
-  CacheStats s{winograd_shapes.size(), 0, 0};
+  CacheStats s{winograd_shapes.size(), direct_shapes.size(), 0, 0};
   for (auto& kv : weight_cache) {
     for (auto& c : kv.second) {
       s.cached_weights += 1;

@@ -60,7 +60,7 @@ void evict_weights(int64_t weights_key);
 void clear_caches();
 
 struct CacheStats {
-  size_t winograd_shapes, cached_weights, cached_weight_bytes;
+  size_t winograd_shapes, direct_shapes, cached_weights, cached_weight_bytes;  // shapes: since clear_caches()
 };
 CacheStats cache_stats();
 

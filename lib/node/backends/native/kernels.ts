@@ -7,7 +7,7 @@ import { GROUP_NORM_KERNEL, NativeKernelName, ReplacedKernel } from '../../../ba
 
 export { GROUP_NORM_KERNEL, REPLACED_KERNELS } from '../../../backends/native/kernel-names';
 
-/** Fused activations the addon applies (native/src/dnnl_ops.h `Activation`); 'prelu' falls back. */
+/** Fused activations the addon applies (native/src/kernel_table.h `Activation`); 'prelu' falls back. */
 const ACTIVATION_CODES: Readonly<Record<string, number>> = { linear: 0, relu: 1, relu6: 2, sigmoid: 3, elu: 4, leakyrelu: 5 };
 
 /** Calls of each kernel: run natively, and handed to the original wasm kernel. */
@@ -270,7 +270,7 @@ const warned = new Set<string>();
 
 /**
  * The kernel function registered for `name`: the native implementation when it handles the arguments, else the
- * original wasm kernel. A native error (e.g. oneDNN finds no implementation for a shape) is reported once per
+ * original wasm kernel. A native error (e.g. an argument the addon rejects) is reported once per
  * kernel and the call falls back too.
  */
 export function nativeKernelFunc(name: ReplacedKernel, addon: NativeAddon, original: tf.KernelFunc): tf.KernelFunc {

@@ -180,7 +180,7 @@ napi_value Conv2D(napi_env env, napi_callback_info info) {
 }
 
 // matmul(heap, aOffset, bOffset, biasOffset (-1: none), outOffset,
-//        batchA, batchB, m, k, n, transposeA, transposeB, activation, alpha)
+//        batchA, batchB, m, k, n, transposeA, transposeB, activation, alpha[, bKey (-1 / absent: no cache)])
 napi_value MatMul(napi_env env, napi_callback_info info) {
   const char* fn = "matmul";
   return guarded(env, fn, [&]() {
@@ -208,7 +208,8 @@ napi_value MatMul(napi_env env, napi_callback_info info) {
     const float* bm = floats_at(heap, int_arg(env, a.values[2], fn, "bOffset"), p.batch_b * p.k * p.n, fn, "b");
     const float* bias = p.has_bias ? floats_at(heap, bias_offset, p.n, fn, "bias") : nullptr;
     float* out = floats_at(heap, int_arg(env, a.values[4], fn, "outOffset"), batch * p.m * p.n, fn, "out");
-    matmul(p, am, bm, bias, out);
+    const int64_t b_key = a.count > 14 ? int_arg(env, a.values[14], fn, "bKey") : -1;
+    matmul(p, am, bm, bias, out, b_key);
     return undefined(env);
   });
 }

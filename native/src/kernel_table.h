@@ -60,9 +60,11 @@ struct KernelTable {
   void (*gemm_run)(const GemmArgs& g, int64_t task_begin, int64_t task_end);
   // Winograd F(4x4, 3x3), points 0, 1, -1, 1/2, -2, inf. Tiles are numbered over the whole batch:
   // t = sample * tiles + tile_row * tiles_w + tile_col; T = batch * tiles.
-  // V[xi][t][c] = (B^T d_t B)[xi] for tiles [t0, t1); x: [batch, in_h, in_w, c]; c a multiple of 16.
+  // V[xi][t][c] = (B^T d_t B)[xi] for tiles [t0, t1), computed in float64, rounded once; x: [batch, in_h, in_w, c];
+  // c a multiple of 16.
   void (*winograd_input)(const WinogradGeometry& s, int64_t total_tiles, const float* x, float* v, int64_t t0, int64_t t1);
-  // out = (A^T M_t A) + bias for tiles [t0, t1), from M[xi][t][k]; k a multiple of 16; bias may be null.
+  // out = (A^T M_t A) + bias for tiles [t0, t1), from M[xi][t][k], in float64, rounded once; k a multiple of 16;
+  // bias may be null.
   void (*winograd_output)(const WinogradGeometry& s, int64_t total_tiles, const float* mm, const float* bias, float* out,
                           int64_t t0, int64_t t1);
   // GroupNorm statistics: for channels [c0, c0 + 16) of one sample x [hw, c], sum[j] and sq[j] (float64) over the

@@ -140,63 +140,69 @@ void gemm_run(const GemmArgs& g, int64_t task_begin, int64_t task_end) {
   }
 }
 
-// ---- Winograd F(4x4, 3x3) transforms: 16 channels at a time as GCC vectors (element-wise, no contraction) ------
+// ---- Winograd F(4x4, 3x3) transforms (GCC vectors: element-wise, no contraction) ------------------------------
 
-typedef float f32x16 __attribute__((vector_size(64)));
-typedef float f32x16u __attribute__((vector_size(64), aligned(4)));  // the same, at any 4-byte aligned address
-typedef double f64x16 __attribute__((vector_size(128)));
-typedef int32_t i32x16 __attribute__((vector_size(64)));
+// The transforms compute in float64 (each tile value converted exactly, the 1-D transforms of rows and columns in
+// double, one rounding to float32 at the end): the transforms add next to no rounding error of their own (the
+// float32 products in between carry it). 8 channels at a time (f64x8: one AVX-512 register, two AVX2 ones).
+typedef double f64x8 __attribute__((vector_size(64)));
+typedef float f32x8 __attribute__((vector_size(32)));
+typedef float f32x8u __attribute__((vector_size(32), aligned(4)));
 
-__attribute__((always_inline)) inline f32x16 load16(const float* p) { return *reinterpret_cast<const f32x16u*>(p); }
-__attribute__((always_inline)) inline void store16(float* p, f32x16 v) { *reinterpret_cast<f32x16u*>(p) = v; }
+__attribute__((always_inline)) inline f64x8 load8d(const float* p) {
+  return __builtin_convertvector(*reinterpret_cast<const f32x8u*>(p), f64x8);
+}
+__attribute__((always_inline)) inline void store8d(float* p, f64x8 v) {
+  *reinterpret_cast<f32x8u*>(p) = __builtin_convertvector(v, f32x8);
+}
 
 // B^T d for one column (or row) of a 6x6 tile, interpolation points 0, 1, -1, 1/2, -2 and inf.
-__attribute__((always_inline)) inline void input_1d(const f32x16* d, f32x16* r) {
-  r[0] = ((d[0] + d[4]) + (d[3] - d[1]) * 1.5f) - d[2] * 2.0f;
-  r[1] = (d[4] - d[1]) + (d[2] * 0.5f + d[3] * 2.5f);
-  r[2] = (d[4] + d[1]) + (d[3] * 0.5f - d[2] * 2.5f);
-  r[3] = (d[4] - d[2]) + (d[3] - d[1]) * 2.0f;
-  r[4] = (d[4] - d[2]) + (d[1] - d[3]) * 0.5f;
-  r[5] = ((d[1] + d[5]) + (d[4] - d[2]) * 1.5f) - d[3] * 2.0f;
+__attribute__((always_inline)) inline void input_1d(const f64x8* d, f64x8* r) {
+  r[0] = ((d[0] + d[4]) + (d[3] - d[1]) * 1.5) - d[2] * 2.0;
+  r[1] = (d[4] - d[1]) + (d[2] * 0.5 + d[3] * 2.5);
+  r[2] = (d[4] + d[1]) + (d[3] * 0.5 - d[2] * 2.5);
+  r[3] = (d[4] - d[2]) + (d[3] - d[1]) * 2.0;
+  r[4] = (d[4] - d[2]) + (d[1] - d[3]) * 0.5;
+  r[5] = ((d[1] + d[5]) + (d[4] - d[2]) * 1.5) - d[3] * 2.0;
 }
 
 // A^T m for one column (or row) of a 6x6 tile of products.
-__attribute__((always_inline)) inline void output_1d(const f32x16* m, f32x16* o) {
-  const f32x16 s12 = m[1] + m[2], d12 = m[1] - m[2];
+__attribute__((always_inline)) inline void output_1d(const f64x8* m, f64x8* o) {
+  const f64x8 s12 = m[1] + m[2], d12 = m[1] - m[2];
   o[0] = ((s12 + m[0]) + m[3]) + m[4];
-  o[1] = (d12 + m[3] * 0.5f) - m[4] * 2.0f;
-  o[2] = (s12 + m[3] * 0.25f) + m[4] * 4.0f;
-  o[3] = ((d12 + m[3] * 0.125f) - m[4] * 8.0f) + m[5];
+  o[1] = (d12 + m[3] * 0.5) - m[4] * 2.0;
+  o[2] = (s12 + m[3] * 0.25) + m[4] * 4.0;
+  o[3] = ((d12 + m[3] * 0.125) - m[4] * 8.0) + m[5];
 }
 
 void winograd_input(const WinogradGeometry& s, int64_t total, const float* x, float* v, int64_t t0, int64_t t1) {
   constexpr int M = WinogradGeometry::kTile, A = WinogradGeometry::kAlpha;
   const int64_t tiles = s.tiles(), tw = s.tiles_w(), c = s.c;
-  const f32x16 zero = {};
+  const f64x8 zero = {};
   for (int64_t t = t0; t < t1; ++t) {
     const int64_t sample = t / tiles, local = t % tiles;
     const float* xs = x + sample * s.in_h * s.in_w * c;
     const int64_t y0 = (local / tw) * M - s.pad_top, x0 = (local % tw) * M - s.pad_left;
-    for (int64_t c0 = 0; c0 < c; c0 += 16) {
-      f32x16 d[A][A];
+    for (int64_t c0 = 0; c0 < c; c0 += 8) {
+      f64x8 d[A][A];
       for (int i = 0; i < A; ++i) {
         const int64_t y = y0 + i;
         for (int j = 0; j < A; ++j) {
           const int64_t xx = x0 + j;
-          d[i][j] = (y >= 0 && y < s.in_h && xx >= 0 && xx < s.in_w) ? load16(xs + (y * s.in_w + xx) * c + c0) : zero;
+          d[i][j] = (y >= 0 && y < s.in_h && xx >= 0 && xx < s.in_w) ? load8d(xs + (y * s.in_w + xx) * c + c0) : zero;
         }
       }
-      f32x16 cols[A][A];  // cols[j] = B^T (column j of d)
+      f64x8 cols[A][A];  // cols[j] = B^T (column j of d)
       for (int j = 0; j < A; ++j) {
-        f32x16 col[A];
+        f64x8 col[A];
         for (int i = 0; i < A; ++i) col[i] = d[i][j];
         input_1d(col, cols[j]);
       }
       for (int i = 0; i < A; ++i) {
-        f32x16 row[A], r[A];
+        f64x8 row[A], r[A];
         for (int j = 0; j < A; ++j) row[j] = cols[j][i];
         input_1d(row, r);
-        for (int j = 0; j < A; ++j) store16(v + ((i * A + j) * total + t) * c + c0, r[j]);
+        for (int j = 0; j < A; ++j) store8d(v + ((i * A + j) * total + t) * c + c0, r[j]);
       }
     }
   }
@@ -210,25 +216,33 @@ void winograd_output(const WinogradGeometry& s, int64_t total, const float* mm, 
     const int64_t sample = t / tiles, local = t % tiles;
     float* os = out + sample * s.out_h * s.out_w * k;
     const int64_t y0 = (local / tw) * M, x0 = (local % tw) * M;
-    for (int64_t k0 = 0; k0 < k; k0 += 16) {
-      f32x16 cols[A][M];  // cols[j] = A^T (column j of the product tile)
+    for (int64_t k0 = 0; k0 < k; k0 += 8) {
+      f64x8 cols[A][M];  // cols[j] = A^T (column j of the product tile)
       for (int j = 0; j < A; ++j) {
-        f32x16 col[A];
-        for (int i = 0; i < A; ++i) col[i] = load16(mm + ((i * A + j) * total + t) * k + k0);
+        f64x8 col[A];
+        for (int i = 0; i < A; ++i) col[i] = load8d(mm + ((i * A + j) * total + t) * k + k0);
         output_1d(col, cols[j]);
       }
-      const f32x16 b = bias != nullptr ? load16(bias + k0) : f32x16{};
+      const f64x8 b = bias != nullptr ? load8d(bias + k0) : f64x8{};
       for (int r = 0; r < M; ++r) {
         const int64_t y = y0 + r;
         if (y >= s.out_h) break;
-        f32x16 row[A], o[M];
+        f64x8 row[A], o[M];
         for (int j = 0; j < A; ++j) row[j] = cols[j][r];
         output_1d(row, o);
-        for (int q = 0; q < M && x0 + q < s.out_w; ++q) store16(os + (y * s.out_w + x0 + q) * k + k0, o[q] + b);
+        for (int q = 0; q < M && x0 + q < s.out_w; ++q) store8d(os + (y * s.out_w + x0 + q) * k + k0, o[q] + b);
       }
     }
   }
 }
+
+typedef float f32x16 __attribute__((vector_size(64)));
+typedef float f32x16u __attribute__((vector_size(64), aligned(4)));  // the same, at any 4-byte aligned address
+typedef double f64x16 __attribute__((vector_size(128)));
+typedef int32_t i32x16 __attribute__((vector_size(64)));
+
+__attribute__((always_inline)) inline f32x16 load16(const float* p) { return *reinterpret_cast<const f32x16u*>(p); }
+__attribute__((always_inline)) inline void store16(float* p, f32x16 v) { *reinterpret_cast<f32x16u*>(p) = v; }
 
 // ---- GroupNorm ------------------------------------------------------------------------------------------------
 

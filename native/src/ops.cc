@@ -236,7 +236,7 @@ void conv2d(const ConvParams& p, const float* x, const float* filter, const floa
   }
 }
 
-void matmul(const MatMulParams& p, const float* a, const float* b, const float* bias, float* out) {
+void matmul(const MatMulParams& p, const float* a, const float* b, const float* bias, float* out, int64_t b_key) {
   const KernelTable& kt = active_kernels();
   const int64_t batch = std::max(p.batch_a, p.batch_b);
   const int64_t M = p.m, K = p.k, N = p.n;
@@ -255,15 +255,20 @@ void matmul(const MatMulParams& p, const float* a, const float* b, const float* 
     for (int64_t i = 0; i < M; ++i) rows[bi * M + i] = ab + i * K;
   }
   const int64_t panel_floats = packed_size(K, N, kt.nr);
-  float* packed = scratch(packed_b_buffer, static_cast<size_t>(p.batch_b * panel_floats));
-  for (int64_t bi = 0; bi < p.batch_b; ++bi) {
-    const float* bb = b + bi * K * N;
-    if (p.transpose_b) {
-      pack_b(bb, K, N, 1, K, kt.nr, packed + bi * panel_floats);
-    } else {
-      pack_b(bb, K, N, N, 1, kt.nr, packed + bi * panel_floats);
+  auto pack_all = [&](float* packed) {
+    for (int64_t bi = 0; bi < p.batch_b; ++bi) {
+      const float* bb = b + bi * K * N;
+      if (p.transpose_b) {
+        pack_b(bb, K, N, 1, K, kt.nr, packed + bi * panel_floats);
+      } else {
+        pack_b(bb, K, N, N, 1, kt.nr, packed + bi * panel_floats);
+      }
     }
-  }
+  };
+  const std::string signature = std::string("matmul/") + kt.name + "/" + std::to_string(K) + "x" + std::to_string(N) +
+                                (p.transpose_b ? "t" : "");
+  const float* packed = cached(p.batch_b == 1 ? b_key : -1, signature, static_cast<size_t>(p.batch_b * panel_floats),
+                               packed_b_buffer, pack_all);
   GemmArgs g{};
   g.batch = batch;
   g.m = M;

@@ -44,7 +44,8 @@ struct MatMulParams {
 // Winograd-transformed) copy is cached under that key until evict_weights(key). -1: no caching.
 void conv2d(const ConvParams& p, const float* x, const float* filter, const float* bias, float* out, int64_t weights_key);
 
-void matmul(const MatMulParams& p, const float* a, const float* b, const float* bias, float* out);
+// `b_key` >= 0 (with batch_b == 1) names B's tensor as `weights_key` does for conv2d: its packed copy is cached.
+void matmul(const MatMulParams& p, const float* a, const float* b, const float* bias, float* out, int64_t b_key);
 
 // x, y: [n, hw, c] (y may alias x); gamma, beta: [c]; groups divides c. Statistics in float64 (per channel over the
 // pixels in order, then over the group's channels in order), the biased variance as torch.nn.GroupNorm.

@@ -31,6 +31,8 @@ export interface NativeAddon {
     transposeB: boolean,
     activation: number,
     alpha: number,
+    /** B's tensor id when B is a weight (never changes while the id lives): its packed copy is cached; -1: none. */
+    bKey?: number,
   ): void;
   groupNorm(
     heap: Uint8Array,

@@ -4,7 +4,7 @@ import { GROUP_NORM_KERNEL } from '../../../backends/native/kernel-names';
 
 /**
  * Which set of kernels runs the UNet's ops: tfjs' pure-JS `cpu` backend, `wasm` (XNNPACK), `wasm+native` (wasm with
- * the native oneDNN kernels registered), or any `other` backend (webgl, webgpu, tensorflow).
+ * the native kernels registered), or any `other` backend (webgl, webgpu, tensorflow).
  */
 export type KernelPath = 'cpu' | 'wasm' | 'wasm+native' | 'other';
 

@@ -17,6 +17,7 @@ const NEEDS_BUILD = {
   // The CLI as users run it: the built bin (spec/helpers/cli.ts) and the built entries.
   'spec/node/cli/main.spec.ts': ['node'],
   'spec/node/cli/scale-out.spec.ts': ['node'],
+  'spec/node/cli/replay.spec.ts': ['node'],
   'spec/node/hub/concurrent-generate.spec.ts': ['node'],
   'spec/docs/documented-commands.spec.ts': ['node'],
   'spec/loading/one-code-path.spec.ts': ['node'],

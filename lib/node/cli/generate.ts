@@ -17,6 +17,7 @@ import type { CliIO } from './cli-io';
 import { EMBEDDED_MODEL_DIR } from '../embedded-model';
 import { looksLikePath } from '../model-location';
 import { createDownloadDisplay, createProgressDisplay } from './progress';
+import { provenanceStamper } from './provenance-stamp';
 
 /** One line of `--json` output: a run of one seed. */
 export interface RunRecord {
@@ -155,6 +156,7 @@ export async function runGenerate(
       throw new UsageError(`--steps: expected at most the model's num_train_timesteps=${trainSteps}, got "${options.steps}"`);
     }
     const modelName = options.model ?? 'embedded:tiny-random';
+    const stamp = provenanceStamper(pipeline, { model: modelName, steps: options.steps, eta: options.eta, batch: options.batch, backend, env: io.env });
     if (options.output.kind === 'dir') {
       const shard = options.shard;
       output = ShardOutput.open(path.resolve(io.cwd, options.output.dir), {
@@ -211,11 +213,11 @@ export async function runGenerate(
         const target = outputFileForSeed(options, seed);
         let file: string | undefined;
         if (output !== undefined) {
-          const written = output.write(seed, encodePng(seedImages), { absSum, seconds }, seedForJson(seed));
+          const written = output.write(seed, stamp(seed, encodePng(seedImages)), { absSum, seconds }, seedForJson(seed));
           file = path.join(output.dir, written.file);
         } else if (target !== undefined) {
           file = path.resolve(io.cwd, target);
-          writeFileAtomic(file, encodePng(seedImages), { force: options.force });
+          writeFileAtomic(file, stamp(seed, encodePng(seedImages)), { force: options.force });
         }
         const record: RunRecord = {
           seed: seedForJson(seed),

@@ -13,6 +13,7 @@ import { SeedList } from './seed-range';
 import { VerifyFailedError } from './verify';
 import { resolveScaleOutOptions } from './scale-out-options';
 import { addScaleOutCommands, addScaleOutOptions } from './scale-out-commands';
+import { addReplayCommand, ReplayMismatchError } from './replay';
 
 /** Exit codes: 0 success, 1 a runtime error or a folder that fails `verify`, 2 bad arguments (or an output that exists without --force). */
 export const EXIT_OK = 0;
@@ -58,6 +59,7 @@ function buildProgram(io: CliIO): Command {
     });
   addScaleOutOptions(generate);
   addScaleOutCommands(program, io);
+  addReplayCommand(program, io);
 
   program
     .command('convert')
@@ -120,7 +122,7 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
       io.stderr.write(`tfjs-diffusers: ${err.message}\n`);
       return EXIT_USAGE;
     }
-    if (err instanceof VerifyFailedError) {
+    if (err instanceof VerifyFailedError || err instanceof ReplayMismatchError) {
       io.stderr.write(`tfjs-diffusers: ${err.message}\n`);
       return EXIT_RUNTIME_ERROR;
     }

@@ -40,6 +40,7 @@ export { DDPM_CIFAR10_SCHEDULER_CONFIG } from './schedulers/ddpm-cifar10-32';
 export { loadUNetFromUrl } from './models/unet/load-from-url';
 export type { LoadUNetFromUrlOptions } from './models/unet/load-from-url';
 export { DDIMPipeline, PipelineCancelledError } from './pipelines/ddim-pipeline';
+export { MemoryBudgetError, DEFAULT_MEMORY_BUDGET_BYTES, estimateGenerateBytes } from './pipelines/memory-estimate';
 export type { GenerateOptions, GeneratedImages, OutputType, StepInfo } from './pipelines/ddim-pipeline';
 export { imageAbsSum } from './pipelines/image-abs-sum';
 export { floatToByte } from './pipelines/image-bytes';

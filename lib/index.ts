@@ -89,6 +89,7 @@ export { Timesteps as TimestepsLayer } from './models/unet/layers/timesteps';
 export { TimestepEmbedding } from './models/unet/layers/timestep-embedding';
 
 export { DDIMPipeline, PipelineCancelledError, DEFAULT_MAX_BATCH_PER_FORWARD } from './pipelines/ddim-pipeline';
+export { MemoryBudgetError, DEFAULT_MEMORY_BUDGET_BYTES, estimateGenerateBytes } from './pipelines/memory-estimate';
 export type { GenerateOptions, GeneratedImages, OutputType, StepInfo, DDIMPipelineComponents } from './pipelines/ddim-pipeline';
 export type { DenoisingModel } from './pipelines/pipeline-components';
 export { convertPipelineFolder } from './node/convert/convert-pipeline';

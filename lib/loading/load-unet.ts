@@ -9,6 +9,7 @@ import { checkStateDict, checkWeightsManifest, manifestEntryBytes, parameterCoun
 import { ModelJsonError, ModelSource } from './model-source';
 import { findUNetLayout, UNetLayout } from './pipeline-layout';
 
+import { checkFiniteManifestWeights, checkFiniteTensor } from './finite-weights';
 /** Options of {@link loadUNetFromSource}. */
 export interface LoadUNetOptions {
   /** Called with the fraction of weight bytes read, from 0 to 1 (converted models). */
@@ -123,6 +124,7 @@ async function loadConvertedUNet(source: ModelSource, modelJsonPath: string, opt
     offset += b.byteLength;
   }
   if (shards.length === 0) options.onProgress?.(1);
+  checkFiniteManifestWeights(weightData, entries, file);
   const unet = UNet2DModel.fromConfig(config);
   const weights = tf.io.decodeWeights(weightData.buffer, entries);
   try {
@@ -148,6 +150,7 @@ async function loadDiffusersUNet(source: ModelSource, configPath: string, weight
   const bytes = await source.readBytes(weightsPath, { maxBytes: maxWeightFileBytes(parameterCount(specs)) });
   const stateDict = decodeWeightFile(bytes, file);
   checkStateDict(specs, stateDict, file);
+  for (const [name, tensor] of stateDict) checkFiniteTensor(tensor.data, file, name);
   const unet = UNet2DModel.fromConfig(config);
   try {
     unet.loadStateDict(stateDict, file);

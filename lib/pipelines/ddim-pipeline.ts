@@ -7,6 +7,7 @@ import type { DenoisingModel } from './pipeline-components';
 import type { LoadPipelineOptions } from '../loading/load-options';
 import { platformLoader } from '../loading/platform-loaders';
 import { loadPipelineComponents } from '../loading/load-pipeline';
+import { checkGenerateMemory } from './memory-estimate';
 
 /** What `generate` returns as `images`: a tfjs tensor, a plain float array, or one PNG file per image. */
 export type OutputType = 'tensor' | 'array' | 'png';
@@ -66,6 +67,9 @@ export interface GenerateOptions<T extends OutputType = OutputType> {
    * Default {@link DEFAULT_MAX_BATCH_PER_FORWARD}.
    */
   maxBatchPerForward?: number;
+  /** Bytes the run may need at its peak, estimated before anything is allocated (a {@link MemoryBudgetError}
+   * otherwise). Default {@link DEFAULT_MEMORY_BUDGET_BYTES} (4 GiB). */
+  memoryBudgetBytes?: number;
 }
 
 /**
@@ -213,6 +217,8 @@ export class DDIMPipeline {
       new PipelineCancelledError(`DDIMPipeline.generate: cancelled after ${done} of ${numInferenceSteps} steps (${why})`);
     if (signal?.aborted) throw cancelled('signal aborted', 0);
 
+    const [, , height, width] = this.noiseShapeNCHW(batchSize);
+    checkGenerateMemory(this.unet.config as Parameters<typeof checkGenerateMemory>[0], { height, width, batchSize, samplesPerForward: maxBatchPerForward }, 'DDIMPipeline.generate', options.memoryBudgetBytes);
     const started = performance.now();
     // torch draws (B, C, H, W) in NCHW order; randnTensor lays those same values out as NHWC.
     let sampleNHWC = randnTensor(this.noiseShapeNCHW(batchSize), { generator, dtype: 'float32', layout: 'NHWC' }) as tf.Tensor4D;

@@ -96,12 +96,12 @@ type CommonConfig = DDIMSchedulerConfig & DDPMSchedulerConfig;
 const field = fieldsOf<CommonConfig>();
 const common = {
   numTrainTimesteps: field('numTrainTimesteps', 'num_train_timesteps', TRAIN_TIMESTEPS, 1000),
-  betaStart: field('betaStart', 'beta_start', finiteNumber(), 0.0001),
-  betaEnd: field('betaEnd', 'beta_end', finiteNumber(), 0.02),
+  betaStart: field('betaStart', 'beta_start', finiteNumber({ min: 0, max: 1 }), 0.0001),
+  betaEnd: field('betaEnd', 'beta_end', finiteNumber({ min: 0, max: 1 }), 0.02),
   trainedBetas: field(
     'trainedBetas',
     'trained_betas',
-    nullable(list(finiteNumber(), { minLength: 0, maxLength: CONFIG_LIMITS.maxTrainTimesteps, typedArrays: true, freeze: true })),
+    nullable(list(finiteNumber({ min: 0, max: 1 }), { minLength: 0, maxLength: CONFIG_LIMITS.maxTrainTimesteps, typedArrays: true, freeze: true })),
     null,
   ),
   clipSample: field('clipSample', 'clip_sample', boolean(), true),

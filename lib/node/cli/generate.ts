@@ -7,6 +7,7 @@ import { encodePng } from '../png';
 import { Generator } from '../../random/generator';
 import { DDIMPipeline } from '../../pipelines/ddim-pipeline';
 import { imageAbsSum } from '../../pipelines/image-abs-sum';
+import { assertFiniteImages } from '../../pipelines/non-finite-image';
 import { GenerateOptions, outputFileForSeed, UsageError } from './arguments';
 import { runEnvironment, pipelineContentHash } from './run-environment';
 import { effectiveSeedsPerForward } from './scale-out-options';
@@ -18,6 +19,7 @@ import { EMBEDDED_MODEL_DIR } from '../embedded-model';
 import { looksLikePath } from '../model-location';
 import { createDownloadDisplay, createProgressDisplay } from './progress';
 import { provenanceStamper } from './provenance-stamp';
+import { checkSeedsPerForward } from './memory-checks';
 
 /** One line of `--json` output: a run of one seed. */
 export interface RunRecord {
@@ -155,6 +157,7 @@ export async function runGenerate(
     if (options.steps > trainSteps) {
       throw new UsageError(`--steps: expected at most the model's num_train_timesteps=${trainSteps}, got "${options.steps}"`);
     }
+    checkSeedsPerForward(options.seedsPerForward ?? 1, pipeline);
     const modelName = options.model ?? 'embedded:tiny-random';
     const stamp = provenanceStamper(pipeline, { model: modelName, steps: options.steps, eta: options.eta, batch: options.batch, backend, env: io.env });
     if (options.output.kind === 'dir') {
@@ -209,6 +212,7 @@ export async function runGenerate(
       const perSeed = options.batch * height * width * channels;
       group.forEach((seed, i) => {
         const seedImages = { shape: [options.batch, height, width, channels] as typeof images.shape, data: images.data.subarray(i * perSeed, (i + 1) * perSeed) };
+        assertFiniteImages(seedImages, `seed ${seed}`);
         const absSum = imageAbsSum(seedImages);
         const target = outputFileForSeed(options, seed);
         let file: string | undefined;

@@ -2,6 +2,8 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { decodePng } from '../png';
+import { readRegularFileInside, UnsafeFileError } from '../fs/regular-file';
+import { MAX_OUTPUT_PNG_BYTES } from './output-png-limits';
 import { forEachManifestLine, ManifestRecord, parseRecord, recordSeed } from './manifest';
 import { seedFileName, SeedList, SpanCollector } from './seed-range';
 import { parseManifestFileName } from './shard';
@@ -214,8 +216,12 @@ export function verifyOutputs(dir: string, seeds: SeedList, options: VerifyOptio
         }
         let bytes: Buffer;
         try {
-          bytes = fs.readFileSync(path.join(dir, record.file));
-        } catch {
+          bytes = readRegularFileInside(path.join(dir, record.file), { within: dir, maxBytes: MAX_OUTPUT_PNG_BYTES });
+        } catch (err) {
+          if (err instanceof UnsafeFileError) {
+            mismatches.add(`seed ${seed}: ${err.message}`);
+            return;
+          }
           missingFiles.add(`seed ${seed}: ${record.file} is missing (recorded in ${name} line ${lineNumber})`);
           return;
         }

@@ -1,0 +1,172 @@
+// Issue 22's hostile cases for the built CLI (memory blow-ups, files it should not touch, garbage in): each is made
+// by a writer in the test (a PNG claiming 30000 × 30000 pixels, a FIFO, a /dev/zero link, a manifest symlinked out of
+// --out-dir, a model with sample_size 8192, NaN weights, negative trained_betas) and run through the built bin in a
+// child process. Each must end in bounded time with a named error and its exit code, touching nothing outside its
+// target.
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { deflateSync, crc32 as zlibCrc32 } from 'zlib';
+import { EXIT, REPO_ROOT, runCli } from '../../helpers/cli';
+
+let tmp: string;
+const cli = (...argv: string[]) => runCli(argv, { cwd: tmp, timeoutMs: 60_000 });
+
+function crc(bytes: Buffer): number {
+  // zlib.crc32 is Node ≥ 20.15 / 22.2; the CLI itself does not need it.
+  if (typeof zlibCrc32 === 'function') return zlibCrc32(bytes);
+  let c = ~0;
+  for (const b of bytes) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  }
+  return ~c >>> 0;
+}
+
+/** A 1 KB PNG whose IHDR claims `width` × `height` RGB pixels. */
+function pngClaiming(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const out = Buffer.alloc(12 + data.length);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc(body), 8 + data.length);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(1000))), chunk('IEND', Buffer.alloc(0))]);
+}
+
+/** A copy of the embedded model in `name`, with `edit` applied to its folder. */
+function modelCopy(name: string, edit: (dir: string) => void): string {
+  const dir = path.join(tmp, name);
+  fs.cpSync(path.join(REPO_ROOT, 'models', 'tiny-random'), dir, { recursive: true });
+  edit(dir);
+  return `./${name}`;
+}
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hostile-cli-'));
+  const run = await cli('generate', '--seeds', '0-1', '--steps', '2', '--out-dir', 'run');
+  expect(run.code).toBe(EXIT.ok);
+});
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/** A fresh copy of the generated folder `run` as `name`, with seed0.png replaced by `replace`. */
+function runWith(name: string, replace: (file: string) => void): string {
+  fs.cpSync(path.join(tmp, 'run'), path.join(tmp, name), { recursive: true });
+  const file = path.join(tmp, name, 'seed0.png');
+  fs.rmSync(file);
+  replace(file);
+  return name;
+}
+
+describe('verify reads only regular PNGs of a bounded decoded size', () => {
+  test('a 1 KB PNG claiming 30000 × 30000 pixels: refused before decoding, named', async () => {
+    const dir = runWith('huge', (file) => fs.writeFileSync(file, pngClaiming(30000, 30000)));
+    const run = await cli('verify', dir, '--seeds', '0-1');
+    expect(run.stdout + run.stderr).toContain('seed0.png is not a readable PNG (its header declares 30000 × 30000 pixels');
+    expect(run.code).toBe(EXIT.runtime);
+  });
+
+  test('a FIFO in place of a PNG: refused, no hang', async () => {
+    const dir = runWith('fifo', (file) => execFileSync('mkfifo', [file]));
+    const run = await cli('verify', dir, '--seeds', '0-1');
+    expect(run.stdout + run.stderr).toContain('seed0.png: is a named pipe (FIFO), not a regular file: refused');
+    expect(run.code).toBe(EXIT.runtime);
+  });
+
+  test('a link to /dev/zero in place of a PNG: refused (outside the folder), no read', async () => {
+    const dir = runWith('zero', (file) => fs.symlinkSync('/dev/zero', file));
+    const run = await cli('verify', dir, '--seeds', '0-1');
+    expect(run.stdout + run.stderr).toMatch(/seed0\.png: resolves \(through a symlink\) outside .*zero: refused/);
+    expect(run.code).toBe(EXIT.runtime);
+  });
+});
+
+describe('generate never reads or appends outside --out-dir', () => {
+  test('--resume with a FIFO in place of a PNG: a named refusal, no hang', async () => {
+    const dir = runWith('resume-fifo', (file) => execFileSync('mkfifo', [file]));
+    const run = await cli('generate', '--seeds', '0-1', '--steps', '2', '--out-dir', dir, '--resume');
+    expect(run.stderr).toContain('seed0.png: is a named pipe (FIFO), not a regular file: refused');
+    expect(run.code).toBe(EXIT.runtime);
+  });
+
+  test('a manifest symlinked outside --out-dir: refused, the outside file unchanged', async () => {
+    const outside = path.join(tmp, 'outside.txt');
+    fs.writeFileSync(outside, 'not yours\n');
+    fs.mkdirSync(path.join(tmp, 'linked'));
+    fs.symlinkSync(outside, path.join(tmp, 'linked', 'manifest-0-of-1.jsonl'));
+    const run = await cli('generate', '--seeds', '0-1', '--steps', '2', '--out-dir', 'linked');
+    expect(run.stderr).toMatch(/manifest-0-of-1\.jsonl: resolves \(through a symlink\) outside .*linked: refused, nothing read or written/);
+    expect(run.stderr).not.toContain('not yours');
+    expect(run.code).toBe(EXIT.runtime);
+    expect(fs.readFileSync(outside, 'utf8')).toBe('not yours\n');
+  });
+});
+
+describe('memory is estimated before it is allocated', () => {
+  test('--seeds-per-forward 300000: a usage error giving the estimate and how many fit', async () => {
+    const run = await cli('generate', '--seeds', '0-1', '--steps', '2', '--seeds-per-forward', '300000');
+    expect(run.stderr).toMatch(/--seeds-per-forward 300000: .* needs about [\d.]+ GiB, over the memory budget of 4\.0 GiB \(at most \d+ sample\(s\) per forward fit\)/);
+    expect(run.code).toBe(EXIT.usage);
+  });
+
+  test('a model with sample_size 8192: a MemoryBudgetError before the noise is drawn', async () => {
+    const model = modelCopy('sample-8192', (dir) => {
+      const file = path.join(dir, 'unet', 'model.json');
+      const json = JSON.parse(fs.readFileSync(file, 'utf8'));
+      json.userDefinedMetadata.diffusers.config.sample_size = 8192;
+      fs.writeFileSync(file, JSON.stringify(json));
+    });
+    const started = Date.now();
+    const run = await cli('generate', '--model', model, '--steps', '2');
+    expect(run.stderr).toContain('DDIMPipeline.generate: a 8192×8192 run of 1 image(s)');
+    expect(run.stderr).toContain('over the memory budget of 4.0 GiB');
+    expect(run.code).toBe(EXIT.runtime);
+    // Refused up front (it used to fail after 58 s): allow a loaded machine's startup and model load.
+    expect(Date.now() - started).toBeLessThan(45_000);
+  });
+});
+
+describe('garbage in is an error, never an image or a manifest record', () => {
+  test('--eta 5: a usage error (η above 1 makes DDIM take the square root of a negative number)', async () => {
+    const run = await cli('generate', '--eta', '5', '--steps', '2');
+    expect(run.stderr).toContain('--eta: expected a number from 0 to 1');
+    expect(run.code).toBe(EXIT.usage);
+  });
+
+  test('NaN weights: refused at load naming the file and the tensor, no PNG and no manifest record written', async () => {
+    const model = modelCopy('nan-weights', (dir) => {
+      const file = path.join(dir, 'unet', 'group1-shard1of1.bin');
+      const bytes = fs.readFileSync(file);
+      for (let i = 0; i < bytes.length; i += 4) bytes.writeFloatLE(NaN, i);
+      fs.writeFileSync(file, bytes);
+    });
+    const run = await cli('generate', '--model', model, '--seeds', '0-1', '--steps', '2', '--out-dir', 'nan-out');
+    // (The pipeline's final clamp turns NaN into 0: these weights used to give black PNGs and `abs-sum 0.0000`.)
+    expect(run.stderr).toMatch(/unet\/model\.json: tensor "[^"]+": holds \d+ NaN and 0 infinite value\(s\) \(the first at element 0\)/);
+    expect(run.stdout).not.toContain('abs-sum');
+    expect(run.code).toBe(EXIT.runtime);
+    expect(fs.existsSync(path.join(tmp, 'nan-out', 'seed0.png'))).toBe(false);
+    const manifest = path.join(tmp, 'nan-out', 'manifest-0-of-1.jsonl');
+    expect(fs.existsSync(manifest) ? fs.readFileSync(manifest, 'utf8') : '').toBe('');
+  });
+
+  test('negative trained_betas: a config error naming the key', async () => {
+    const model = modelCopy('negative-betas', (dir) => {
+      const file = path.join(dir, 'scheduler', 'scheduler_config.json');
+      const json = JSON.parse(fs.readFileSync(file, 'utf8'));
+      json.trained_betas = Array.from({ length: json.num_train_timesteps }, (_, i) => (i === 7 ? -0.5 : 0.01));
+      fs.writeFileSync(file, JSON.stringify(json));
+    });
+    const run = await cli('generate', '--model', model, '--steps', '2');
+    expect(run.stderr).toMatch(/trained_betas.*-0\.5/);
+    expect(run.stdout).not.toContain('abs-sum');
+    expect(run.code).not.toBe(EXIT.ok);
+  });
+});

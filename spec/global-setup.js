@@ -19,6 +19,7 @@ const NEEDS_BUILD = {
   'spec/node/cli/scale-out.spec.ts': ['node'],
   'spec/node/cli/replay.spec.ts': ['node'],
   'spec/node/cli/hostile-cli.spec.ts': ['node'],
+  'spec/node/cli/new-user.spec.ts': ['node'],
   'spec/node/hub/concurrent-generate.spec.ts': ['node'],
   'spec/docs/documented-commands.spec.ts': ['node'],
   'spec/loading/one-code-path.spec.ts': ['node'],

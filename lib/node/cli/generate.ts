@@ -57,7 +57,8 @@ function refuseExistingOutputs(options: GenerateOptions, seeds: SeedList, cwd: s
     const file = path.resolve(cwd, outputFileForSeed(options, seed)!);
     if (fs.existsSync(file)) {
       const flag = options.output.kind === 'file' ? '--out' : '--out-dir';
-      throw new UsageError(`${flag}: ${path.relative(cwd, file) || file} already exists; pass --force to overwrite it (or --resume)`);
+      // --resume needs --out-dir (it skips the seeds recorded in the folder's manifest): suggest it only there.
+      throw new UsageError(`${flag}: ${path.relative(cwd, file) || file} already exists; pass --force to overwrite it${flag === '--out-dir' ? ' (or --resume to skip the seeds already done)' : ''}`);
     }
   }
 }
@@ -93,13 +94,24 @@ function assertWritableFolders(options: GenerateOptions, cwd: string): void {
   for (const folder of folders) {
     const probe = path.join(folder, `.tfjs-diffusers-probe-${process.pid}`);
     try {
-      fs.mkdirSync(folder, { recursive: true });
+      const created = fs.mkdirSync(folder, { recursive: true });
       fs.writeFileSync(probe, '', { flag: 'wx' });
       fs.rmSync(probe);
+      // The writers create the folder when they write; a run that fails before (a Hub fetch, a bad model) leaves no
+      // empty folder behind.
+      if (created !== undefined) removeCreatedFolders(folder, created);
     } catch (err) {
       const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
       throw new UsageError(`${flag}: cannot write into ${path.relative(cwd, folder) || folder} (${reason})`);
     }
+  }
+}
+
+/** Removes the empty folders from `folder` up to `created` (the first one mkdir created), deepest first. */
+function removeCreatedFolders(folder: string, created: string): void {
+  for (let dir = folder; dir.length >= created.length; dir = path.dirname(dir)) {
+    fs.rmdirSync(dir);
+    if (dir === created) break;
   }
 }
 
@@ -129,11 +141,14 @@ export async function runGenerate(
   io: CliIO,
   extra: { label?: string; keepRecords?: boolean } = {},
 ): Promise<RunRecord[]> {
+  const modelArg = options.model ?? EMBEDDED_MODEL_DIR;
+  if (options.model !== undefined && looksLikePath(modelArg) && !fs.existsSync(path.resolve(io.cwd, modelArg))) {
+    throw new UsageError(`--model: ${JSON.stringify(modelArg)} does not exist (a folder, or a Hub id like google/ddpm-cifar10-32)`);
+  }
   const seeds = options.shard ? shardSeeds(options.seeds, options.shard) : options.seeds;
   refuseExistingOutputs(options, seeds, io.cwd);
   assertWritableFolders(options, io.cwd);
   const backend = await startBackend(options);
-  const modelArg = options.model ?? EMBEDDED_MODEL_DIR;
   const model = fs.existsSync(path.resolve(io.cwd, modelArg)) || looksLikePath(modelArg) ? path.resolve(io.cwd, modelArg) : modelArg;
   const download = createDownloadDisplay(io.stderr);
   let pipeline: DDIMPipeline;
@@ -179,7 +194,7 @@ export async function runGenerate(
         },
       });
     }
-    if (options.shard) io.stderr.write(`shard ${options.shard.index}/${options.shard.count} (${options.shard.source}): seeds ${seeds} (${seeds.count} seeds)\n`);
+    if (options.shard) io.stderr.write(`shard ${options.shard.index}/${options.shard.count} (${options.shard.source}): seeds ${seeds} (${seeds.count} seed${seeds.count === 1n ? '' : 's'})\n`);
     const perForward = effectiveSeedsPerForward(options.seedsPerForward ?? 1, backend, (m) => void io.stderr.write(`warning: ${m}\n`));
     let skipped = 0;
     const pending = (function* () {

@@ -14,6 +14,7 @@ import { VerifyFailedError } from './verify';
 import { resolveScaleOutOptions } from './scale-out-options';
 import { addScaleOutCommands, addScaleOutOptions } from './scale-out-commands';
 import { addReplayCommand, ReplayMismatchError } from './replay';
+import { assertDemoMayReplace } from './demo-output';
 
 /** Exit codes: 0 success, 1 a runtime error or a folder that fails `verify`, 2 bad arguments (or an output that exists without --force). */
 export const EXIT_OK = 0;
@@ -79,6 +80,7 @@ function buildProgram(io: CliIO): Command {
     .option('--native <on|off|auto>', 'the native oneDNN kernels on wasm: on = required, off = plain wasm, auto = when built (default auto)')
     .addHelpText('after', `\n${EMBEDDED_MODEL_NOTE}\n`)
     .action(async (raw: { backend?: string; threads?: string; native?: string }) => {
+      assertDemoMayReplace(DEMO_OUTPUT, io.cwd);
       const [record] = await runGenerate(
         { seeds: SeedList.single(0n), steps: 2, eta: 0, batch: 1, ...resolveBackendOptions(raw), output: { kind: 'file', file: DEMO_OUTPUT }, json: false, force: true },
         io,

@@ -247,7 +247,7 @@ export function verifyOutputs(dir: string, seeds: SeedList, options: VerifyOptio
 
   const problems = [missingRecords, duplicates, conflicts, wrongNames, missingFiles, mismatches, mixed];
   const problemCount = problems.reduce((n, list) => n + list.count, 0);
-  const lines = [`verify ${dir}: seeds ${seeds} (${count} seeds), ${manifests.length} manifest(s), ${records} records`];
+  const lines = [`verify ${dir}: seeds ${seeds} (${count} seed${count === 1 ? '' : 's'}), ${manifests.length} manifest(s), ${records} records`];
   for (const list of problems) lines.push(...list.lines());
   for (const list of [badLines, reencoded]) lines.push(...list.lines().map((l) => `note: ${l}`));
   const temporaries = countTemporaries(dir);

@@ -20,6 +20,7 @@ import { looksLikePath } from '../model-location';
 import { createDownloadDisplay, createProgressDisplay } from './progress';
 import { provenanceStamper } from './provenance-stamp';
 import { checkSeedsPerForward } from './memory-checks';
+import { safeLine } from './safe-text';
 
 /** One line of `--json` output: a run of one seed. */
 export interface RunRecord {
@@ -158,9 +159,9 @@ export async function runGenerate(
       onProgress: download.onProgress,
       onStatus: (message) => {
         download.stop();
-        io.stderr.write(`${message}\n`);
+        io.stderr.write(`${safeLine(message)}\n`);
       },
-      onWarning: (message) => void io.stderr.write(`warning: ${message}\n`),
+      onWarning: (message) => void io.stderr.write(`warning: ${safeLine(message)}\n`),
     });
   } finally {
     download.stop();

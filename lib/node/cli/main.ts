@@ -15,6 +15,7 @@ import { resolveScaleOutOptions } from './scale-out-options';
 import { addScaleOutCommands, addScaleOutOptions } from './scale-out-commands';
 import { addReplayCommand, ReplayMismatchError } from './replay';
 import { assertDemoMayReplace } from './demo-output';
+import { safeLine } from './safe-text';
 
 /** Exit codes: 0 success, 1 a runtime error or a folder that fails `verify`, 2 bad arguments (or an output that exists without --force). */
 export const EXIT_OK = 0;
@@ -94,8 +95,9 @@ function buildProgram(io: CliIO): Command {
   return program;
 }
 
+/** An error's message as printed: control characters escaped and the length bounded (safe-text.ts). */
 function describeError(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  return safeLine(err instanceof Error ? err.message : String(err));
 }
 
 /**
@@ -121,11 +123,11 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
       return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
     }
     if (err instanceof UsageError || err instanceof OutputFolderError) {
-      io.stderr.write(`tfjs-diffusers: ${err.message}\n`);
+      io.stderr.write(`tfjs-diffusers: ${describeError(err)}\n`);
       return EXIT_USAGE;
     }
     if (err instanceof VerifyFailedError || err instanceof ReplayMismatchError) {
-      io.stderr.write(`tfjs-diffusers: ${err.message}\n`);
+      io.stderr.write(`tfjs-diffusers: ${describeError(err)}\n`);
       return EXIT_RUNTIME_ERROR;
     }
     io.stderr.write(`tfjs-diffusers: error: ${describeError(err)}\n`);

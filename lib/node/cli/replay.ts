@@ -12,6 +12,7 @@ import { DDIMPipeline } from '../../pipelines/ddim-pipeline';
 import { Generator } from '../../random/generator';
 import { resolveBackendOptions, UsageError } from './arguments';
 import type { CliIO } from './cli-io';
+import { safeLine } from './safe-text';
 import { startBackend } from './generate';
 import { kernelPath, pipelineContentHash } from './run-environment';
 import { EMBEDDED_MODEL_NAME } from './provenance-stamp';
@@ -68,8 +69,8 @@ export async function runReplay(file: string, raw: ReplayOptions, io: CliIO): Pr
   const backend = await startBackend(backendOptions);
   const pipeline = await DDIMPipeline.fromPretrained(modelLocation(record.model, raw.model, io.cwd), {
     env: io.env,
-    onStatus: (message) => void io.stderr.write(`${message}\n`),
-    onWarning: (message) => void io.stderr.write(`warning: ${message}\n`),
+    onStatus: (message) => void io.stderr.write(`${safeLine(message)}\n`),
+    onWarning: (message) => void io.stderr.write(`warning: ${safeLine(message)}\n`),
   });
   let regenerated: Uint8Array;
   try {

@@ -4,6 +4,7 @@ import { parseSeedList, UsageError } from './arguments';
 import type { CliIO } from './cli-io';
 import { mergeOutputs, MERGED_MANIFEST } from './merge';
 import { KUBERNETES_INDEX_VARIABLE, SLURM_VARIABLES } from './shard';
+import { safeLine } from './safe-text';
 import { VerifyFailedError, verifyOutputs } from './verify';
 
 /** The scale-out flags of `generate` (checked by `resolveScaleOutOptions`). */
@@ -38,7 +39,7 @@ export function addScaleOutCommands(program: Command, io: CliIO): void {
     .action((dirArg: string, raw: { seeds: string; recordsOnly?: boolean }) => {
       const dir = path.resolve(io.cwd, checkedDir(dirArg));
       const report = verifyOutputs(dir, parseSeedList('--seeds', raw.seeds), { checkFiles: !raw.recordsOnly });
-      io.stdout(`${report.lines.join('\n')}\n`);
+      io.stdout(`${report.lines.map((line) => safeLine(line)).join('\n')}\n`);
       if (report.problemCount > 0) throw new VerifyFailedError(`verify: ${report.problemCount} problem(s) in ${dirArg}`);
     });
 

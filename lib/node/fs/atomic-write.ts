@@ -2,6 +2,7 @@ import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { assertReplaceableOutput, OUTPUT_MARKER, outputMarkerText } from './output-folder';
+import { removeOnSignal } from './signal-cleanup';
 
 /**
  * A hidden temporary name beside `target` (same folder, so a rename onto `target` is atomic). Random bytes keep it
@@ -22,12 +23,15 @@ export function writeFileAtomic(target: string, data: string | Uint8Array, optio
   }
   fs.mkdirSync(path.dirname(target), { recursive: true });
   const tmp = temporarySibling(target);
+  const unregister = removeOnSignal(tmp);
   try {
     fs.writeFileSync(tmp, data);
     fs.renameSync(tmp, target);
   } catch (err) {
     fs.rmSync(tmp, { force: true });
-    throw err;
+    throw withFileName(err, target);
+  } finally {
+    unregister();
   }
 }
 
@@ -49,6 +53,7 @@ export async function writeDirAtomic(
   fs.mkdirSync(path.dirname(path.resolve(target)), { recursive: true });
   const tmp = temporarySibling(path.resolve(target));
   fs.mkdirSync(tmp);
+  const unregister = removeOnSignal(tmp);
   try {
     await fill(tmp);
     fs.writeFileSync(path.join(tmp, OUTPUT_MARKER), outputMarkerText(options.writer ?? 'writeDirAtomic'));
@@ -62,6 +67,18 @@ export async function writeDirAtomic(
     }
   } catch (err) {
     fs.rmSync(tmp, { recursive: true, force: true });
-    throw err;
+    throw withFileName(err, target);
+  } finally {
+    unregister();
   }
+}
+
+/**
+ * A full disk or quota names the file being written (a bare `ENOSPC: no space left on device, write` does not say
+ * which of a run's outputs failed); other errors pass as they are.
+ */
+export function withFileName(err: unknown, target: string): unknown {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code !== 'ENOSPC' && code !== 'EDQUOT') return err;
+  return Object.assign(new Error(`${target}: ${code === 'ENOSPC' ? 'no space left on the device' : 'disk quota exceeded'} (${code}) while writing it; nothing was replaced`, { cause: err }), { code });
 }

@@ -9,6 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { deflateSync, crc32 as zlibCrc32 } from 'zlib';
 import { EXIT, REPO_ROOT, runCli } from '../../helpers/cli';
+import { editSafetensorsHeader } from '../../../test-support/safetensors-bytes';
 
 let tmp: string;
 const cli = (...argv: string[]) => runCli(argv, { cwd: tmp, timeoutMs: 60_000 });
@@ -168,5 +169,40 @@ describe('garbage in is an error, never an image or a manifest record', () => {
     expect(run.stderr).toMatch(/trained_betas.*-0\.5/);
     expect(run.stdout).not.toContain('abs-sum');
     expect(run.code).not.toBe(EXIT.ok);
+  });
+});
+
+describe('output a file controls is escaped and bounded', () => {
+  /** A diffusers UNet folder of the tiny fixture whose first tensor is renamed to `name`. */
+  function unetWithTensorName(folder: string, name: string): string {
+    const dir = path.join(tmp, folder);
+    fs.mkdirSync(dir);
+    const fixture = path.join(REPO_ROOT, 'spec', 'fixtures', 'tiny-unet');
+    fs.copyFileSync(path.join(fixture, 'config.json'), path.join(dir, 'config.json'));
+    const bytes = new Uint8Array(fs.readFileSync(path.join(fixture, 'diffusion_pytorch_model.safetensors')));
+    fs.writeFileSync(
+      path.join(dir, 'diffusion_pytorch_model.safetensors'),
+      editSafetensorsHeader(bytes, (header) => {
+        const first = Object.keys(header).find((k) => k !== '__metadata__')!;
+        header[name] = header[first];
+        delete header[first];
+      }),
+    );
+    return `./${folder}`;
+  }
+
+  test('a tensor name with ANSI escapes and a carriage return cannot print a line of its own', async () => {
+    const model = unetWithTensorName('ansi-name', '\u001b[2K\rok: every seed verified\u001b[0m');
+    const run = await cli('generate', '--model', model, '--steps', '2');
+    expect(run.code).toBe(EXIT.runtime);
+    expect(run.stderr).not.toMatch(/[\u001b\r]/);
+    expect(run.stderr).toContain('\\u001b[2K\\u000dok: every seed verified');
+  });
+
+  test('a 3,000-character tensor name: the error stays short', async () => {
+    const model = unetWithTensorName('long-name', `w${'x'.repeat(3000)}`);
+    const run = await cli('generate', '--model', model, '--steps', '2');
+    expect(run.code).toBe(EXIT.runtime);
+    expect(run.stderr.length).toBeLessThan(6000);
   });
 });

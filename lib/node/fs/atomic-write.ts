@@ -1,5 +1,6 @@
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { assertReplaceableOutput, OUTPUT_MARKER, outputMarkerText } from './output-folder';
 import { removeOnSignal } from './signal-cleanup';
@@ -35,6 +36,47 @@ export function writeFileAtomic(target: string, data: string | Uint8Array, optio
   }
 }
 
+/** The file a temporary folder of {@link writeDirAtomic} carries while it is filled: who is filling it. */
+export const TEMPORARY_MARKER = '.tfjs-diffusers-temporary';
+
+/**
+ * Removes the temporary siblings of `target` that a killed {@link writeDirAtomic} left (SIGKILL, a power cut; a
+ * SIGTERM is handled at once by signal-cleanup.ts when the run yields): only folders named as this library names them
+ * (`.<target>.tmp-<pid>-…`) that carry {@link TEMPORARY_MARKER} naming this host and a process that is no longer
+ * running. Nothing it did not write, and nothing another live process is filling, is touched.
+ */
+export function removeStaleTemporaries(target: string): void {
+  const folder = path.dirname(target);
+  const prefix = `.${path.basename(target)}.tmp-`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(folder);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const dir = path.join(folder, name);
+    let owner: { host?: unknown; pid?: unknown };
+    try {
+      owner = JSON.parse(fs.readFileSync(path.join(dir, TEMPORARY_MARKER), 'utf8'));
+    } catch {
+      continue; // not a folder of ours (or one being renamed into place)
+    }
+    if (owner.host !== os.hostname() || typeof owner.pid !== 'number' || owner.pid === process.pid || isRunning(owner.pid)) continue;
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
  * Fills a folder atomically: `fill` writes into a temporary sibling folder, which then replaces `target`.
  * Refuses to replace an existing `target` unless `force`, and even with `force` replaces only an empty folder or one
@@ -51,11 +93,14 @@ export async function writeDirAtomic(
   }
   assertReplaceableOutput(target);
   fs.mkdirSync(path.dirname(path.resolve(target)), { recursive: true });
+  removeStaleTemporaries(path.resolve(target));
   const tmp = temporarySibling(path.resolve(target));
   fs.mkdirSync(tmp);
+  fs.writeFileSync(path.join(tmp, TEMPORARY_MARKER), `${JSON.stringify({ host: os.hostname(), pid: process.pid })}\n`);
   const unregister = removeOnSignal(tmp);
   try {
     await fill(tmp);
+    fs.rmSync(path.join(tmp, TEMPORARY_MARKER));
     fs.writeFileSync(path.join(tmp, OUTPUT_MARKER), outputMarkerText(options.writer ?? 'writeDirAtomic'));
     if (fs.existsSync(target)) {
       const old = `${tmp}.old`;

@@ -26,15 +26,23 @@ function onSignal(signal: NodeJS.Signals): void {
   }
   pending.clear();
   for (const s of SIGNALS) process.removeListener(s, onSignal);
+  installed = false;
   process.kill(process.pid, signal);
 }
 
-/** Registers `file` (a file or a folder) for removal on a signal; returns the function that unregisters it. */
+let installed = false;
+
+/**
+ * Registers `file` (a file or a folder) for removal on a signal; returns the function that unregisters it. The
+ * handlers stay installed once installed: a signal that arrives during synchronous work is dispatched later, and a
+ * handler removed meanwhile would swallow it (the process would go on as if never signalled). With nothing pending,
+ * the handler only raises the signal again.
+ */
 export function removeOnSignal(file: string): () => void {
-  if (pending.size === 0) for (const s of SIGNALS) process.on(s, onSignal);
+  if (!installed) {
+    installed = true;
+    for (const s of SIGNALS) process.on(s, onSignal);
+  }
   pending.add(file);
-  return () => {
-    pending.delete(file);
-    if (pending.size === 0) for (const s of SIGNALS) process.removeListener(s, onSignal);
-  };
+  return () => void pending.delete(file);
 }

@@ -245,3 +245,19 @@ test('a convert killed with SIGKILL leaves a .tmp-* folder that the next convert
   expect(ours()).toEqual([]);
   expect(fs.existsSync(foreign)).toBe(true);
 });
+
+test('merge --npz / --out refuse an existing file without --force, and replace it with --force', async () => {
+  fs.writeFileSync(path.join(tmp, 'mine.npz'), 'not an npz of yours');
+  fs.writeFileSync(path.join(tmp, 'mine.jsonl'), 'my notes');
+  const npz = await cli('merge', 'run', '--seeds', '0-1', '--npz', 'mine.npz');
+  expect(npz.stderr).toContain('--npz: mine.npz already exists; pass --force to replace it');
+  expect(npz.code).toBe(EXIT.usage);
+  const out = await cli('merge', 'run', '--seeds', '0-1', '--out', 'mine.jsonl');
+  expect(out.stderr).toContain('--out: mine.jsonl already exists; pass --force to replace it');
+  expect(out.code).toBe(EXIT.usage);
+  expect(fs.readFileSync(path.join(tmp, 'mine.npz'), 'utf8')).toBe('not an npz of yours');
+  const forced = await cli('merge', 'run', '--seeds', '0-1', '--npz', 'mine.npz', '--out', 'mine.jsonl', '--force');
+  expect(forced.code).toBe(EXIT.ok);
+  expect(fs.readFileSync(path.join(tmp, 'mine.jsonl'), 'utf8').split('\n').filter(Boolean)).toHaveLength(2);
+  expect(fs.readFileSync(path.join(tmp, 'mine.npz')).subarray(0, 2).toString('latin1')).toBe('PK');
+});

@@ -90,16 +90,23 @@ export function listManifests(dir: string): string[] {
 
 /** Temporary PNGs (`.seed<N>.png.tmp-<pid>-<time>`, see atomic-write.ts) in `dir`, read entry by entry. */
 function countTemporaries(dir: string): number {
+  return listTemporaries(dir).pngs;
+}
+
+/** The temporary files killed writers left in `dir`: PNGs (`.seed<N>.png.tmp-*`) and merged manifests or npz files. */
+function listTemporaries(dir: string): { pngs: number; merged: string[] } {
   const handle = fs.opendirSync(dir);
-  let count = 0;
+  let pngs = 0;
+  const merged: string[] = [];
   try {
     for (let entry = handle.readSync(); entry !== null; entry = handle.readSync()) {
-      if (/^\.seed-?\d+\.png\.tmp-/.test(entry.name)) count++;
+      if (/^\.seed-?\d+\.png\.tmp-/.test(entry.name)) pngs++;
+      else if (/^\.[^/]+\.(jsonl|npz)\.tmp-/.test(entry.name) && merged.length < 10) merged.push(entry.name);
     }
   } finally {
     handle.closeSync();
   }
-  return count;
+  return { pngs, merged };
 }
 
 function shortHash(hex: string): string {
@@ -253,6 +260,10 @@ export function verifyOutputs(dir: string, seeds: SeedList, options: VerifyOptio
   const temporaries = countTemporaries(dir);
   if (temporaries > 0) {
     lines.push(`note: ${temporaries} temporary file(s) (.seed<N>.png.tmp-*) left by writers killed mid-write; delete them once no generate runs here`);
+  }
+  const mergeLeftovers = listTemporaries(dir).merged;
+  if (mergeLeftovers.length > 0) {
+    lines.push(`note: temporary file(s) left by a killed merge: ${mergeLeftovers.join(', ')}; delete them once no merge runs here`);
   }
   if (outsideCount > 0) lines.push(`note: ${outsideCount} record(s) of seeds outside --seeds ignored (${outside.describe()}${outsideCount > outside.count ? ',…' : ''})`);
   lines.push(

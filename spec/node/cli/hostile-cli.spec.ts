@@ -261,3 +261,11 @@ test('merge --npz / --out refuse an existing file without --force, and replace i
   expect(fs.readFileSync(path.join(tmp, 'mine.jsonl'), 'utf8').split('\n').filter(Boolean)).toHaveLength(2);
   expect(fs.readFileSync(path.join(tmp, 'mine.npz')).subarray(0, 2).toString('latin1')).toBe('PK');
 });
+
+test('verify names the temporary manifest a killed merge left', async () => {
+  fs.cpSync(path.join(tmp, 'run'), path.join(tmp, 'killed-merge'), { recursive: true });
+  fs.writeFileSync(path.join(tmp, 'killed-merge', '.manifest.jsonl.tmp-4242-abc-0123'), '{"v":1,"seed":0');
+  const run = await cli('verify', 'killed-merge', '--seeds', '0-1');
+  expect(run.stdout).toContain('note: temporary file(s) left by a killed merge: .manifest.jsonl.tmp-4242-abc-0123');
+  expect(run.code).toBe(EXIT.ok);
+});

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { temporarySibling } from '../fs/atomic-write';
+import { temporarySibling, withFileName } from '../fs/atomic-write';
 import { decodePng, gridLayout } from '../png';
 import { readRegularFileInside } from '../fs/regular-file';
 import { MAX_OUTPUT_PNG_BYTES } from './output-png-limits';
@@ -44,19 +44,8 @@ export function mergeOutputs(
   const count = Number(seeds.count);
   const lines = [...report.lines];
 
-  const out = options.out ?? path.join(dir, MERGED_MANIFEST);
-  const tmp = temporarySibling(out);
-  const fd = fs.openSync(tmp, 'wx');
-  try {
-    for (const bytes of recordLinesInOrder(dir, index, count)) fs.writeSync(fd, Buffer.concat([bytes, Buffer.from('\n')]));
-    fs.closeSync(fd);
-    fs.renameSync(tmp, out);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
-  lines.push(`wrote ${out} (${count} records in seed order)`);
-
+  // The npz first, the manifest last: a merge that fails on the npz (a full disk) leaves no new manifest claiming a
+  // finished merge.
   if (options.npz !== undefined && count > 0) {
     const first = parseRecord(recordLinesInOrder(dir, index, 1).next().value!.toString('utf8'));
     if (typeof first === 'string') throw new VerifyFailedError(`merge: a record that verified no longer parses: ${first}`);
@@ -83,5 +72,19 @@ export function mergeOutputs(
     });
     lines.push(`wrote ${options.npz} (uint8 array ${NPZ_ARRAY_KEY} of shape [${shape.join(', ')}], NHWC)`);
   }
+
+  const out = options.out ?? path.join(dir, MERGED_MANIFEST);
+  const tmp = temporarySibling(out);
+  const fd = fs.openSync(tmp, 'wx');
+  try {
+    for (const bytes of recordLinesInOrder(dir, index, count)) fs.writeSync(fd, Buffer.concat([bytes, Buffer.from('\n')]));
+    fs.closeSync(fd);
+    fs.renameSync(tmp, out);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw withFileName(err, out);
+  }
+  lines.push(`wrote ${out} (${count} records in seed order)`);
+
   return { report, lines };
 }

@@ -32,6 +32,8 @@ const COMMAND_BUDGET_MS = 30000;
  * command that works; the wall clock only stops a command that hangs without using the CPU.
  */
 const COMMAND_WALL_LIMIT_MS = 8 * COMMAND_BUDGET_MS;
+/** COMMAND_BUDGET_MS of wall clock on an idle machine, in CPU time: the commands use every core (wasm threads). */
+const COMMAND_CPU_BUDGET_MS = COMMAND_BUDGET_MS * os.availableParallelism();
 const RESULT_LINE = /^(abs-sum \d|\{"seed"|converted |\d+\.\d+\.\d+$)/m;
 /** `verify` (and `merge`, which verifies first) exits 1 with its report on a folder that lacks seeds, as documented. */
 const VERIFY_REPORT = /missing/i;
@@ -101,8 +103,8 @@ function runDocumented(command: string, cwd: string, env: NodeJS.ProcessEnv): Pr
     child.stderr.on('data', (d) => (out += d));
     const started = Date.now();
     const timer = setInterval(() => {
-      const cpuMs = processGroupCpuMs(child.pid!) ?? Date.now() - started;
-      if (cpuMs < COMMAND_BUDGET_MS && Date.now() - started < COMMAND_WALL_LIMIT_MS) return;
+      const cpuMs = processGroupCpuMs(child.pid!) ?? (Date.now() - started) * os.availableParallelism();
+      if (cpuMs < COMMAND_CPU_BUDGET_MS && Date.now() - started < COMMAND_WALL_LIMIT_MS) return;
       clearInterval(timer);
       stoppedAtBudget = true;
       process.kill(-child.pid!, 'SIGTERM');

@@ -2,8 +2,9 @@
 // (spec/io/fuzz/scaling-inputs.ts; fast-check draws the shape), reading an input SIZE_STEP times larger must take
 // at most PER_BYTE_SLOWDOWN times longer per byte, and the reader's peak memory must stay within MEMORY_PER_BYTE
 // bytes per input byte (plus a fixed allowance). A linear reader reads SIZE_STEP× the bytes in about SIZE_STEP× the
-// time (per-byte ratio about 1); a quadratic one takes SIZE_STEP² (per-byte ratio SIZE_STEP = 8), so the bound of 3
-// leaves a linear reader 3× for noise and fails any quadratic path. Each size runs in its own child process (its peak
+// time (per-byte ratio about 1, up to 3.3 measured under load 13-16: the small input fits the CPU caches); a quadratic
+// one takes SIZE_STEP² (per-byte ratio SIZE_STEP = 8; measured 5.8-68 on the quadratic paths of issue 22), so the
+// bound of 4 leaves a linear reader its cache and noise margin and fails any quadratic path. Each size runs in its own child process (its peak
 // RSS is the memory side) and reports the fastest of 5 reads: a read slowed by other processes is only ever slower,
 // so the minimum holds on a loaded machine (measured under load 8: two busy loops beside the other engineers' work;
 // see docs/checkpoints.md for the numbers). FUZZ_SEED=<n> replays a run.
@@ -15,7 +16,7 @@ const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
 /** How much larger the second input is. */
 const SIZE_STEP = 8;
 /** Largest growth of the time per byte from the small input to the large one. */
-const PER_BYTE_SLOWDOWN = 3;
+const PER_BYTE_SLOWDOWN = 4;
 /** Absolute allowance for the timer and the process around a read of a few milliseconds. */
 const SLACK_MS = 30;
 /** Peak RSS over the baseline process, per byte of the large input, plus a fixed allowance. */

@@ -3,7 +3,8 @@
 // `scale`. Each family is a shape a hostile file can take to make a reader superlinear (issue 22): many small
 // strided views over one large storage, tensor names or storage keys over V8's 16,383-character string-hash limit
 // (longer strings are hashed by their length alone, so a Map of them degenerates into a list), JSON objects with such
-// keys, and, as a control, ordinary inputs (contiguous tensors, a noise PNG). The reader may accept the input or
+// keys, and, as a control, ordinary inputs (contiguous tensors, a noise PNG). Each family's smallest input takes
+// about 10 ms or more to read, so that timer and scheduler noise on a loaded machine stay small beside it. The reader may accept the input or
 // refuse it with a named error: the property is about time and memory, not the outcome.
 import fc from 'fast-check';
 import { zipSync } from 'fflate';
@@ -150,7 +151,7 @@ export const torchContiguous: ScalingFamily<{ dtype: Dtype; elements: number }> 
   make({ dtype, elements }, scale) {
     const storages = new Map<string, number>();
     const views: View[] = [];
-    for (let i = 0; i < 100 * scale; i++) {
+    for (let i = 0; i < 400 * scale; i++) {
       storages.set(String(i), elements);
       views.push({ name: `block.${i}.weight`, key: String(i), offset: 0, size: [elements], stride: [1] });
     }
@@ -187,7 +188,7 @@ export const safetensorsManyTensors: ScalingFamily<{ dtype: Dtype; elements: num
   make({ dtype, elements }, scale) {
     const bytesPerElement = STORAGES[dtype][1];
     const parts: string[] = [];
-    const count = 500 * scale;
+    const count = 2000 * scale;
     const size = elements * bytesPerElement;
     for (let i = 0; i < count; i++) parts.push(`"t.${i}":{"dtype":"${dtype}","shape":[${elements}],"data_offsets":[${size * i},${size * (i + 1)}]}`);
     const input = safetensors(`{${parts.join(',')}}`, size * count);
@@ -213,7 +214,7 @@ export const jsonManyValues: ScalingFamily<{ nesting: number }> = {
   params: fc.record({ nesting: fc.integer({ min: 1, max: 4 }) }),
   make({ nesting }, scale) {
     const parts: string[] = [];
-    for (let i = 0; i < 5_000 * scale; i++) parts.push(`"k${i}":${'['.repeat(nesting)}${i},0.5${']'.repeat(nesting)}`);
+    for (let i = 0; i < 10_000 * scale; i++) parts.push(`"k${i}":${'['.repeat(nesting)}${i},0.5${']'.repeat(nesting)}`);
     const input = `{${parts.join(',')}}`;
     return { bytes: input.length, input };
   },
@@ -225,7 +226,7 @@ export const pngNoise: ScalingFamily<{ alpha: boolean; seed: number }> = {
   params: fc.record({ alpha: fc.boolean(), seed: fc.integer({ min: 1, max: 2 ** 30 }) }),
   make({ alpha, seed }, scale) {
     const width = 256;
-    const height = 128 * scale;
+    const height = 512 * scale;
     const png = new PNG({ width, height });
     let x = seed;
     for (let i = 0; i < png.data.length; i++) {

@@ -28,6 +28,7 @@ export { CONFIG_LIMITS } from './config/limits';
 
 export { DDIMPipeline, PipelineCancelledError } from './pipelines/ddim-pipeline';
 export type { GenerateOptions, GeneratedImages, OutputType, StepInfo } from './pipelines/ddim-pipeline';
+export { MemoryBudgetError, DEFAULT_MEMORY_BUDGET_BYTES, estimateGenerateBytes } from './pipelines/memory-estimate';
 export { DDPMPipeline } from './pipelines/ddpm-pipeline';
 export type { DDPMPipelineComponents, DDPMPipelineLoadOptions } from './pipelines/ddpm-pipeline';
 export { PNDMPipeline } from './pipelines/pndm-pipeline';

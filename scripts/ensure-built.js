@@ -4,7 +4,8 @@
  * and the browser builds (dist/browser/, `npm run build:browser`). jest's globalSetup (spec/global-setup.js) calls it,
  * so that `npm ci && npm test` works on a fresh clone; run by hand it builds both when stale.
  *
- *   node scripts/ensure-built.js
+ *   node scripts/ensure-built.js          # both
+ *   node scripts/ensure-built.js node     # the Node build only (`npm start`)
  */
 'use strict';
 const fs = require('fs');
@@ -74,7 +75,11 @@ module.exports = { ensureBuilt, BUILDS };
 
 if (require.main === module) {
   try {
-    ensureBuilt();
+    // `node scripts/ensure-built.js node` (what `npm start` runs): only the Node build, only when its sources changed.
+    const which = process.argv.slice(2);
+    const unknown = which.filter((name) => !Object.prototype.hasOwnProperty.call(BUILDS, name));
+    if (unknown.length > 0) throw new Error(`unknown build ${unknown.join(', ')}; expected ${Object.keys(BUILDS).join(', ')}`);
+    ensureBuilt(which.length > 0 ? which : undefined);
   } catch (err) {
     console.error(`tfjs-diffusers: ${err.message}`);
     process.exit(1);

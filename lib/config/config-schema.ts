@@ -308,5 +308,12 @@ export const consoleWarningSink: WarningSink = (message) => console.warn(message
  * unknown keys with a warning, and real Hub configs carry keys of newer or other classes).
  */
 export function unknownKeysWarning(source: string, owner: string, keys: readonly string[], note = ''): string {
-  return `${source}: ignoring config key${keys.length > 1 ? 's' : ''} that ${owner} does not know${note}: ${keys.join(', ')}`;
+  // Bounded whatever the file holds (300,000 unknown keys used to print 6 MB): the count and the first few, each
+  // quoted (JSON escapes control characters) and cut to a readable length.
+  const shown = keys.slice(0, MAX_LISTED_UNKNOWN_KEYS).map((key) => (/^[\w.-]{1,80}$/.test(key) ? key : describeConfigValue(key)));
+  const more = keys.length > shown.length ? ` and ${keys.length - shown.length} more` : '';
+  return `${source}: ignoring config key${keys.length > 1 ? 's' : ''} that ${owner} does not know${note}: ${shown.join(', ')}${more}`;
 }
+
+/** How many unknown keys a warning names (the rest are counted). */
+export const MAX_LISTED_UNKNOWN_KEYS = 5;

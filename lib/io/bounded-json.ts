@@ -16,10 +16,15 @@ export interface JsonLimits {
   /** Most values: one, plus one for each `{`, `[` and `,` outside strings (an upper bound on the objects and
    * arrays JSON.parse would build, and on their members but the first of each). */
   maxValues: number;
+  /** Longest object key, in characters: V8 hashes a string of more than 16,383 characters by its length alone, so
+   * an object of many such keys makes JSON.parse quadratic (see MAX_NAME_CHARS in reader-limits.ts). */
+  maxKeyChars: number;
 }
 
+import { MAX_NAME_CHARS } from './reader-limits';
+
 /** Defaults for small configuration files (a diffusers config has depth ≤ 3 and a few hundred values). */
-export const DEFAULT_JSON_LIMITS: Readonly<JsonLimits> = { maxDepth: 64, maxValues: 1_000_000 };
+export const DEFAULT_JSON_LIMITS: Readonly<JsonLimits> = { maxDepth: 64, maxValues: 1_000_000, maxKeyChars: MAX_NAME_CHARS };
 
 /** A JSON document that is malformed or over a limit; `detail` is the message without the file name. */
 export class BoundedJsonError extends Error {
@@ -40,19 +45,31 @@ export class BoundedJsonError extends Error {
  * {@link BoundedJsonError} naming `source` for a limit or a syntax error; never a bare `RangeError`.
  */
 export function parseBoundedJson(text: string, source: string, limits: Partial<JsonLimits> = {}): unknown {
-  const { maxDepth, maxValues } = { ...DEFAULT_JSON_LIMITS, ...limits };
+  const { maxDepth, maxValues, maxKeyChars } = { ...DEFAULT_JSON_LIMITS, ...limits };
   let depth = 0;
   let values = 1;
   let inString = false;
+  let stringStart = 0;
+  /** Length (in UTF-16 units of the source, escapes included: an upper bound) of the last string closed. */
+  let lastStringChars = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
       if (c === 0x5c) i++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
+      else if (c === 0x22) {
+        inString = false;
+        lastStringChars = i - stringStart - 1;
+      }
       continue;
     }
     if (c === 0x22) {
       inString = true;
+      stringStart = i;
+    } else if (c === 0x3a) {
+      // A colon outside strings follows an object key.
+      if (lastStringChars > maxKeyChars) {
+        throw new BoundedJsonError(source, `JSON object key of more than ${maxKeyChars} characters (at character ${stringStart})`, stringStart);
+      }
     } else if (c === 0x7b || c === 0x5b) {
       if (++values > maxValues) {
         throw new BoundedJsonError(source, `JSON with more than ${maxValues} values (at character ${i})`, i);

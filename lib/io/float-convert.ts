@@ -50,13 +50,18 @@ export function halfBitsToFloat32(h: number): number {
 
 let halfTable: Float32Array | undefined;
 
-/** F16 little-endian → float32, exactly (through a 65,536-entry table built on first use). */
-function float32FromFloat16BytesLE(bytes: Uint8Array): Float32Array {
+/** Every half's float32 value, by its 16 bits (built on first use). */
+function halfToFloat32Table(): Float32Array {
   if (halfTable === undefined) {
     halfTable = new Float32Array(65536);
     for (let h = 0; h < 65536; h++) halfTable[h] = halfBitsToFloat32(h);
   }
-  const table = halfTable;
+  return halfTable;
+}
+
+/** F16 little-endian → float32, exactly (through a 65,536-entry table built on first use). */
+export function float32FromFloat16BytesLE(bytes: Uint8Array): Float32Array {
+  const table = halfToFloat32Table();
   const n = bytes.length / 2;
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = table[bytes[2 * i] | (bytes[2 * i + 1] << 8)];
@@ -84,5 +89,35 @@ export function toFloat32(bytes: Uint8Array, dtype: FloatDtype): Float32Array {
       return float32FromBfloat16BytesLE(bytes);
     case 'F64':
       return float32FromFloat64BytesLE(bytes);
+  }
+}
+
+/**
+ * Reads single elements of `dtype` out of raw little-endian bytes, converting only the element asked for (a strided
+ * view copies the elements it uses, never the span between them). `read(i)` is element `i`'s value as a float32.
+ *
+ * ```ts
+ * const read = elementReader(storageBytes, 'F16');
+ * read(3); // the fourth half, as a number
+ * ```
+ */
+export function elementReader(bytes: Uint8Array, dtype: FloatDtype): (index: number) => number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  switch (dtype) {
+    case 'F32':
+      return (i) => view.getFloat32(4 * i, true);
+    case 'F64':
+      return (i) => Math.fround(view.getFloat64(8 * i, true));
+    case 'F16': {
+      const table = halfToFloat32Table();
+      return (i) => table[view.getUint16(2 * i, true)];
+    }
+    case 'BF16': {
+      const word = new DataView(new ArrayBuffer(4));
+      return (i) => {
+        word.setUint32(0, view.getUint16(2 * i, true) << 16);
+        return word.getFloat32(0);
+      };
+    }
   }
 }

@@ -18,6 +18,8 @@
  * a hook) must do so within a bound of its own (see `describeValue`).
  */
 
+import { MAX_NAME_CHARS } from './reader-limits';
+
 /** A Python global (module + qualified name) that the allowlist admitted; inert until a stand-in is called. */
 export class PyGlobal {
   constructor(readonly module: string, readonly name: string) {}
@@ -369,6 +371,8 @@ function setItems(dict: PyDict, items: unknown[], fail: (message: string) => nev
   for (let i = 0; i < items.length; i += 2) {
     const key = items[i];
     if (key !== null && typeof key === 'object') fail(`dict key of type ${typeName(key)} is not supported`);
+    // Long string keys would make the dict quadratic (V8 hashes strings over 16,383 characters by length alone).
+    if (typeof key === 'string' && key.length > MAX_NAME_CHARS) fail(`dict key of ${key.length} characters, more than the limit of ${MAX_NAME_CHARS}`);
     dict.set(key, items[i + 1]);
   }
 }

@@ -34,3 +34,11 @@ export const MAX_JSON_FILE_BYTES = 8 * 1024 * 1024;
 
 /** Longest value or key quoted in an error message (the rest is elided with `...`). */
 export const MAX_DESCRIBED_CHARS = 120;
+
+/**
+ * Longest tensor name, storage key or JSON object key the readers accept. Real names are under 200 characters (SDXL's
+ * longest is about 90). The bound is what keeps the readers linear: V8 hashes a string of more than 16,383 characters
+ * by its length alone, so a Map or an object keyed by many such strings degenerates into a list and every lookup
+ * compares whole strings (issue 22: 1 MB of 60,000-character keys did not finish in 120 s).
+ */
+export const MAX_NAME_CHARS = 4096;

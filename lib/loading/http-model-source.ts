@@ -88,18 +88,17 @@ export class HttpModelSource implements ModelSource {
       await response.body?.cancel();
       throw new ModelSourceError(url, `answered HTTP ${response.status}`);
     }
+    // Content-Length counts the bytes on the wire: with a Content-Encoding (gzip, br, deflate: fetch decodes them) a
+    // small body can expand 1000-fold, so the cap applies to the decoded bytes as they stream in (issue 22: a gzip
+    // config.json of 1 MiB on the wire went through the 8 MiB cap as 1 GiB of JSON). Without an encoding, a declared
+    // length over the cap is refused before the body is read.
+    const encoding = (response.headers.get('content-encoding') ?? 'identity').trim().toLowerCase();
     const declared = Number(response.headers.get('content-length') ?? NaN);
-    if (Number.isFinite(declared) && declared > options.maxBytes) {
+    if ((encoding === '' || encoding === 'identity') && Number.isFinite(declared) && declared > options.maxBytes) {
       await response.body?.cancel();
       throw new ModelFileTooLargeError(url, declared, options.maxBytes);
     }
-    // With a declared length the body cannot be longer (HTTP framing), so it is read whole; else chunk by chunk.
-    if (!Number.isFinite(declared)) return readBodyBounded(response, url, options.maxBytes);
-    try {
-      return new Uint8Array(await response.arrayBuffer());
-    } catch (err) {
-      throw new ModelSourceError(url, `the download broke off: ${err instanceof Error ? err.message : String(err)}`);
-    }
+    return readBodyBounded(response, url, options.maxBytes);
   }
 
   async readJson(file: string): Promise<Record<string, unknown>> {

@@ -64,11 +64,48 @@ export function encodePng(images: ImagesNHWC, options: { cols?: number } = {}): 
 }
 
 /**
- * Decodes a PNG to 8-bit HWC bytes (for tests and tools): RGB for a colour file without alpha, RGBA with it,
- * one channel for grey.
+ * Most pixels {@link decodePng} decodes by default: 2^26 (a 8192 × 8192 image; 256 MB as pngjs' RGBA). A 64 × 64
+ * grid of 32 × 32 images is 2^22. The width and height come from the IHDR chunk, checked before anything is
+ * inflated: a 1 KB file claiming 30000 × 30000 pixels used to take 10 GB.
  */
-export function decodePng(bytes: Uint8Array): DecodedPng {
-  const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+export const MAX_DECODED_PNG_PIXELS = 2 ** 26;
+
+/** A PNG that cannot be decoded: malformed, or larger than the decoded-size cap; the message says which. */
+export class PngDecodeError extends Error {
+  override name = 'PngDecodeError';
+}
+
+/** The width and height an IHDR chunk (the first chunk of every PNG) declares, or a PngDecodeError. */
+export function pngDimensions(bytes: Uint8Array): { width: number; height: number } {
+  const signature = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+  if (bytes.length < 8 || signature.some((b, i) => bytes[i] !== b)) throw new PngDecodeError('not a PNG file (no PNG signature)');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.length < 33 || view.getUint32(8) !== 13 || String.fromCharCode(...bytes.subarray(12, 16)) !== 'IHDR') {
+    throw new PngDecodeError('not a valid PNG: it does not start with a 13-byte IHDR chunk');
+  }
+  return { width: view.getUint32(16), height: view.getUint32(20) };
+}
+
+/**
+ * Decodes a PNG to 8-bit HWC bytes (for tests and tools): RGB for a colour file without alpha, RGBA with it,
+ * one channel for grey. The size the header declares is checked against `maxPixels` first; a malformed file or one
+ * over the cap gives a {@link PngDecodeError}.
+ */
+export function decodePng(bytes: Uint8Array, options: { maxPixels?: number } = {}): DecodedPng {
+  const maxPixels = options.maxPixels ?? MAX_DECODED_PNG_PIXELS;
+  const declared = pngDimensions(bytes);
+  if (declared.width * declared.height > maxPixels) {
+    throw new PngDecodeError(
+      `its header declares ${declared.width} × ${declared.height} pixels (${((declared.width * declared.height * 4) / 1024 ** 3).toFixed(1)} GiB decoded), ` +
+        `over the limit of ${maxPixels} pixels: refused before decoding`,
+    );
+  }
+  let png: PNG;
+  try {
+    png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  } catch (err) {
+    throw new PngDecodeError(`not a valid PNG (${(err as Error).message})`, { cause: err });
+  }
   const { width, height } = png;
   const colorType = (png as unknown as { colorType?: number }).colorType;
   const channels = colorType === 0 ? 1 : colorType === 6 || colorType === 4 ? 4 : 3;

@@ -17,6 +17,9 @@ import type { ImagesNHWC } from './image-bytes';
 import type { DenoisingModel } from './pipeline-components';
 import { platformLoader } from '../loading/platform-loaders';
 import { maxBatchPerForwardFor } from './forward-memory';
+import { checkGenerateMemory } from './memory-estimate';
+// For the doc links of GenerateOptions.memoryBudgetBytes.
+import type { DEFAULT_MEMORY_BUDGET_BYTES, MemoryBudgetError } from './memory-estimate';
 
 /** What `generate` returns as `images`: a tfjs tensor, a plain float array, or one PNG file per image. */
 export type OutputType = 'tensor' | 'array' | 'png';
@@ -93,6 +96,9 @@ export interface GenerateOptions<T extends OutputType = OutputType> {
    * {@link DEFAULT_MAX_BATCH_PER_FORWARD}).
    */
   maxBatchPerForward?: number;
+  /** Bytes the run may need at its peak, estimated before anything is allocated (a {@link MemoryBudgetError}
+   * otherwise). Default {@link DEFAULT_MEMORY_BUDGET_BYTES} (4 GiB). */
+  memoryBudgetBytes?: number;
 }
 
 /** The error `generate` rejects with when `onStep` returns false or its `signal` aborts. */
@@ -153,6 +159,13 @@ export async function denoise(parts: DenoisingParts, options: SchedulerGenerateO
   checkPositiveInteger(owner, 'numInferenceSteps', numInferenceSteps);
   const maxBatchPerForward = options.maxBatchPerForward ?? maxBatchPerForwardFor(unet.config);
   checkPositiveInteger(owner, 'maxBatchPerForward', maxBatchPerForward);
+  const [, , height, width] = noiseShapeNCHW(unet, batchSize, owner);
+  checkGenerateMemory(
+    unet.config as Parameters<typeof checkGenerateMemory>[0],
+    { height, width, batchSize, samplesPerForward: maxBatchPerForward },
+    `${owner}.generate`,
+    options.memoryBudgetBytes,
+  );
   if (typeof eta !== 'number' || !Number.isFinite(eta) || eta < 0) {
     throw new Error(`${owner}: eta must be a finite number >= 0, got ${String(eta)}`);
   }

@@ -76,12 +76,12 @@ const shared = <K extends keyof SharedSchedulerFields>(
  */
 export const SCHEDULER_FIELDS = {
   numTrainTimesteps: shared('numTrainTimesteps', 'num_train_timesteps', integer({ min: 1, max: CONFIG_LIMITS.maxTrainTimesteps }), 1000),
-  betaStart: shared('betaStart', 'beta_start', finiteNumber(), 0.0001),
-  betaEnd: shared('betaEnd', 'beta_end', finiteNumber(), 0.02),
+  betaStart: shared('betaStart', 'beta_start', finiteNumber({ min: 0, max: 1 }), 0.0001),
+  betaEnd: shared('betaEnd', 'beta_end', finiteNumber({ min: 0, max: 1 }), 0.02),
   trainedBetas: shared(
     'trainedBetas',
     'trained_betas',
-    nullable(list(finiteNumber(), { minLength: 0, maxLength: CONFIG_LIMITS.maxTrainTimesteps, typedArrays: true, freeze: true })),
+    nullable(list(finiteNumber({ min: 0, max: 1 }), { minLength: 0, maxLength: CONFIG_LIMITS.maxTrainTimesteps, typedArrays: true, freeze: true })),
     null,
   ),
   clipSample: shared('clipSample', 'clip_sample', boolean(), true),

@@ -99,9 +99,13 @@ describe('config errors name the field and the value', () => {
     ['clip_sample type', { clip_sample: 'yes' }, 'clip_sample="yes" must be true or false'],
     ['clip_sample_range', { clip_sample_range: 0 }, 'clip_sample_range=0 must be a finite number > 0'],
     ['ratio', { dynamic_thresholding_ratio: 1.5 }, 'dynamic_thresholding_ratio=1.5 must be a number in [0, 1]'],
-    ['beta_start', { beta_start: Number.NaN }, 'beta_start=NaN must be a finite number'],
+    ['beta_start', { beta_start: Number.NaN }, 'beta_start=NaN must be a number in [0, 1]'],
+    ['beta_end above 1', { beta_end: 1.5 }, 'beta_end=1.5 must be a number in [0, 1]'],
     ['null value', { clip_sample: null }, 'clip_sample=null must be true or false'],
-    ['trained_betas values', { num_train_timesteps: 2, trained_betas: [0.1, 'x'] }, 'trained_betas[1]="x" must be a finite number'],
+    ['trained_betas values', { num_train_timesteps: 2, trained_betas: [0.1, 'x'] }, 'trained_betas[1]="x" must be a number in [0, 1]'],
+    // Negative or > 1 betas used to give NaN schedules, black images and exit 0 (issue 22).
+    ['negative trained_betas', { num_train_timesteps: 2, trained_betas: [0.1, -0.5] }, 'trained_betas[1]=-0.5 must be a number in [0, 1]'],
+    ['trained_betas above 1', { num_train_timesteps: 2, trained_betas: [1.5, 0.1] }, 'trained_betas[0]=1.5 must be a number in [0, 1]'],
     ['trained_betas length', { trained_betas: [0.1, 0.2] }, 'trained_betas=[0.1,0.2] has 2 values but num_train_timesteps=1000'],
     ['not a scheduler', { _class_name: 'UNet2DModel' }, '_class_name="UNet2DModel" is not a diffusers scheduler config'],
     // The limits of docs/checkpoints.md ("Config limits"), refused before any table exists.

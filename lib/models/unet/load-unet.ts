@@ -13,6 +13,7 @@ import { ModelJsonError, ModelSource, ModelSourceError } from '../../loading/mod
 import { findUNetLayout, UNetLayout } from '../../loading/pipeline-layout';
 import { resolveModelSource } from '../../loading/platform-loaders';
 
+import { checkFiniteManifestWeights, checkFiniteTensor } from './finite-weights';
 /** Options of {@link loadUNetFromSource}. */
 export interface LoadUNetOptions {
   /** Called with the fraction of weight bytes read, from 0 to 1 (converted models). */
@@ -127,6 +128,7 @@ async function loadConvertedUNet(source: ModelSource, modelJsonPath: string, opt
     offset += b.byteLength;
   }
   if (shards.length === 0) options.onProgress?.(1);
+  checkFiniteManifestWeights(weightData, entries, file);
   const unet = UNet2DModel.fromParsedConfig(config);
   const weights = tf.io.decodeWeights(weightData.buffer, entries);
   try {
@@ -150,7 +152,9 @@ async function loadDiffusersUNet(source: ModelSource, configPath: string, weight
   const specs = unet2DWeightSpecs(config);
   const file = source.describe(weightsPath);
   const bytes = await source.readBytes(weightsPath, { maxBytes: maxWeightFileBytes(parameterCount(specs)) });
-  const matched = checkStateDict(specs, decodeWeightFile(bytes, file), file);
+  const stateDict = decodeWeightFile(bytes, file);
+  const matched = checkStateDict(specs, stateDict, file);
+  for (const [name, tensor] of stateDict) checkFiniteTensor(tensor.data, file, name);
   const unet = UNet2DModel.fromParsedConfig(config);
   try {
     writeMatchedWeights(unet.model, specs, matched);

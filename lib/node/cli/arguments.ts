@@ -179,6 +179,8 @@ export function resolveGenerateOptions(raw: RawGenerateOptions): GenerateOptions
     raw.seeds !== undefined ? parseSeedList('--seeds', raw.seeds) : SeedList.single(parseSeed('--seed', raw.seed ?? GENERATE_DEFAULTS.seed));
   const steps = parsePositiveInteger('--steps', raw.steps ?? GENERATE_DEFAULTS.steps);
   const eta = parseNonNegativeNumber('--eta', raw.eta ?? GENERATE_DEFAULTS.eta);
+  // DDIM's σ_t = η·√variance: above 1, 1 − ᾱ_{t−1} − σ_t² turns negative and its square root NaN (black images).
+  if (eta > 1) throw new UsageError(`--eta: expected a number from 0 to 1 (0 deterministic DDIM, 1 DDPM-like), got ${quoted(raw.eta ?? '')}`);
   const batch = parsePositiveInteger('--batch', raw.batch ?? GENERATE_DEFAULTS.batch);
   if (batch > MAX_BATCH) throw new UsageError(`--batch: expected at most ${MAX_BATCH} images per run, got ${quoted(raw.batch ?? '')}`);
   const { backend, threads, native } = resolveBackendOptions(raw);

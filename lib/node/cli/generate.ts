@@ -12,6 +12,7 @@ import type { UNet2DPipeline } from '../../pipelines/unet2d-pipeline';
 import { schedulerClass } from '../../schedulers/registry';
 import type { Scheduler } from '../../schedulers/scheduler';
 import { imageAbsSum } from '../../pipelines/image-abs-sum';
+import { assertFiniteImages } from '../../pipelines/non-finite-image';
 import { GenerateOptions, outputFileForSeed, UsageError } from './arguments';
 import { runEnvironment, pipelineContentHash } from './run-environment';
 import { effectiveSeedsPerForward } from './scale-out-options';
@@ -22,6 +23,9 @@ import type { CliIO } from './cli-io';
 import { EMBEDDED_MODEL_DIR } from '../embedded-model';
 import { looksLikePath } from '../hub/model-location';
 import { createDownloadDisplay, createProgressDisplay } from './progress';
+import { provenanceStamper } from './provenance-stamp';
+import { checkSeedsPerForward } from './memory-checks';
+import { safeLine } from './safe-text';
 
 /** One line of `--json` output: a run of one seed. */
 export interface RunRecord {
@@ -99,7 +103,8 @@ function refuseExistingOutputs(options: GenerateOptions, seeds: SeedList, cwd: s
     const file = path.resolve(cwd, outputFileForSeed(options, seed)!);
     if (fs.existsSync(file)) {
       const flag = options.output.kind === 'file' ? '--out' : '--out-dir';
-      throw new UsageError(`${flag}: ${path.relative(cwd, file) || file} already exists; pass --force to overwrite it (or --resume)`);
+      // --resume needs --out-dir (it skips the seeds recorded in the folder's manifest): suggest it only there.
+      throw new UsageError(`${flag}: ${path.relative(cwd, file) || file} already exists; pass --force to overwrite it${flag === '--out-dir' ? ' (or --resume to skip the seeds already done)' : ''}`);
     }
   }
 }
@@ -135,13 +140,24 @@ function assertWritableFolders(options: GenerateOptions, cwd: string): void {
   for (const folder of folders) {
     const probe = path.join(folder, `.tfjs-diffusers-probe-${process.pid}`);
     try {
-      fs.mkdirSync(folder, { recursive: true });
+      const created = fs.mkdirSync(folder, { recursive: true });
       fs.writeFileSync(probe, '', { flag: 'wx' });
       fs.rmSync(probe);
+      // The writers create the folder when they write; a run that fails before (a Hub fetch, a bad model) leaves no
+      // empty folder behind.
+      if (created !== undefined) removeCreatedFolders(folder, created);
     } catch (err) {
       const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
       throw new UsageError(`${flag}: cannot write into ${path.relative(cwd, folder) || folder} (${reason})`);
     }
+  }
+}
+
+/** Removes the empty folders from `folder` up to `created` (the first one mkdir created), deepest first. */
+function removeCreatedFolders(folder: string, created: string): void {
+  for (let dir = folder; dir.length >= created.length; dir = path.dirname(dir)) {
+    fs.rmdirSync(dir);
+    if (dir === created) break;
   }
 }
 
@@ -150,7 +166,7 @@ function assertWritableFolders(options: GenerateOptions, cwd: string): void {
  * backend's XNNPACK pool on plain wasm; the native kernels' pool when they run (the wasm pool then stays at one
  * thread, so the two pools never compete for the cores). Returns the backend's name.
  */
-async function startBackend(options: Pick<GenerateOptions, 'backend' | 'threads' | 'native'>): Promise<string> {
+export async function startBackend(options: Pick<GenerateOptions, 'backend' | 'threads' | 'native'>): Promise<string> {
   const backend = options.backend ?? defaultBackendName();
   const withNative = backend === 'wasm' && options.native !== false && nativeKernelsStatus().available;
   const threads = options.threads === undefined ? undefined : withNative ? 1 : options.threads;
@@ -171,11 +187,14 @@ export async function runGenerate(
   io: CliIO,
   extra: { label?: string; keepRecords?: boolean } = {},
 ): Promise<RunRecord[]> {
+  const modelArg = options.model ?? EMBEDDED_MODEL_DIR;
+  if (options.model !== undefined && looksLikePath(modelArg) && !fs.existsSync(path.resolve(io.cwd, modelArg))) {
+    throw new UsageError(`--model: ${JSON.stringify(modelArg)} does not exist (a folder, or a Hub id like google/ddpm-cifar10-32)`);
+  }
   const seeds = options.shard ? shardSeeds(options.seeds, options.shard) : options.seeds;
   refuseExistingOutputs(options, seeds, io.cwd);
   assertWritableFolders(options, io.cwd);
   const backend = await startBackend(options);
-  const modelArg = options.model ?? EMBEDDED_MODEL_DIR;
   const model = fs.existsSync(path.resolve(io.cwd, modelArg)) || looksLikePath(modelArg) ? path.resolve(io.cwd, modelArg) : modelArg;
   const download = createDownloadDisplay(io.stderr);
   let pipeline: UNet2DPipeline;
@@ -188,9 +207,9 @@ export async function runGenerate(
       onProgress: download.onProgress,
       onStatus: (message) => {
         download.stop();
-        io.stderr.write(`${message}\n`);
+        io.stderr.write(`${safeLine(message)}\n`);
       },
-      onWarning: (message) => void io.stderr.write(`warning: ${message}\n`),
+      onWarning: (message) => void io.stderr.write(`warning: ${safeLine(message)}\n`),
     });
   } catch (err) {
     // A bad --scheduler-config value is a usage error naming the flag (ConfigError names the key and the value).
@@ -210,11 +229,13 @@ export async function runGenerate(
     if (typeof trainSteps === 'number' && options.steps > trainSteps) {
       throw new UsageError(`--steps: expected at most the model's num_train_timesteps=${trainSteps}, got "${options.steps}"`);
     }
+    checkSeedsPerForward(options.seedsPerForward ?? 1, pipeline);
     // UNet evaluations per run (Heun and KDPM2 evaluate twice per step): the progress bar's total.
     pipeline.scheduler.setTimesteps(options.steps);
     const evaluations = pipeline.scheduler.timesteps.length;
     const schedulerJson = pipeline.scheduler.toDiffusersConfig();
     const modelName = options.model ?? 'embedded:tiny-random';
+    const stamp = provenanceStamper(pipeline, { model: modelName, steps: options.steps, eta: options.eta, batch: options.batch, backend, env: io.env });
     if (options.output.kind === 'dir') {
       const shard = options.shard;
       output = ShardOutput.open(path.resolve(io.cwd, options.output.dir), {
@@ -236,7 +257,7 @@ export async function runGenerate(
         },
       });
     }
-    if (options.shard) io.stderr.write(`shard ${options.shard.index}/${options.shard.count} (${options.shard.source}): seeds ${seeds} (${seeds.count} seeds)\n`);
+    if (options.shard) io.stderr.write(`shard ${options.shard.index}/${options.shard.count} (${options.shard.source}): seeds ${seeds} (${seeds.count} seed${seeds.count === 1n ? '' : 's'})\n`);
     const perForward = effectiveSeedsPerForward(options.seedsPerForward ?? 1, backend, (m) => void io.stderr.write(`warning: ${m}\n`));
     let skipped = 0;
     const pending = (function* () {
@@ -269,15 +290,16 @@ export async function runGenerate(
       const perSeed = options.batch * height * width * channels;
       group.forEach((seed, i) => {
         const seedImages = { shape: [options.batch, height, width, channels] as typeof images.shape, data: images.data.subarray(i * perSeed, (i + 1) * perSeed) };
+        assertFiniteImages(seedImages, `seed ${seed}`);
         const absSum = imageAbsSum(seedImages);
         const target = outputFileForSeed(options, seed);
         let file: string | undefined;
         if (output !== undefined) {
-          const written = output.write(seed, encodePng(seedImages), { absSum, seconds }, seedForJson(seed));
+          const written = output.write(seed, stamp(seed, encodePng(seedImages)), { absSum, seconds }, seedForJson(seed));
           file = path.join(output.dir, written.file);
         } else if (target !== undefined) {
           file = path.resolve(io.cwd, target);
-          writeFileAtomic(file, encodePng(seedImages), { force: options.force });
+          writeFileAtomic(file, stamp(seed, encodePng(seedImages)), { force: options.force });
         }
         const record: RunRecord = {
           seed: seedForJson(seed),

@@ -13,6 +13,9 @@ import { SeedList } from '../scale-out/seed-range';
 import { VerifyFailedError } from '../scale-out/verify';
 import { resolveScaleOutOptions } from './scale-out-options';
 import { addScaleOutCommands, addScaleOutOptions } from './scale-out-commands';
+import { addReplayCommand, ReplayMismatchError } from './replay';
+import { assertDemoMayReplace } from './demo-output';
+import { safeLine } from './safe-text';
 
 /** Exit codes: 0 success, 1 a runtime error or a folder that fails `verify`, 2 bad arguments (or an output that exists without --force). */
 export const EXIT_OK = 0;
@@ -65,6 +68,7 @@ function buildProgram(io: CliIO): Command {
     });
   addScaleOutOptions(generate);
   addScaleOutCommands(program, io);
+  addReplayCommand(program, io);
 
   program
     .command('convert')
@@ -84,6 +88,7 @@ function buildProgram(io: CliIO): Command {
     .option('--native <on|off|auto>', 'the native kernels (native/, same bits on every CPU) on wasm: on = required, off = plain wasm, auto = when built (default auto)')
     .addHelpText('after', `\n${EMBEDDED_MODEL_NOTE}\n`)
     .action(async (raw: { backend?: string; threads?: string; native?: string }) => {
+      assertDemoMayReplace(DEMO_OUTPUT, io.cwd);
       const [record] = await runGenerate(
         { seeds: SeedList.single(0n), steps: 2, eta: 0, batch: 1, ...resolveBackendOptions(raw), output: { kind: 'file', file: DEMO_OUTPUT }, json: false, force: true },
         io,
@@ -97,8 +102,9 @@ function buildProgram(io: CliIO): Command {
   return program;
 }
 
+/** An error's message as printed: control characters escaped and the length bounded (safe-text.ts). */
 function describeError(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  return safeLine(err instanceof Error ? err.message : String(err));
 }
 
 /**
@@ -124,11 +130,11 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
       return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
     }
     if (err instanceof UsageError || err instanceof OutputFolderError) {
-      io.stderr.write(`tfjs-diffusers: ${err.message}\n`);
+      io.stderr.write(`tfjs-diffusers: ${describeError(err)}\n`);
       return EXIT_USAGE;
     }
-    if (err instanceof VerifyFailedError) {
-      io.stderr.write(`tfjs-diffusers: ${err.message}\n`);
+    if (err instanceof VerifyFailedError || err instanceof ReplayMismatchError) {
+      io.stderr.write(`tfjs-diffusers: ${describeError(err)}\n`);
       return EXIT_RUNTIME_ERROR;
     }
     io.stderr.write(`tfjs-diffusers: error: ${describeError(err)}\n`);

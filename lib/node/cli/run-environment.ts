@@ -78,7 +78,7 @@ export function kernelPath(backend: string): string {
 }
 
 /** This package's name@version (the manifest's `library` field). */
-function libraryVersion(): string {
+export function libraryVersion(): string {
   const { name, version } = packageInfo();
   return `${name}@${version}`;
 }

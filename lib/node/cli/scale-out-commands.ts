@@ -5,6 +5,8 @@ import type { CliIO } from './cli-io';
 import { mergeOutputs, MERGED_MANIFEST } from '../scale-out/merge';
 import { KUBERNETES_INDEX_VARIABLE, SLURM_VARIABLES } from '../scale-out/shard';
 import { VerifyFailedError, verifyOutputs } from '../scale-out/verify';
+import { safeLine } from './safe-text';
+import { refuseExistingMergeOutputs } from './merge-outputs-guard';
 
 /** The scale-out flags of `generate` (checked by `resolveScaleOutOptions`). */
 export function addScaleOutOptions(generate: Command): void {
@@ -38,7 +40,7 @@ export function addScaleOutCommands(program: Command, io: CliIO): void {
     .action((dirArg: string, raw: { seeds: string; recordsOnly?: boolean }) => {
       const dir = path.resolve(io.cwd, checkedDir(dirArg));
       const report = verifyOutputs(dir, parseSeedList('--seeds', raw.seeds), { checkFiles: !raw.recordsOnly });
-      io.stdout(`${report.lines.join('\n')}\n`);
+      io.stdout(`${report.lines.map((line) => safeLine(line)).join('\n')}\n`);
       if (report.problemCount > 0) throw new VerifyFailedError(`verify: ${report.problemCount} problem(s) in ${dirArg}`);
     });
 
@@ -49,9 +51,11 @@ export function addScaleOutCommands(program: Command, io: CliIO): void {
     .requiredOption('--seeds <list>', 'the seeds the folder must hold: 0-49999')
     .option('--out <file.jsonl>', `the merged manifest (default <dir>/${MERGED_MANIFEST})`)
     .option('--npz <file.npz>', 'also write every image as one uint8 NHWC array arr_0 (what FID tools read)')
-    .action((dirArg: string, raw: { seeds: string; out?: string; npz?: string }) => {
+    .option('--force', 'replace an existing --out or --npz file')
+    .action((dirArg: string, raw: { seeds: string; out?: string; npz?: string; force?: boolean }) => {
       const dir = path.resolve(io.cwd, checkedDir(dirArg));
       const resolve = (file: string | undefined) => (file === undefined ? undefined : path.resolve(io.cwd, file));
+      refuseExistingMergeOutputs(raw, io.cwd);
       const { report, lines } = mergeOutputs(dir, parseSeedList('--seeds', raw.seeds), { out: resolve(raw.out), npz: resolve(raw.npz) });
       io.stdout(`${lines.join('\n')}\n`);
       if (report.problemCount > 0) throw new VerifyFailedError(`merge: ${report.problemCount} problem(s) in ${dirArg}; nothing written`);

@@ -74,7 +74,8 @@ export async function convertPipelineFolder(src: string, out: string, options: {
           scheduler: ['diffusers', String(folder.schedulerConfig._class_name ?? 'DDPMScheduler')],
           unet: ['diffusers', 'UNet2DModel'],
         }),
-        _tfjs_diffusers: { format: 'tfjs-layers', converted_from: path.resolve(src) },
+        // The source folder's name only: an absolute path would record the converting machine's layout (issue 22).
+        _tfjs_diffusers: { format: 'tfjs-layers', converted_from: path.basename(path.resolve(src)) },
       };
       fs.writeFileSync(path.join(tmp, CONVERTED_LAYOUT.modelIndex), `${JSON.stringify(modelIndex, null, 2)}\n`);
     },

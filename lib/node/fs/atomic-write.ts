@@ -1,7 +1,9 @@
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { assertReplaceableOutput, OUTPUT_MARKER, outputMarkerText } from './output-folder';
+import { removeOnSignal } from './signal-cleanup';
 
 /**
  * A hidden temporary name beside `target` (same folder, so a rename onto `target` is atomic). Random bytes keep it
@@ -22,12 +24,56 @@ export function writeFileAtomic(target: string, data: string | Uint8Array, optio
   }
   fs.mkdirSync(path.dirname(target), { recursive: true });
   const tmp = temporarySibling(target);
+  const unregister = removeOnSignal(tmp);
   try {
     fs.writeFileSync(tmp, data);
     fs.renameSync(tmp, target);
   } catch (err) {
     fs.rmSync(tmp, { force: true });
-    throw err;
+    throw withFileName(err, target);
+  } finally {
+    unregister();
+  }
+}
+
+/** The file a temporary folder of {@link writeDirAtomic} carries while it is filled: who is filling it. */
+export const TEMPORARY_MARKER = '.tfjs-diffusers-temporary';
+
+/**
+ * Removes the temporary siblings of `target` that a killed {@link writeDirAtomic} left (SIGKILL, a power cut; a
+ * SIGTERM is handled at once by signal-cleanup.ts when the run yields): only folders named as this library names them
+ * (`.<target>.tmp-<pid>-…`) that carry {@link TEMPORARY_MARKER} naming this host and a process that is no longer
+ * running. Nothing it did not write, and nothing another live process is filling, is touched.
+ */
+export function removeStaleTemporaries(target: string): void {
+  const folder = path.dirname(target);
+  const prefix = `.${path.basename(target)}.tmp-`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(folder);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const dir = path.join(folder, name);
+    let owner: { host?: unknown; pid?: unknown };
+    try {
+      owner = JSON.parse(fs.readFileSync(path.join(dir, TEMPORARY_MARKER), 'utf8'));
+    } catch {
+      continue; // not a folder of ours (or one being renamed into place)
+    }
+    if (owner.host !== os.hostname() || typeof owner.pid !== 'number' || owner.pid === process.pid || isRunning(owner.pid)) continue;
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -47,10 +93,14 @@ export async function writeDirAtomic(
   }
   assertReplaceableOutput(target);
   fs.mkdirSync(path.dirname(path.resolve(target)), { recursive: true });
+  removeStaleTemporaries(path.resolve(target));
   const tmp = temporarySibling(path.resolve(target));
   fs.mkdirSync(tmp);
+  fs.writeFileSync(path.join(tmp, TEMPORARY_MARKER), `${JSON.stringify({ host: os.hostname(), pid: process.pid })}\n`);
+  const unregister = removeOnSignal(tmp);
   try {
     await fill(tmp);
+    fs.rmSync(path.join(tmp, TEMPORARY_MARKER));
     fs.writeFileSync(path.join(tmp, OUTPUT_MARKER), outputMarkerText(options.writer ?? 'writeDirAtomic'));
     if (fs.existsSync(target)) {
       const old = `${tmp}.old`;
@@ -62,6 +112,18 @@ export async function writeDirAtomic(
     }
   } catch (err) {
     fs.rmSync(tmp, { recursive: true, force: true });
-    throw err;
+    throw withFileName(err, target);
+  } finally {
+    unregister();
   }
+}
+
+/**
+ * A full disk or quota names the file being written (a bare `ENOSPC: no space left on device, write` does not say
+ * which of a run's outputs failed); other errors pass as they are.
+ */
+export function withFileName(err: unknown, target: string): unknown {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code !== 'ENOSPC' && code !== 'EDQUOT') return err;
+  return Object.assign(new Error(`${target}: ${code === 'ENOSPC' ? 'no space left on the device' : 'disk quota exceeded'} (${code}) while writing it; nothing was replaced`, { cause: err }), { code });
 }

@@ -28,6 +28,28 @@ export function readModelFile(file: string, maxBytes: number): Uint8Array {
 }
 
 /**
+ * Refuses a file that resolves (through a symlink) outside the model folder being read: a `scheduler_config.json`
+ * linked to `~/.aws/credentials` must not be read, copied into a converted folder or quoted in an error (issue 22).
+ * The one sanctioned exception is a Hugging Face cache snapshot (`…/models--org--name/snapshots/<rev>/`), whose files
+ * are symlinks into the same repository's `blobs/` folder.
+ */
+export function assertInsideModelFolder(file: string, folder: string): void {
+  let real: string;
+  let base: string;
+  try {
+    real = fs.realpathSync(file);
+    base = fs.realpathSync(folder);
+  } catch {
+    return; // missing: the read reports it
+  }
+  const inside = (root: string) => real === root || real.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
+  if (inside(base)) return;
+  const snapshot = /^(.*[\\/]models--[^\\/]+)[\\/]snapshots[\\/][^\\/]+(?:[\\/]|$)/.exec(base);
+  if (snapshot !== null && inside(path.join(snapshot[1], 'blobs'))) return;
+  throw new ModelSourceError(file, `resolves (through a symlink) outside the model folder ${folder}: refused, nothing was read`);
+}
+
+/**
  * A model folder on disk as a {@link ModelSource}.
  *
  * ```ts
@@ -51,7 +73,9 @@ export class FsModelSource implements ModelSource {
   }
 
   async readBytes(file: string, options: { maxBytes: number }): Promise<Uint8Array> {
-    return readModelFile(this.describe(file), options.maxBytes);
+    const target = this.describe(file);
+    assertInsideModelFolder(target, this.location);
+    return readModelFile(target, options.maxBytes);
   }
 
   async readJson(file: string): Promise<Record<string, unknown>> {

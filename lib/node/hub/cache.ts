@@ -93,7 +93,19 @@ export function validateRevision(revision: string): void {
   if (typeof revision !== 'string' || revision === '' || revision.split('/').some((s) => s === '' || s === '.' || s === '..') || revision.includes('\\')) {
     throw new HubArgumentError('revision', revision, 'a branch, tag or commit name');
   }
+  // Checked before any request: a NUL used to surface as a bare TypeError from fetch, 300 characters as ENAMETOOLONG
+  // from the cache's refs/ file after the request had gone out. Git refs have no control characters.
+  if (revision.length > MAX_REVISION_CHARS || /[\u0000-\u001f\u007f]/.test(revision)) {
+    throw new HubArgumentError(
+      'revision',
+      revision.length > 80 ? `${revision.slice(0, 80)}…` : revision,
+      `a branch, tag or commit name (at most ${MAX_REVISION_CHARS} characters, no control characters)`,
+    );
+  }
 }
+
+/** Longest revision accepted: a cache file name (refs/<revision>) must stay under the usual 255-byte limit. */
+export const MAX_REVISION_CHARS = 200;
 
 export const COMMIT_HASH = /^[0-9a-f]{40}$/;
 

@@ -1,6 +1,7 @@
 import type { HubDownloadOptions, HubEnv } from '../../loading/load-options';
 import { MAX_JSON_FILE_BYTES } from '../../io/reader-limits';
-import { HubEndpointError, HubRedirectError } from './errors';
+import { HubEndpointError, HubError, HubRedirectError } from './errors';
+import { retryDelayMs } from './retry-policy';
 
 /**
  * The HTTP side of the Hub client: which endpoint, which token for which origin, which redirects to follow, how
@@ -41,6 +42,14 @@ export function networkErrorCode(err: unknown): string | undefined {
     if (e.name === 'AbortError' || e.name === 'TimeoutError') return 'ETIMEDOUT';
   }
   return err instanceof TypeError && /fetch failed|terminated/.test(err.message) ? 'ECONNRESET' : undefined;
+}
+
+/** Whether `err` or one of its causes carries `code` (undici wraps its errors in a TypeError's cause). */
+function hasErrorCode(err: unknown, code: string): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e.code === code) return true;
+  }
+  return false;
 }
 
 /** An error that a retry may cure (the connection, not the content). */
@@ -163,7 +172,24 @@ export class HubSession {
       return { response, url, touch, abort, done };
     } catch (err) {
       done();
+      if (hasErrorCode(err, 'UND_ERR_HEADERS_OVERFLOW')) {
+        // Not a connection problem (which would suggest HF_HUB_OFFLINE): the server's answer itself is malformed.
+        throw new HubError(`${new URL(url).host} answered ${method} ${url} with response headers larger than Node's limit (--max-http-header-size, 16 KiB by default): a broken or hostile server; refused`);
+      }
       throw err;
+    }
+  }
+
+  /** {@link once}, asked again after a 429 or a passing 5xx (retry-policy.ts), at most `retries` times. */
+  private async onceRetrying(url: string, method: string, extra: Record<string, string>): Promise<HubResponse> {
+    for (let attempt = 0; ; attempt++) {
+      const answer = await this.once(url, method, extra);
+      const { status, headers } = answer.response;
+      const delay = attempt < this.retries ? retryDelayMs(status, headers.get('retry-after'), attempt, this.retryDelayMs) : null;
+      if (delay === null) return answer;
+      answer.done();
+      await answer.response.body?.cancel().catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }
 
@@ -173,7 +199,7 @@ export class HubSession {
    */
   async request(url: string, method: 'HEAD' | 'GET', options: { headers?: Record<string, string>; hostRelativeOnly: boolean }): Promise<HubResponse> {
     for (let redirects = 0; ; redirects++) {
-      const answer = await this.once(url, method, options.headers ?? {});
+      const answer = await this.onceRetrying(url, method, options.headers ?? {});
       const { status } = answer.response;
       const location = answer.response.headers.get('location');
       if (status < 300 || status >= 400 || location === null || status === 304) return answer;

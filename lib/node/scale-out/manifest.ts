@@ -1,6 +1,8 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
+import * as path from 'path';
 import { decodePng } from '../png';
+import { openRegularFile } from '../fs/regular-file';
 
 /**
  * One line of a shard's manifest (`manifest-<I>-of-<N>.jsonl` in the output folder): one generated seed.
@@ -134,7 +136,7 @@ const READ_CHUNK = 1 << 20;
  * lines' lengths. Returns the byte length of a torn tail (a last line without its newline, ignored), or 0.
  */
 export function forEachManifestLine(file: string, visit: (line: ManifestLine) => void): number {
-  const fd = fs.openSync(file, 'r');
+  const fd = openRegularFile(file, 'r', { within: path.dirname(file) });
   try {
     const buffer = Buffer.alloc(READ_CHUNK);
     let pending: Buffer[] = [];
@@ -181,7 +183,7 @@ export class ManifestWriter {
 
   /** Opens (creating) `file` for appending; ends a torn last line left by a killed writer first. */
   static open(file: string): ManifestWriter {
-    const fd = fs.openSync(file, 'a');
+    const fd = openRegularFile(file, 'a', { within: path.dirname(file) });
     try {
       const size = fs.fstatSync(fd).size;
       if (size > 0) {

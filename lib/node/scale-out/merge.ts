@@ -1,7 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { temporarySibling } from '../fs/atomic-write';
+import { temporarySibling, withFileName } from '../fs/atomic-write';
 import { decodePng, gridLayout } from '../png';
+import { readRegularFileInside } from '../fs/regular-file';
+import { MAX_OUTPUT_PNG_BYTES } from './output-png-limits';
 import { parseRecord } from './manifest';
 import { NPZ_ARRAY_KEY, writeNpzUint8 } from './npz';
 import { SeedList } from './seed-range';
@@ -42,19 +44,8 @@ export function mergeOutputs(
   const count = Number(seeds.count);
   const lines = [...report.lines];
 
-  const out = options.out ?? path.join(dir, MERGED_MANIFEST);
-  const tmp = temporarySibling(out);
-  const fd = fs.openSync(tmp, 'wx');
-  try {
-    for (const bytes of recordLinesInOrder(dir, index, count)) fs.writeSync(fd, Buffer.concat([bytes, Buffer.from('\n')]));
-    fs.closeSync(fd);
-    fs.renameSync(tmp, out);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
-  lines.push(`wrote ${out} (${count} records in seed order)`);
-
+  // The npz first, the manifest last: a merge that fails on the npz (a full disk) leaves no new manifest claiming a
+  // finished merge.
   if (options.npz !== undefined && count > 0) {
     const first = parseRecord(recordLinesInOrder(dir, index, 1).next().value!.toString('utf8'));
     if (typeof first === 'string') throw new VerifyFailedError(`merge: a record that verified no longer parses: ${first}`);
@@ -65,7 +56,7 @@ export function mergeOutputs(
       for (const bytes of recordLinesInOrder(dir, index, count)) {
         const record = parseRecord(bytes.toString('utf8'));
         if (typeof record === 'string') throw new VerifyFailedError(`merge: a record that verified no longer parses: ${record}`);
-        const png = decodePng(fs.readFileSync(path.join(dir, record.file)));
+        const png = decodePng(readRegularFileInside(path.join(dir, record.file), { within: dir, maxBytes: MAX_OUTPUT_PNG_BYTES }));
         if (png.channels !== channels) {
           throw new VerifyFailedError(`merge: ${record.file} has ${png.channels} channels, its record's shape says ${channels}`);
         }
@@ -81,5 +72,19 @@ export function mergeOutputs(
     });
     lines.push(`wrote ${options.npz} (uint8 array ${NPZ_ARRAY_KEY} of shape [${shape.join(', ')}], NHWC)`);
   }
+
+  const out = options.out ?? path.join(dir, MERGED_MANIFEST);
+  const tmp = temporarySibling(out);
+  const fd = fs.openSync(tmp, 'wx');
+  try {
+    for (const bytes of recordLinesInOrder(dir, index, count)) fs.writeSync(fd, Buffer.concat([bytes, Buffer.from('\n')]));
+    fs.closeSync(fd);
+    fs.renameSync(tmp, out);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw withFileName(err, out);
+  }
+  lines.push(`wrote ${out} (${count} records in seed order)`);
+
   return { report, lines };
 }

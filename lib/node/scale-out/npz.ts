@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import { Zip, ZipPassThrough } from 'fflate';
-import { temporarySibling } from '../fs/atomic-write';
+import { temporarySibling, withFileName } from '../fs/atomic-write';
 
 /** The array name FID tools (pytorch-fid, torch-fidelity, clean-fid, TF's evaluator) read from a sample `.npz`. */
 export const NPZ_ARRAY_KEY = 'arr_0';
@@ -69,6 +69,6 @@ export function writeNpzUint8(target: string, shape: readonly number[], fill: (p
       // already closed
     }
     fs.rmSync(tmp, { force: true });
-    throw err;
+    throw withFileName(err, target);
   }
 }

@@ -1,6 +1,8 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
+import { readRegularFileInside, UnsafeFileError } from '../fs/regular-file';
+import { MAX_OUTPUT_PNG_BYTES } from './output-png-limits';
 import { writeFileAtomic } from '../fs/atomic-write';
 import { UsageError } from '../usage-error';
 import {
@@ -81,8 +83,9 @@ export class ShardOutput {
     if (record === undefined || record.file !== seedFileName(seed)) return false;
     let bytes: Buffer;
     try {
-      bytes = fs.readFileSync(path.join(this.dir, record.file));
-    } catch {
+      bytes = readRegularFileInside(path.join(this.dir, record.file), { within: this.dir, maxBytes: MAX_OUTPUT_PNG_BYTES });
+    } catch (err) {
+      if (err instanceof UnsafeFileError) throw err; // a FIFO, a /dev/zero link or a link out of --out-dir: say so
       return false;
     }
     return createHash('sha256').update(bytes).digest('hex') === record.pngSha256;

@@ -2,6 +2,8 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { decodePng } from '../png';
+import { readRegularFileInside, UnsafeFileError } from '../fs/regular-file';
+import { MAX_OUTPUT_PNG_BYTES } from './output-png-limits';
 import { forEachManifestLine, ManifestRecord, parseRecord, recordSeed } from './manifest';
 import { seedFileName, SeedList, SpanCollector } from './seed-range';
 import { parseManifestFileName } from './shard';
@@ -89,16 +91,23 @@ function listManifests(dir: string): string[] {
 
 /** Temporary PNGs (`.seed<N>.png.tmp-<pid>-<time>`, see atomic-write.ts) in `dir`, read entry by entry. */
 function countTemporaries(dir: string): number {
+  return listTemporaries(dir).pngs;
+}
+
+/** The temporary files killed writers left in `dir`: PNGs (`.seed<N>.png.tmp-*`) and merged manifests or npz files. */
+function listTemporaries(dir: string): { pngs: number; merged: string[] } {
   const handle = fs.opendirSync(dir);
-  let count = 0;
+  let pngs = 0;
+  const merged: string[] = [];
   try {
     for (let entry = handle.readSync(); entry !== null; entry = handle.readSync()) {
-      if (/^\.seed-?\d+\.png\.tmp-/.test(entry.name)) count++;
+      if (/^\.seed-?\d+\.png\.tmp-/.test(entry.name)) pngs++;
+      else if (/^\.[^/]+\.(jsonl|npz)\.tmp-/.test(entry.name) && merged.length < 10) merged.push(entry.name);
     }
   } finally {
     handle.closeSync();
   }
-  return count;
+  return { pngs, merged };
 }
 
 function shortHash(hex: string): string {
@@ -215,8 +224,12 @@ export function verifyOutputs(dir: string, seeds: SeedList, options: VerifyOptio
         }
         let bytes: Buffer;
         try {
-          bytes = fs.readFileSync(path.join(dir, record.file));
-        } catch {
+          bytes = readRegularFileInside(path.join(dir, record.file), { within: dir, maxBytes: MAX_OUTPUT_PNG_BYTES });
+        } catch (err) {
+          if (err instanceof UnsafeFileError) {
+            mismatches.add(`seed ${seed}: ${err.message}`);
+            return;
+          }
           missingFiles.add(`seed ${seed}: ${record.file} is missing (recorded in ${name} line ${lineNumber})`);
           return;
         }
@@ -242,12 +255,16 @@ export function verifyOutputs(dir: string, seeds: SeedList, options: VerifyOptio
 
   const problems = [missingRecords, duplicates, conflicts, wrongNames, missingFiles, mismatches, mixed];
   const problemCount = problems.reduce((n, list) => n + list.count, 0);
-  const lines = [`verify ${dir}: seeds ${seeds} (${count} seeds), ${manifests.length} manifest(s), ${records} records`];
+  const lines = [`verify ${dir}: seeds ${seeds} (${count} seed${count === 1 ? '' : 's'}), ${manifests.length} manifest(s), ${records} records`];
   for (const list of problems) lines.push(...list.lines());
   for (const list of [badLines, reencoded]) lines.push(...list.lines().map((l) => `note: ${l}`));
   const temporaries = countTemporaries(dir);
   if (temporaries > 0) {
     lines.push(`note: ${temporaries} temporary file(s) (.seed<N>.png.tmp-*) left by writers killed mid-write; delete them once no generate runs here`);
+  }
+  const mergeLeftovers = listTemporaries(dir).merged;
+  if (mergeLeftovers.length > 0) {
+    lines.push(`note: temporary file(s) left by a killed merge: ${mergeLeftovers.join(', ')}; delete them once no merge runs here`);
   }
   if (outsideCount > 0) lines.push(`note: ${outsideCount} record(s) of seeds outside --seeds ignored (${outside.describe()}${outsideCount > outside.count ? ',…' : ''})`);
   lines.push(

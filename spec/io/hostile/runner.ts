@@ -8,6 +8,7 @@ import { readTorchCheckpoint } from '../../../lib/io/torch-pickle';
 import { isolatedMain } from '../../helpers/run-isolated';
 import { fuzzSafetensorsHeader } from '../fuzz/safetensors-fuzz';
 import { fuzzTorchPickle, fuzzTorchZip } from '../fuzz/torch-fuzz';
+import { measureScaling } from '../fuzz/time-property';
 import { manyEmptyTensorsHeader } from '../../../test-support/safetensors-bytes';
 
 const read = (file: string) => new Uint8Array(fs.readFileSync(file));
@@ -25,4 +26,6 @@ isolatedMain({
   'fuzz-safetensors': (args) => [() => fuzzSafetensorsHeader(Number(args[0]), Number(args[1]))],
   'fuzz-pickle': (args) => [() => fuzzTorchPickle(Number(args[0]), Number(args[1]))],
   'fuzz-zip': (args) => [() => fuzzTorchZip(Number(args[0]), Number(args[1]))],
+  // One reader, one generated input shape (fast-check seed), one scale: the fastest of a few reads.
+  scaling: (args) => [() => measureScaling(args[0], Number(args[1]), Number(args[2]))],
 });

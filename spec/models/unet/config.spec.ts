@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import { fixturePath, loadFixture } from '../../helpers/fixtures';
 import { parseUNet2DConfig, UNET_2D_DEFAULTS, unet2DConfigToJSON } from '../../../lib/models/unet/config';
 import { attentionHeads, timeEmbedDim } from '../../../lib/models/unet/config-dimensions';
+import { unknownKeysWarning } from '../../../lib/config/config-schema';
 import { readUNet2DConfig } from '../../../lib/node/fs/read-unet-2d-config';
 import { ConfigError } from '../../../lib/config/config-error';
 import { DDPM_CIFAR10_32_UNET_CONFIG } from '../../../lib/models/unet/ddpm-cifar10-32';
@@ -179,5 +180,17 @@ describe('UNet defaults, checked against diffusers itself (not against this libr
     const defaulted = Object.keys(written).filter((k) => !k.startsWith('_') && !(k in fixture.config));
     expect(defaulted.length).toBeGreaterThan(8); // e.g. add_attention, downsample_type, dropout, resnet_time_scale_shift
     for (const key of Object.keys(written).filter((k) => !k.startsWith('_'))) expect([key, ours[key]]).toEqual([key, written[key]]);
+  });
+});
+
+describe('unknown-key warnings are bounded and safe to print (issue 22)', () => {
+  test('300,000 unknown keys: the first 5 and a count; a key with ANSI escapes is quoted with them escaped', () => {
+    const keys = Array.from({ length: 300_000 }, (_, i) => `k${i}`);
+    const warning = unknownKeysWarning('config.json', 'UNet2DModel', ['\u001b[2Kok: every seed verified', ...keys]);
+    expect(warning).toBe(
+      'config.json: ignoring config keys that UNet2DModel does not know: "\\u001b[2Kok: every seed verified", k0, k1, k2, k3 and 299996 more',
+    );
+    expect(warning.length).toBeLessThan(300);
+    expect(unknownKeysWarning('c', 'X', ['x'.repeat(10_000)]).length).toBeLessThan(200);
   });
 });

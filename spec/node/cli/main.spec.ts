@@ -127,13 +127,14 @@ describe('tfjs-diffusers CLI (the built bin, one fresh process per command)', ()
     fs.writeFileSync(target, 'keep me');
     const refused = await cli('generate', '--steps', '1', '--backend', 'wasm', '--out', 'img.png');
     expect(refused.code).toBe(EXIT_USAGE);
-    expect(refused.stderr).toContain('--out: img.png already exists; pass --force to overwrite it (or --resume)');
+    // --resume needs --out-dir: suggested only there (issue 22).
+    expect(refused.stderr).toContain('--out: img.png already exists; pass --force to overwrite it\n');
     expect(fs.readFileSync(target, 'utf8')).toBe('keep me');
     fs.mkdirSync(path.join(tmp, 'imgs'));
     fs.writeFileSync(path.join(tmp, 'imgs', 'seed1.png'), 'keep me too');
     const refusedDir = await cli('generate', '--seeds', '0-1', '--steps', '1', '--backend', 'wasm', '--out-dir', 'imgs');
     expect(refusedDir.code).toBe(EXIT_USAGE);
-    expect(refusedDir.stderr).toContain(`--out-dir: ${path.join('imgs', 'seed1.png')} already exists`);
+    expect(refusedDir.stderr).toContain(`--out-dir: ${path.join('imgs', 'seed1.png')} already exists; pass --force to overwrite it (or --resume`);
     expect(fs.existsSync(path.join(tmp, 'imgs', 'seed0.png'))).toBe(false); // checked before any work
 
     const forced = await cli('generate', '--steps', '1', '--backend', 'wasm', '--out', 'img.png', '--force');
@@ -151,10 +152,14 @@ describe('tfjs-diffusers CLI (the built bin, one fresh process per command)', ()
     expect(run.stderr).toContain(`tfjs-diffusers: error: cannot reach http://127.0.0.1:${port}`);
     expect(run.stderr).toContain('tfjs-diffusers convert');
     expect(run.stderr).not.toMatch(/\n\s+at /);
-    const missing = await cli('generate', '--model', './missing-folder', '--backend', 'wasm');
-    expect(missing.code).toBe(EXIT_RUNTIME_ERROR);
-    expect(missing.stderr).toContain(`${path.join(tmp, 'missing-folder')}: no such folder`);
-    const debug = await runIn(tmp, { DEBUG: '1' })('generate', '--model', './missing-folder', '--backend', 'wasm');
+    // A folder that exists but holds no model is a runtime error (a missing one is a bad argument: new-user.spec.ts).
+    fs.mkdirSync(path.join(tmp, 'empty-folder'));
+    const empty = await cli('generate', '--model', './empty-folder', '--backend', 'wasm');
+    expect(empty.code).toBe(EXIT_RUNTIME_ERROR);
+    expect(empty.stderr).toContain('tfjs-diffusers: error: ');
+    expect(empty.stderr).toContain('empty-folder');
+    expect(empty.stderr).not.toMatch(/\n\s+at /);
+    const debug = await runIn(tmp, { DEBUG: '1' })('generate', '--model', './empty-folder', '--backend', 'wasm');
     expect(debug.stderr).toMatch(/\n\s+at /);
   });
 

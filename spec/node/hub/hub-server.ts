@@ -61,6 +61,10 @@ export class FakeHub {
   readonly undeclaredSize = new Set<string>();
   /** sha256 → ms between single bytes: that blob is sent one byte at a time (a drip), until the client leaves. */
   readonly drip = new Map<string, number>();
+  /** Answers given first, one per request, before serving normally (429 with Retry-After, a passing 503, …). */
+  readonly failures: { status: number; headers?: Record<string, string> }[] = [];
+  /** When set, every answer carries a header of this many bytes (a server that floods its headers). */
+  hugeHeaderBytes: number | undefined;
   /** LFS blobs are sent at about this many bytes per second (64 KiB slices), when set. */
   throttleBytesPerSecond: number | undefined;
   private server: http.Server | undefined;
@@ -105,6 +109,12 @@ export class FakeHub {
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = req.url ?? '';
     this.log.push({ method: req.method ?? '', url, range: req.headers.range, authorization: req.headers.authorization });
+    const failure = this.failures.shift();
+    if (failure !== undefined) {
+      res.writeHead(failure.status, failure.headers ?? {}).end();
+      return;
+    }
+    if (this.hugeHeaderBytes !== undefined) res.setHeader('X-Padding', 'x'.repeat(this.hugeHeaderBytes));
     const head = req.method === 'HEAD';
     const lfs = /^\/lfs\/([0-9a-f]{64})$/.exec(url);
     if (lfs) return this.serveBlob(lfs[1], req, res);

@@ -1,0 +1,34 @@
+import { ProvenanceFields, stampProvenance } from '../png-provenance';
+import type { UNet2DPipeline } from '../../pipelines/unet2d-pipeline';
+import { cpuIsa, kernelPath, libraryVersion, pipelineContentHash } from './run-environment';
+
+/** The name `generate` records for the embedded model (`replay` maps it back to the embedded folder). */
+export const EMBEDDED_MODEL_NAME = 'embedded:tiny-random';
+
+/**
+ * The provenance stamp of one `generate` run: computes the model hash once (on first use) and returns a function
+ * that adds the provenance chunk to one seed's PNG.
+ */
+export function provenanceStamper(
+  pipeline: UNet2DPipeline,
+  settings: { model: string; steps: number; eta: number; batch: number; backend: string; env: Record<string, string | undefined> },
+): (seed: bigint, png: Uint8Array) => Uint8Array {
+  let fixed: Omit<ProvenanceFields, 'seed'> | undefined;
+  return (seed, png) => {
+    fixed ??= {
+      steps: settings.steps,
+      eta: settings.eta,
+      batch: settings.batch,
+      pipeline: pipeline.pipelineName,
+      scheduler: pipeline.scheduler.toDiffusersConfig(),
+      model: settings.model,
+      modelHash: pipelineContentHash(pipeline),
+      library: libraryVersion(),
+      backend: settings.backend,
+      kernelPath: kernelPath(settings.backend),
+      cpuIsa: cpuIsa(),
+    };
+    return stampProvenance(png, { seed: seed.toString(), ...fixed });
+  };
+}
+

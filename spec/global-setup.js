@@ -17,12 +17,13 @@ const NEEDS_BUILD = {
   // The CLI as users run it: the built bin (spec/helpers/cli.ts) and the built entries.
   'spec/node/cli/main.spec.ts': ['node'],
   'spec/node/cli/scale-out.spec.ts': ['node'],
+  'spec/node/cli/webgpu.spec.ts': ['node'],
   'spec/node/hub/concurrent-generate.spec.ts': ['node'],
   'spec/docs/documented-commands.spec.ts': ['node'],
   'spec/loading/one-code-path.spec.ts': ['node'],
 };
 
-const REQUIREMENTS = ['native', 'browser'];
+const REQUIREMENTS = ['native', 'browser', 'webgpu'];
 
 module.exports = async function globalSetup(globalConfig) {
   const required = (process.env.TFJS_DIFFUSERS_REQUIRE ?? '').split(',').map((s) => s.trim()).filter(Boolean);

@@ -8,7 +8,7 @@ import { Generator } from '../../random/generator';
 import { DDIMPipeline } from '../../pipelines/ddim-pipeline';
 import { imageAbsSum } from '../../pipelines/image-abs-sum';
 import { GenerateOptions, outputFileForSeed, UsageError } from './arguments';
-import { runEnvironment, pipelineContentHash } from './run-environment';
+import { kernelPath, runEnvironment, pipelineContentHash } from './run-environment';
 import { effectiveSeedsPerForward } from './scale-out-options';
 import { SeedList } from './seed-range';
 import { shardSeeds } from './shard';
@@ -26,6 +26,8 @@ export interface RunRecord {
   eta: number;
   batch: number;
   backend: string;
+  /** The kernels that ran (the manifest's `kernelPath`): `wasm+onednn-…`, `webgpu:<adapter> (…)`, … */
+  kernelPath: string;
   model: string;
   /** `np.abs(image).sum()` as numpy computes it (float32). */
   absSum: number;
@@ -223,6 +225,7 @@ export async function runGenerate(
           eta: options.eta,
           batch: options.batch,
           backend,
+          kernelPath: kernelPath(backend),
           model: modelName,
           absSum,
           seconds,

@@ -2,6 +2,7 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { nativeKernelsStatus } from '../backends/native/register';
+import { webGpuKernelPath } from '../backends/dawn-webgpu';
 import { packageInfo } from '../package-version';
 import type { DDIMPipeline } from '../../pipelines/ddim-pipeline';
 
@@ -14,7 +15,8 @@ export interface RunEnvironment {
   backend: string;
   /**
    * The kernels that run the UNet: `wasm`, `wasm+onednn-2.6.3+winograd` (the native kernels, with their Winograd
-   * convolutions; `wasm+onednn-2.6.3` under TFJS_DIFFUSERS_WINOGRAD=off, other bits), `cpu`, `tensorflow`, …
+   * convolutions; `wasm+onednn-2.6.3` under TFJS_DIFFUSERS_WINOGRAD=off, other bits), `cpu`, `tensorflow`,
+   * `webgpu:<adapter> (<native API>, <driver>[, software])` (lib/node/backends/dawn-webgpu.ts), …
    */
   kernelPath: string;
   /** The x86 ISA oneDNN may use (`avx512_core`, `avx2`, …, capped by ONEDNN_MAX_CPU_ISA) or the CPU architecture. */
@@ -64,6 +66,7 @@ export function cpuIsa(env: Record<string, string | undefined> = process.env): s
 
 /** The kernels the active backend runs the UNet with (see {@link RunEnvironment.kernelPath}). */
 export function kernelPath(backend: string): string {
+  if (backend === 'webgpu') return webGpuKernelPath();
   if (backend !== 'wasm') return backend;
   const native = nativeKernelsStatus();
   if (!native.enabled) return 'wasm';

@@ -299,6 +299,9 @@ export function webGpuKernelPath(): string {
 export async function registerDawnWebGpu(option?: WebGpuAdapterChoice, env: Record<string, string | undefined> = process.env): Promise<WebGpuBackendInfo> {
   const dawn = loadDawn();
   const resolved = resolveAdapterChoice(option, env);
+  const running = tf.engine().registry['webgpu'] !== undefined;
+  // Started already, and no adapter asked for: the running one (no new listing of the adapters).
+  if (running && resolved === null && registered !== null) return registered;
   const adapters = await listWebGpuAdapters();
   if (adapters.length === 0) {
     throw new WebGpuUnavailableError(`setBackend('webgpu'): Dawn (npm \`${WEBGPU_PACKAGE}\`) found no WebGPU adapter: ${NO_ADAPTER_HINT}.`);
@@ -313,7 +316,6 @@ export async function registerDawnWebGpu(option?: WebGpuAdapterChoice, env: Reco
   }
   const info: WebGpuBackendInfo = { adapter, chosenBy: resolved?.by ?? 'default' };
 
-  const running = tf.engine().registry['webgpu'] !== undefined;
   if (running) {
     if (registered !== null && registered.adapter.index === adapter.index && registered.adapter.name === adapter.name) return registered;
     throw new WebGpuUnavailableError(

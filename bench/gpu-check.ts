@@ -1,7 +1,9 @@
 /**
  * The webgpu backend on a real GPU, in one run (bench/gpu-check.sh builds and starts it): which adapter runs, the
- * full-size google/ddpm-cifar10-32 UNet forward at batch 1 and 16, the 50-step DDIM image, and how far the webgpu
- * images are from the cpu backend's for the same seed (max |Δ| over the image, values in [0, 1]).
+ * full-size google/ddpm-cifar10-32 UNet forward at batch 1 and 16, the 50-step DDIM image, how far the webgpu
+ * images are from the cpu backend's for the same seed (max |Δ| over the image, values in [0, 1]), and the full-size
+ * parity with PyTorch: max |Δ| of each forward case of spec/fixtures/unet_full.json (the figure
+ * spec/helpers/tolerances.ts's fullForward bounds are made of).
  *
  *   node build/bench/gpu-check.js [--model <converted folder or hub id>] [--reference cpu|wasm] [--steps 50] [--runs 5]
  *
@@ -21,6 +23,9 @@ import type { DenoisingModel } from '../lib/pipelines/pipeline-components';
 import { DDPM_CIFAR10_SCHEDULER_CONFIG } from '../lib/node/fs/pipeline-folder';
 import { Generator } from '../lib/random/generator';
 import { syntheticStateDict } from '../test-support/synthetic-checkpoint';
+import * as fs from 'fs';
+import * as path from 'path';
+import { recipeStateDict } from '../spec/helpers/recipe-weights';
 import { oneOf, parseBenchArgs, positiveInt } from './args';
 import { median, warmUp } from './stats';
 
@@ -78,6 +83,33 @@ async function unetOutput(pipeline: DDIMPipeline): Promise<Float32Array> {
   return data;
 }
 
+interface FullFixture {
+  config: Record<string, unknown>;
+  weights_seed: number;
+  state_dict_keys: [string, number[]][];
+  cases: { id: string; timestep: number | number[]; sample: { shape: number[]; data: number[] }; output: { data: number[] } }[];
+}
+
+/** Max |Δ| against PyTorch of each full-size forward case (NCHW fixture arrays; the UNet takes NHWC). */
+async function fullSizeParity(): Promise<string[]> {
+  const file = path.join(__dirname, '..', '..', 'spec', 'fixtures', 'unet_full.json');
+  const fixture = JSON.parse(fs.readFileSync(file, 'utf8')) as FullFixture;
+  const unet = UNet2DModel.fromConfig(fixture.config);
+  unet.loadStateDict(recipeStateDict(fixture.state_dict_keys, fixture.weights_seed), 'unet_full.json recipe weights');
+  const lines: string[] = [];
+  for (const c of fixture.cases) {
+    const nchw = tf.tensor4d(c.sample.data, c.sample.shape as [number, number, number, number], 'float32');
+    const sample = tf.transpose(nchw, [0, 2, 3, 1]) as tf.Tensor4D;
+    const out = unet.predict(sample, c.timestep);
+    const back = tf.transpose(out, [0, 3, 1, 2]);
+    const got = (await back.data()) as Float32Array;
+    tf.dispose([nchw, sample, out, back]);
+    lines.push(`${c.id} ${maxAbsDiff(got, Float32Array.from(c.output.data)).toExponential(2)}`);
+  }
+  unet.dispose();
+  return lines;
+}
+
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   let max = 0;
   for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
@@ -110,6 +142,7 @@ async function main(): Promise<void> {
   const gpuImage = await image(gpu, o.steps);
   say(`image, ${o.steps} steps, batch 1: ${gpuImage.seconds.toFixed(2)} s`);
   gpu.dispose();
+  say(`full-size parity with PyTorch (unet_full.json forward cases, max |Δ|; cpu/wasm measured 3.5e-6/3.9e-6): ${(await fullSizeParity()).join('; ')}`);
 
   say(`reference: the ${o.reference} backend, same weights and seed (slow on cpu: minutes)...`);
   await setBackend(o.reference, o.reference === 'wasm' ? { native: false } : {});

@@ -260,6 +260,22 @@ function provideNavigatorGpu(gpu: GpuLike): void {
   }
 }
 
+/**
+ * tfjs-backend-webgpu flags set before the backend starts, so that a sample's bits never depend on the batch:
+ * - `WEBGPU_MATMUL_PROGRAM_TYPE: 3` (MatMulPackedProgram) for every matmul: by default tfjs picks the shader by the
+ *   output's size and the adapter (MatMulReduceProgram for ≤ 128 outputs, MatMulSmallOutputSizeProgram for few
+ *   workgroups, MatMulSplitKProgram, whose atomic adds are not even run-to-run deterministic), each with its own
+ *   summation order, so a sample alone and in a batch got other bits (measured on SwiftShader: 743 of 768 elements,
+ *   up to 1.4e-6).
+ * - `WEBGPU_CPU_FORWARD: false`: by default an op whose inputs still sit in CPU memory and hold fewer than 1000
+ *   elements runs on the cpu backend's kernels, so at batch 1 and at batch 16 the same op of a sample could run on
+ *   other kernels; now every op runs in the shaders.
+ */
+export const WEBGPU_DETERMINISM_FLAGS: Readonly<Record<string, number | boolean>> = {
+  WEBGPU_MATMUL_PROGRAM_TYPE: 3,
+  WEBGPU_CPU_FORWARD: false,
+};
+
 /** What this process's `webgpu` backend was registered on (tfjs' registry is per process, like this). */
 let registered: WebGpuBackendInfo | null = null;
 
@@ -290,7 +306,8 @@ export function webGpuKernelPath(): string {
  * Makes tfjs-backend-webgpu's `webgpu` backend startable in Node: loads Dawn, picks the adapter (the `adapter`
  * choice, else {@link WEBGPU_ADAPTER_ENV}, else Dawn's high-performance adapter: the discrete GPU when there is one),
  * provides `navigator.gpu` and WebGPU's globals, and registers the backend on that adapter, with a device that has
- * no `shader-f16` feature (so no shader can compute in half precision: float32 everywhere). Does not start it.
+ * no `shader-f16` feature (so no shader can compute in half precision: float32 everywhere) and
+ * {@link WEBGPU_DETERMINISM_FLAGS} set. Does not start it.
  *
  * The adapter is fixed for the process once the backend has started: another choice then throws.
  *
@@ -326,6 +343,7 @@ export async function registerDawnWebGpu(option?: WebGpuAdapterChoice, env: Reco
 
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { WebGPUBackend } = require('@tensorflow/tfjs-backend-webgpu') as typeof import('@tensorflow/tfjs-backend-webgpu');
+  for (const [flag, value] of Object.entries(WEBGPU_DETERMINISM_FLAGS)) tf.env().set(flag, value);
   const gpu = dawn.create([`adapter=${adapter.name}`, `backend=${adapter.backend}`]);
   installGlobals(dawn);
   provideNavigatorGpu(gpu);

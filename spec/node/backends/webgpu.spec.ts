@@ -7,6 +7,7 @@ import {
   registerDawnWebGpu,
   resolveAdapterChoice,
   WEBGPU_ADAPTER_ENV,
+  WEBGPU_DETERMINISM_FLAGS,
   webGpuBackendInfo,
 } from '../../../lib/node/backends/dawn-webgpu';
 import { defaultBackendName, getBackendName, isBackendAvailable, setBackend } from '../../../lib/node/backends/set-backend';
@@ -63,7 +64,8 @@ describeOnWebGpu('the webgpu backend in Node (Dawn on SwiftShader)', () => {
   test('computes in float32: no shader-f16 on the device, and 1 + 2^-23 − 1 is 2^-23 on the GPU', async () => {
     const device = (tf.backend() as unknown as { device: { features: Set<string> } }).device;
     expect(device.features.has('shader-f16')).toBe(false);
-    // 2048 elements: above WEBGPU_CPU_HANDOFF_SIZE_THRESHOLD (1000), so the ops run in shaders, not on the CPU.
+    for (const [flag, value] of Object.entries(WEBGPU_DETERMINISM_FLAGS)) expect([flag, tf.env().get(flag)]).toEqual([flag, value]);
+    // 2048 elements: above WEBGPU_CPU_HANDOFF_SIZE_THRESHOLD (1000), so the ops run in shaders even with CPU_FORWARD on.
     const ones = tf.ones([2048]);
     const y = tf.tidy(() => tf.sub(tf.add(ones, tf.scalar(2 ** -23)), ones));
     expect(new Set(await y.data())).toEqual(new Set([2 ** -23]));
@@ -98,6 +100,16 @@ describeOnWebGpu('the webgpu backend in Node (Dawn on SwiftShader)', () => {
         expect(error).toBeLessThanOrEqual(webGpuForwardBound(id));
       }, 300_000);
     }
+
+    test('batch invariance: a sample has the same bits alone and in a batch of 3 (WEBGPU_DETERMINISM_FLAGS)', async () => {
+      const x = tf.randomNormal([3, 32, 32, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
+      const first = tf.slice(x, 0, 1) as tf.Tensor4D;
+      const [together, alone] = [unet.predict(x, 500), unet.predict(first, 500)];
+      const inBatch = ((await together.data()) as Float32Array).slice(0, 32 * 32 * 3);
+      const single = (await alone.data()) as Float32Array;
+      tf.dispose([x, first, together, alone]);
+      expect(Buffer.from(inBatch.buffer).equals(Buffer.from(single.buffer))).toBe(true);
+    }, 600_000);
 
     test('pipeline tiny_s2_eta1_b1_seed0 (2 steps, η 1: noise drawn in the steps too): images within the case\'s webgpu bound', async () => {
       const c = pipelineCase('tiny_s2_eta1_b1_seed0');

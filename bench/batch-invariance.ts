@@ -4,7 +4,10 @@
  * exactly when the UNet output is.) Full-size google/ddpm-cifar10-32 network with synthetic weights.
  *
  *   npx tsc -p bench/tsconfig.json && node build/bench/batch-invariance.js [--batch 4] [--against 1]
- *       [--paths cpu,wasm,wasm-threads,wasm+native]
+ *       [--paths cpu,wasm,wasm-threads,wasm+native,webgpu]
+ *
+ * webgpu (npm `webgpu`, Dawn, on the adapter TFJS_DIFFUSERS_WEBGPU_ADAPTER names or Dawn's high-performance one) runs
+ * only when named in --paths: on a machine without a GPU it is SwiftShader, minutes per full-size forward.
  *
  * --against K compares with the sample leading a batch of K (default 1: alone).
  *
@@ -15,6 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../lib/node/backends/set-backend';
 import { nativeKernelsStatus } from '../lib/node/backends/native';
 import { autoWasmThreads } from '../lib/node/backends/wasm-threads';
+import { webGpuKernelPath } from '../lib/node/backends/dawn-webgpu';
 import { DDPM_CIFAR10_32_UNET_CONFIG } from '../lib/models/unet/ddpm-cifar10-32';
 import { UNet2DModel } from '../lib/models/unet/unet-2d-model';
 import { syntheticStateDict } from '../test-support/synthetic-checkpoint';
@@ -34,7 +38,10 @@ const PATHS: Record<string, { label: string; setup: () => Promise<unknown> }> = 
   wasm: { label: 'wasm, 1 thread', setup: () => setBackend('wasm', { threads: 1, native: false }) },
   'wasm-threads': { label: `wasm, ${autoWasmThreads()} threads`, setup: () => setBackend('wasm', { threads: autoWasmThreads(), native: false }) },
   'wasm+native': { label: 'wasm + native (oneDNN)', setup: () => setBackend('wasm', { threads: 1, native: true }) },
+  webgpu: { label: 'webgpu (Dawn)', setup: () => setBackend('webgpu') },
 };
+/** The paths run when --paths is not given. */
+const DEFAULT_PATHS = ['cpu', 'wasm', 'wasm-threads', 'wasm+native'];
 
 /** Each sample of a batch of `batch` against the same sample leading a batch of `small` (1: alone). */
 async function measure(pathName: string, batch: number, small: number): Promise<PathResult> {
@@ -62,7 +69,7 @@ async function measure(pathName: string, batch: number, small: number): Promise<
     samples.push({ differing, maxAbsDiff });
   }
   unet.dispose();
-  return { path: PATHS[pathName].label, batch, samples };
+  return { path: pathName === 'webgpu' ? webGpuKernelPath() : PATHS[pathName].label, batch, samples };
 }
 
 async function main(): Promise<void> {
@@ -70,7 +77,7 @@ async function main(): Promise<void> {
   const { values } = parseBenchArgs(script, {
     batch: { type: 'string', default: '4' },
     against: { type: 'string', default: '1' },
-    paths: { type: 'string', default: Object.keys(PATHS).join(',') },
+    paths: { type: 'string', default: DEFAULT_PATHS.join(',') },
     child: { type: 'string' },
   });
   const batch = positiveInt(script, 'batch', values.batch);

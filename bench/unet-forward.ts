@@ -12,6 +12,7 @@ import { BACKEND_NAMES, setBackend, BackendName } from '../lib/node/backends/set
 import { nativeKernelsStatus, nativeKernelUsage, resetNativeKernelUsage, setNativeThreads } from '../lib/node/backends/native';
 import type { NativeKernelUsage } from '../lib/node/backends/native';
 import { wasmBackendInfo } from '../lib/node/backends/wasm-threads';
+import { webGpuKernelPath } from '../lib/node/backends/dawn-webgpu';
 import { DDPM_CIFAR10_32_UNET_CONFIG } from '../lib/models/unet/ddpm-cifar10-32';
 import { DDPM_256_UNET_CONFIG } from '../lib/models/unet/ddpm-256';
 import { UNet2DModel } from '../lib/models/unet/unet-2d-model';
@@ -175,7 +176,8 @@ export async function benchUNetForward(opts: ForwardOptions): Promise<ForwardRes
   const status = nativeKernelsStatus();
   const wasm = opts.backend === 'wasm' ? wasmBackendInfo() : null;
   return {
-    label: configLabel(opts),
+    // webgpu: the adapter it ran on (`webgpu:NVIDIA … (vulkan, …)`), which the parent cannot know.
+    label: opts.backend === 'webgpu' ? webGpuKernelPath() : configLabel(opts),
     backend: tf.getBackend(),
     threads: wasm ? wasm.threads : null,
     native: opts.backend === 'wasm' && status.enabled,

@@ -12,6 +12,8 @@ export {
 } from './node/backends/set-backend';
 export type { BackendName, SetBackendOptions } from './node/backends/set-backend';
 export { wasmBackendInfo, MAX_WASM_THREADS } from './node/backends/wasm-threads';
+export { listWebGpuAdapters, webGpuBackendInfo, WebGpuUnavailableError, WEBGPU_ADAPTER_ENV } from './node/backends/dawn-webgpu';
+export type { WebGpuAdapter, WebGpuAdapterChoice, WebGpuBackendInfo } from './node/backends/dawn-webgpu';
 export type { WasmThreadsSetting, WasmBackendInfo } from './node/backends/wasm-threads';
 export {
   enableNativeKernels,

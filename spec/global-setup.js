@@ -21,12 +21,13 @@ const NEEDS_BUILD = {
   'spec/node/cli/replay.spec.ts': ['node'],
   'spec/node/cli/hostile-cli.spec.ts': ['node'],
   'spec/node/cli/new-user.spec.ts': ['node'],
+  'spec/node/cli/webgpu.spec.ts': ['node'],
   'spec/node/hub/concurrent-generate.spec.ts': ['node'],
   'spec/docs/documented-commands.spec.ts': ['node'],
   'spec/loading/one-code-path.spec.ts': ['node'],
 };
 
-const REQUIREMENTS = ['native', 'browser'];
+const REQUIREMENTS = ['native', 'browser', 'webgpu'];
 
 module.exports = async function globalSetup(globalConfig) {
   const required = (process.env.TFJS_DIFFUSERS_REQUIRE ?? '').split(',').map((s) => s.trim()).filter(Boolean);

@@ -35,7 +35,7 @@ export interface ChromiumBinary {
 }
 
 /** Where @sparticuz/chromium's files are, when the package is installed and ships a build for this machine. */
-function sparticuzPackage(): { binDir: string; version: string } | null {
+export function sparticuzPackage(): { binDir: string; version: string } | null {
   if (process.platform !== 'linux' || process.arch !== 'x64') return null;
   let pkgJson: string;
   try {
@@ -69,7 +69,7 @@ export function chromiumMissingReason(): string | null {
 }
 
 /** Unpacks a `.br` file (a single file) or `.tar.br` file (into `dest`) with Node's brotli and the system's tar. */
-function unpackBrotli(file: string, dest: string): void {
+export function unpackBrotli(file: string, dest: string): void {
   const data = zlib.brotliDecompressSync(fs.readFileSync(file));
   if (file.endsWith('.tar.br')) {
     const tar = spawnSync('tar', ['-x', '-C', dest], { input: data, maxBuffer: 1 << 20 });

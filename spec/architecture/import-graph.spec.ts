@@ -12,7 +12,7 @@ import { builtinModules } from 'module';
 const LIB = path.resolve(__dirname, '..', '..', 'lib');
 const NODE_ONLY_FOLDER = 'node/';
 /** npm packages that need Node (streams, zlib, native code, a terminal). */
-const NODE_ONLY_PACKAGES = ['pngjs', 'commander', 'cli-progress', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'];
+const NODE_ONLY_PACKAGES = ['pngjs', 'commander', 'cli-progress', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'webgpu'];
 const NODE_BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 
 /**

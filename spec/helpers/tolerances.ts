@@ -191,3 +191,59 @@ export function browserAbsSumBound(caseId: string, fixtureAbsSum: number, backen
   const ulps = backend === 'wasm' ? ABS_SUM_ULPS : MARGIN * measuredBrowserPipeline(caseId, backend).absSumUlps;
   return ulps * ulp32(fixtureAbsSum);
 }
+
+/*
+ * webgpu in Node (spec/node/backends/webgpu.spec.ts, spec/node/cli/webgpu.spec.ts): tfjs-backend-webgpu 4.22 on Dawn
+ * (npm `webgpu` 0.6.2) on SwiftShader 5.0.0 (Chromium's CPU Vulkan), float32 throughout (no shader-f16 on the device).
+ * Measured on AMD EPYC Zen 3 (a shared, heavily loaded 2-core VM; the figures do not depend on the load). Like WebGL
+ * in the browser, the error grows with the timestep: the sinusoidal embedding's sin/cos of angles up to ~1000 rad run
+ * in WGSL, whose sin/cos are less exact than float32's; the figures are within 4 % of Chromium's WebGL and WebGPU on
+ * the same SwiftShader (MEASURED_BROWSER_FORWARD). A GPU driver rounds differently: re-measure on one before trusting
+ * these bounds there (bench/gpu-check.sh prints the differences against the cpu backend).
+ */
+
+/** Max abs error of each unet_tiny.json forward case on Node webgpu (SwiftShader). */
+export const MEASURED_WEBGPU_FORWARD: Record<string, number> = {
+  // Measured with WEBGPU_DETERMINISM_FLAGS (lib/node/backends/dawn-webgpu.ts): 1.311e-6, 9.060e-6, 1.824e-5, 2.122e-5,
+  // 2.361e-5, 1.842e-5 (rounded up to 2 digits below). tfjs' default flags gave 1.907e-6 for t = 0, within 3 % elsewhere.
+  tiny_seed0_t0: 1.4e-6,
+  tiny_seed0_t1: 9.1e-6,
+  tiny_seed0_t500: 1.9e-5,
+  tiny_seed0_t999: 2.2e-5,
+  tiny_seed1_t250: 2.4e-5,
+  tiny_batch2_seed2: 1.9e-5,
+};
+
+/** Max abs image error of the 2-step pipeline.json cases on Node webgpu (SwiftShader), against PyTorch's images. */
+export const MEASURED_WEBGPU_PIPELINE: Record<string, number> = {
+  // Measured 3.132e-5, 3.138e-5 (tfjs' default flags: 3.153e-5, 3.162e-5; Chromium's WebGL on the same SwiftShader:
+  // 3.23e-5 for the first).
+  tiny_s2_eta0_b1_seed0: 3.2e-5,
+  tiny_s2_eta1_b1_seed0: 3.2e-5,
+};
+
+/**
+ * |imageAbsSum − PyTorch's image_abs_sum| of the embedded model, seed 0, 2 steps, on Node webgpu, in float32 ulps of
+ * the sum: `tfjs-diffusers generate --backend webgpu --seed 0 --steps 2 --json` printed 1408.806640625 against
+ * PyTorch's 1408.806396484375 (pipeline.json), 2 ulps (1 ulp = 1.22e-4 there), with and without the flags.
+ */
+export const MEASURED_WEBGPU_ABS_SUM_ULPS = 2;
+
+/** MARGIN × the measured error of a tiny forward case on Node webgpu. */
+export function webGpuForwardBound(caseId: string): number {
+  const measured = MEASURED_WEBGPU_FORWARD[caseId];
+  if (measured === undefined) throw new Error(`spec/helpers/tolerances.ts has no measured webgpu error for forward case ${caseId}`);
+  return MARGIN * measured;
+}
+
+/** MARGIN × the measured image error of a 2-step pipeline case on Node webgpu. */
+export function webGpuPipelineBound(caseId: string): number {
+  const measured = MEASURED_WEBGPU_PIPELINE[caseId];
+  if (measured === undefined) throw new Error(`spec/helpers/tolerances.ts has no measured webgpu error for pipeline case ${caseId}`);
+  return MARGIN * measured;
+}
+
+/** MARGIN × the measured abs-sum deviation on Node webgpu, in float32 ulps of `fixtureAbsSum`. */
+export function webGpuAbsSumBound(fixtureAbsSum: number): number {
+  return MARGIN * MEASURED_WEBGPU_ABS_SUM_ULPS * ulp32(fixtureAbsSum);
+}

@@ -36,8 +36,9 @@ class NotRunReporter {
         groups.set(key, group);
       }
     }
+    const needs = { native: 'the native kernels', browser: 'a browser', webgpu: 'WebGPU in Node' };
     const parts = [...groups.values()].map(
-      (g) => `${g.tests} test${g.tests === 1 ? '' : 's'} needing ${g.requirement === 'native' ? 'the native kernels' : 'a browser'} ` +
+      (g) => `${g.tests} test${g.tests === 1 ? '' : 's'} needing ${needs[g.requirement] ?? g.requirement} ` +
         `in ${[...g.files].sort().join(', ')} (${g.reason})`,
     );
     // Other skips (test.skip in a spec) are named by their titles, which say why (e.g. an opt-in data folder).
@@ -48,7 +49,7 @@ class NotRunReporter {
     const line = parts.length === 0
       ? 'tfjs-diffusers: not run: nothing (every test that was selected ran)'
       : `tfjs-diffusers: not run: ${parts.join('; ')}.` +
-        (groups.size > 0 ? ' TFJS_DIFFUSERS_REQUIRE=native,browser makes a missing one fail the run.' : '');
+        (groups.size > 0 ? ' TFJS_DIFFUSERS_REQUIRE=native,browser,webgpu makes a missing one fail the run.' : '');
     process.stderr.write(`\n${line}\n`);
   }
 }

@@ -26,7 +26,7 @@ describe('tests that need what a machine lacks', () => {
     const lines = output.split('\n').filter((l) => l.startsWith('tfjs-diffusers: not run:'));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(
-      /^tfjs-diffusers: not run: \d+ tests needing the native kernels in native-kernels\.spec\.ts \(native kernels disabled by TFJS_DIFFUSERS_NATIVE=off\)\. TFJS_DIFFUSERS_REQUIRE=native,browser makes a missing one fail the run\.$/,
+      /^tfjs-diffusers: not run: \d+ tests needing the native kernels in native-kernels\.spec\.ts \(native kernels disabled by TFJS_DIFFUSERS_NATIVE=off\)\. TFJS_DIFFUSERS_REQUIRE=native,browser,webgpu makes a missing one fail the run\.$/,
     );
     expect(Number(/not run: (\d+) tests/.exec(lines[0])![1])).toBeGreaterThan(30);
   }, 150_000);
@@ -40,6 +40,6 @@ describe('tests that need what a machine lacks', () => {
   test('an unknown name in TFJS_DIFFUSERS_REQUIRE stops the run', () => {
     const { status, output } = jest({ TFJS_DIFFUSERS_REQUIRE: 'native,gpu' });
     expect(status).toBe(1);
-    expect(output).toContain('TFJS_DIFFUSERS_REQUIRE=native,gpu: unknown gpu; expected a comma-separated list of native, browser');
+    expect(output).toContain('TFJS_DIFFUSERS_REQUIRE=native,gpu: unknown gpu; expected a comma-separated list of native, browser, webgpu');
   }, 150_000);
 });

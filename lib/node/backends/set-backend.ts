@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { disableNativeKernels, enableNativeKernels, nativeKernelsStatus } from './native/register';
 import { configuredWasmThreads, resolveWasmThreads, useWasmThreads, WasmThreadsSetting } from './wasm-threads';
 import { reportNativeUnavailableOnce } from './native-unavailable-notice';
+import { dawnWebGpuLoadable, registerDawnWebGpu, WebGpuAdapterChoice } from './dawn-webgpu';
 
 import { BACKEND_NAMES, BackendName, BACKENDS, backendsByRank, isBackendName } from '../../backends/backend-table';
 import { startRegisteredBackend } from '../../backends/start-backend';
@@ -38,6 +39,8 @@ function requireBackendModule(name: BackendName): void {
  * initialised.
  */
 export function isBackendAvailable(name: BackendName): boolean {
+  // webgpu in Node: the npm package `webgpu` (Dawn) loads; whether it finds an adapter is known at setBackend.
+  if (name === 'webgpu' && tf.env().getBool('IS_NODE')) return isBackendLoadable(name) && dawnWebGpuLoadable();
   try {
     requireBackendModule(name);
   } catch {
@@ -46,9 +49,18 @@ export function isBackendAvailable(name: BackendName): boolean {
   return tf.findBackendFactory(BACKENDS[name].registryName) !== null;
 }
 
+function isBackendLoadable(name: BackendName): boolean {
+  try {
+    requireBackendModule(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The backend {@link setBackend} picks when given no name: in Node the fastest one installed
- * (tfjs-node-gpu, tfjs-node, wasm, then cpu); in a browser, tfjs' own choice by priority.
+ * (tfjs-node-gpu, tfjs-node, wasm, then cpu; never webgpu, see NODE_PREFERENCE); in a browser, tfjs' own choice by priority.
  */
 export function defaultBackendName(): BackendName {
   for (const name of NODE_PREFERENCE) {
@@ -66,7 +78,7 @@ export function getBackendName(): string {
   return active;
 }
 
-/** Options of {@link setBackend}; they concern the wasm backend in Node and are ignored elsewhere. */
+/** Options of {@link setBackend}; they concern the wasm backend (threads, native) and webgpu (adapter) in Node. */
 export interface SetBackendOptions {
   /**
    * Threads of the wasm backend (XNNPACK's pool, run by `worker_threads`): a count up to 8, or 'auto' (default):
@@ -82,6 +94,12 @@ export interface SetBackendOptions {
    * and says in one line why not otherwise; true requires them (throws if unavailable); false turns them off.
    */
   native?: 'auto' | boolean;
+  /**
+   * webgpu in Node (the npm package `webgpu`, Dawn): the adapter, by index in `listWebGpuAdapters()` or by a part of
+   * its name (any case). Default: `TFJS_DIFFUSERS_WEBGPU_ADAPTER`, else Dawn's high-performance adapter (the
+   * discrete GPU when there is one). Fixed for the process once the backend has started.
+   */
+  adapter?: WebGpuAdapterChoice;
 }
 
 /**
@@ -109,6 +127,7 @@ export async function setBackend(name?: BackendName, options: SetBackendOptions 
     throw new Error(`setBackend('${chosen}', { native: true }): the native kernels exist for the wasm backend only`);
   }
   requireBackendModule(chosen);
+  if (chosen === 'webgpu' && tf.env().getBool('IS_NODE')) await registerDawnWebGpu(options.adapter);
   const wasmInNode = chosen === 'wasm' && tf.env().getBool('IS_NODE');
   if (wasmInNode) {
     const withNative = native !== false && nativeKernelsStatus().available;

@@ -14,7 +14,7 @@ import type { Scheduler } from '../../schedulers/scheduler';
 import { imageAbsSum } from '../../pipelines/image-abs-sum';
 import { assertFiniteImages } from '../../pipelines/non-finite-image';
 import { GenerateOptions, outputFileForSeed, UsageError } from './arguments';
-import { runEnvironment, pipelineContentHash } from './run-environment';
+import { kernelPath, runEnvironment, pipelineContentHash } from './run-environment';
 import { effectiveSeedsPerForward } from './scale-out-options';
 import { SeedList } from '../scale-out/seed-range';
 import { shardSeeds } from '../scale-out/shard';
@@ -35,6 +35,8 @@ export interface RunRecord {
   eta: number;
   batch: number;
   backend: string;
+  /** The kernels that ran (the manifest's `kernelPath`): `wasm+onednn-…`, `webgpu:<adapter> (…)`, … */
+  kernelPath: string;
   model: string;
   /** The pipeline's diffusers class name: `DDIMPipeline`, `DDPMPipeline`, `PNDMPipeline`. */
   pipeline: string;
@@ -307,6 +309,7 @@ export async function runGenerate(
           eta: options.eta,
           batch: options.batch,
           backend,
+          kernelPath: kernelPath(backend),
           model: modelName,
           pipeline: pipeline.pipelineName,
           scheduler: schedulerJson,

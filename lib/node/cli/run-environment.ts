@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { BACKENDS, isBackendName } from '../../backends/backend-table';
 import { nativeKernelsStatus } from '../backends/native/register';
 import type { NativeAddonInfo } from '../backends/native/addon';
+import { webGpuKernelPath } from '../backends/dawn-webgpu';
 import { packageInfo } from '../package-version';
 import type { UNet2DPipeline } from '../../pipelines/unet2d-pipeline';
 
@@ -19,6 +20,7 @@ export interface RunEnvironment {
    * with their Winograd convolutions; `wasm+tfjsd-kernels-1` under TFJS_DIFFUSERS_WINOGRAD=off, other bits), `cpu`,
    * `tensorflow`, … The native kernels give the same bits on every CPU and ISA, so the ISA is not part of it.
    * (Manifests written before issue 19 say `wasm+onednn-2.6.3…`: those bits depended on the CPU ISA.)
+   * `webgpu:<adapter> (<native API>, <driver>[, software])` (lib/node/backends/dawn-webgpu.ts), …
    */
   kernelPath: string;
   /**
@@ -67,6 +69,7 @@ export function nativeKernelsId(info: Pick<NativeAddonInfo, 'kernels' | 'kernels
 
 /** The kernels the active backend runs the UNet with (see {@link RunEnvironment.kernelPath}). */
 export function kernelPath(backend: string): string {
+  if (backend === 'webgpu') return webGpuKernelPath();
   if (!isBackendName(backend) || BACKENDS[backend].kernelPath !== 'wasm') return backend;
   const native = nativeKernelsStatus();
   if (!native.enabled) return 'wasm';

@@ -163,7 +163,7 @@ export async function denoise(parts: DenoisingParts, options: SchedulerGenerateO
   checkGenerateMemory(
     unet.config as Parameters<typeof checkGenerateMemory>[0],
     { height, width, batchSize, samplesPerForward: maxBatchPerForward },
-    `${owner}.generate`,
+    owner,
     options.memoryBudgetBytes,
   );
   if (typeof eta !== 'number' || !Number.isFinite(eta) || eta < 0) {
@@ -210,13 +210,13 @@ export async function denoise(parts: DenoisingParts, options: SchedulerGenerateO
     for (let i = 0; i < timesteps.length; i++) {
       const t = timesteps[i];
       const current = sampleNHWC;
-      const [prevSample, modelOutput, predOriginalSample] = tf.tidy(() => {
-        const input = scheduler.scaleModelInput(current, t) as tf.Tensor4D;
-        const eps = predictInChunks(unet, input, t, maxBatchPerForward);
-        // The whole batch in one step call: its noise is drawn as torch draws it.
-        const out = scheduler.step(eps, t, current, stepOptions);
-        return [out.prevSample as tf.Tensor4D, eps, out.predOriginalSample as tf.Tensor4D | undefined];
-      });
+      const modelOutput = tf.tidy(() => predictInChunks(unet, scheduler.scaleModelInput(current, t) as tf.Tensor4D, t, maxBatchPerForward));
+      // Outside any tf.tidy: multistep schedulers (PNDM, DPM-Solver, UniPC, LMS, Heun, KDPM2, …) keep tensors of this
+      // step for the next ones, which a tidy around `step` would dispose. The whole batch in one step call: its noise is
+      // drawn as torch draws it.
+      const out = scheduler.step(modelOutput, t, current, stepOptions);
+      const prevSample = out.prevSample as tf.Tensor4D;
+      const predOriginalSample = out.predOriginalSample as tf.Tensor4D | undefined;
       current.dispose();
       sampleNHWC = prevSample;
       let keepGoing: boolean | void = true;

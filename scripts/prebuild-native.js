@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds the prebuilt native addons the npm package carries, from native/ (binding.gyp + src/), in the prebuildify /
+// Builds the prebuilt native addons the npm package carries, from native/ (binding.gyp, src/), in the prebuildify /
 // node-gyp-build layout:
 //
 //   prebuilds/linux-x64/tfjs_diffusers_native.node     node-gyp with the host's g++
@@ -8,9 +8,10 @@
 //
 // N-API (NAPI_VERSION in binding.gyp), so one binary serves every Node >= 20. Each is linked with
 // -static-libstdc++ -static-libgcc, so it needs nothing but glibc (libc, libm, libpthread, libdl, the loader), and
-// carries the sha256 of its sources as its GNU build id (-Wl,--build-id=0x…): spec/package/prebuilds.spec.ts
-// compares that with the sources in the tree, so a change to native/ without `npm run build:prebuilds` fails the tests.
-// The binaries are committed, so a clone or an `npm ci` on a machine with no compiler gets them.
+// carries the sha256 of native/ as its GNU build id (-Wl,--build-id=0x…): spec/package/prebuilds.spec.ts compares
+// that with the tree (and the addon's own info().sourceHash with native/src), so a change to native/ without
+// `npm run build:prebuilds` fails the tests. The binaries are committed, so a clone or an `npm ci` on a machine
+// with no compiler gets them.
 //
 //   node scripts/prebuild-native.js [--arch x64,arm64] [--check] [--native-dir DIR --out DIR]
 //     --arch        the targets to build (default: both)
@@ -26,7 +27,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
-const { elfInfo, ALLOWED_NEEDED } = require('./elf-info');
+const { elfInfo, compareVersions, ALLOWED_NEEDED } = require('./elf-info');
 
 const ROOT = path.resolve(__dirname, '..');
 const ADDON_FILE = 'tfjs_diffusers_native.node';
@@ -39,23 +40,31 @@ const NATIVE_DIR = option('--native-dir', path.join(ROOT, 'native'));
 const PREBUILDS_DIR = option('--out', path.join(ROOT, 'prebuilds'));
 const SOURCES_FILE = path.join(PREBUILDS_DIR, 'SOURCES.sha256');
 
+/**
+ * The newest glibc symbol version a prebuild may need, which makes it the oldest glibc it loads on. Built with
+ * Debian 12's GCC 12 and glibc 2.36, the statically linked libstdc++/libgcc bring in arc4random (2.36),
+ * _dl_find_object (2.35) and the 2.34 pthread symbols: Debian 12, Ubuntu 22.10+, the node:20 / node:22 images.
+ * Older systems fall back to a local build or plain wasm (docs/reproducibility.md). A newer build host fails here.
+ */
+const MAX_GLIBC = '2.36';
+
 /** The cross toolchains: node-gyp's --arch, the GNU triple of the compiler, the ELF machine. */
 const TARGETS = {
   x64: { tag: 'linux-x64', triple: 'x86_64-linux-gnu', machine: 'x86-64' },
   arm64: { tag: 'linux-arm64', triple: 'aarch64-linux-gnu', machine: 'aarch64' },
 };
 
-/** The files the addon is built from: native/binding.gyp and everything under native/src, sorted, as repository paths. */
+/** The files the addon is built from: everything under native/ but native/build, sorted, as repository paths. */
 function sourceFiles(nativeDir = NATIVE_DIR) {
-  const files = [path.join(nativeDir, 'binding.gyp')];
+  const files = [];
   const visit = (dir) => {
     for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
       const p = path.join(dir, entry.name);
-      if (entry.isDirectory()) visit(p);
+      if (entry.isDirectory() && p !== path.join(nativeDir, 'build')) visit(p);
       else if (entry.isFile()) files.push(p);
     }
   };
-  visit(path.join(nativeDir, 'src'));
+  visit(nativeDir);
   return files.map((f) => path.relative(path.dirname(nativeDir), f).split(path.sep).join('/')).sort();
 }
 
@@ -106,8 +115,7 @@ function run(cmd, args, options) {
 function build(arch, hash) {
   const target = TARGETS[arch];
   const work = fs.mkdtempSync(path.join(os.tmpdir(), `tfjs-diffusers-prebuild-${arch}-`));
-  fs.cpSync(path.join(NATIVE_DIR, 'binding.gyp'), path.join(work, 'binding.gyp'));
-  fs.cpSync(path.join(NATIVE_DIR, 'src'), path.join(work, 'src'), { recursive: true });
+  fs.cpSync(NATIVE_DIR, work, { recursive: true, filter: (src) => src !== path.join(NATIVE_DIR, 'build') });
   const nodeGyp = findNodeGyp();
   if (!nodeGyp) throw new Error('node-gyp not found (it comes with npm)');
   const args = [nodeGyp, 'rebuild', `--arch=${arch}`];
@@ -145,6 +153,7 @@ function problemsOf(file, arch, hash) {
   if (info.machine !== TARGETS[arch].machine) problems.push(`machine ${info.machine}, expected ${TARGETS[arch].machine}`);
   const extra = info.needed.filter((n) => !ALLOWED_NEEDED.test(n));
   if (extra.length > 0) problems.push(`needs ${extra.join(', ')} beyond glibc`);
+  if (info.maxGlibc && compareVersions(info.maxGlibc, MAX_GLIBC) > 0) problems.push(`needs glibc ${info.maxGlibc}, newer than the ${MAX_GLIBC} the package promises`);
   if (info.buildId !== hash) problems.push(`build id ${info.buildId ?? 'none'} is not the sources' sha256 ${hash}`);
   return { info, problems };
 }
@@ -191,11 +200,11 @@ function main() {
         `glibc >= ${info.maxGlibc})`,
     );
   }
-  fs.writeFileSync(SOURCES_FILE, `${hash}  native/binding.gyp native/src/**\n`);
+  fs.writeFileSync(SOURCES_FILE, `${hash}  native/ (every file but native/build)\n`);
   console.log(`prebuild-native: sources sha256 ${hash}`);
 }
 
-module.exports = { sourceFiles, sourcesSha256, TARGETS, ADDON_FILE };
+module.exports = { sourceFiles, sourcesSha256, problemsOf, TARGETS, ADDON_FILE, MAX_GLIBC };
 
 if (require.main === module) {
   try {

@@ -98,8 +98,8 @@ function configurations(o: Options): Array<Omit<ForwardOptions, 'runs'>> {
     const threads = autoWasmThreads();
     if (threads > 1) out.push({ backend: 'wasm', threads, native: false, batches: o.batches });
     if (nativeKernelsStatus().available) {
-      // On an AVX-512 CPU, oneDNN's AVX2 kernels too (ONEDNN_MAX_CPU_ISA=avx2): the path of an AVX2-only machine.
-      if (!o.smoke && cpuHasAvx512() && !process.env.ONEDNN_MAX_CPU_ISA) out.push({ backend: 'wasm', threads: 1, native: true, batches: o.batches, onednnIsa: 'avx2' });
+      // On an AVX-512 CPU, the AVX2 kernels too (TFJS_DIFFUSERS_NATIVE_ISA=avx2): the path of an AVX2-only machine.
+      if (!o.smoke && cpuHasAvx512() && !process.env.TFJS_DIFFUSERS_NATIVE_ISA) out.push({ backend: 'wasm', threads: 1, native: true, batches: o.batches, nativeIsa: 'avx2' });
       out.push({ backend: 'wasm', threads: 1, native: true, batches: o.batches });
     }
   }
@@ -123,7 +123,7 @@ function runForward(config: Omit<ForwardOptions, 'runs'>, o: Options, pipelineBa
     ...(pipelineBatches.length > 0 ? ['--pipeline', String(o.smoke ? 2 : DDIM_STEPS), '--pipeline-batches', pipelineBatches.join(',')] : []),
     '--json',
   ]; // prettier-ignore
-  const env = config.onednnIsa ? { ...process.env, ONEDNN_MAX_CPU_ISA: config.onednnIsa } : process.env;
+  const env = config.nativeIsa ? { ...process.env, TFJS_DIFFUSERS_NATIVE_ISA: config.nativeIsa } : process.env;
   const child = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 64 * 2 ** 20, env });
   const line = (child.stdout ?? '').split('\n').find((l) => l.startsWith(RESULT_PREFIX));
   if (child.status !== 0 || line === undefined) {
@@ -372,7 +372,7 @@ async function main(): Promise<void> {
     for (const r of last.filter((x) => x.native)) {
       const fallbacks = Object.entries(r.usage?.fallback ?? {}).filter(([, n]) => n > 0);
       sections.push(
-        `${r.label}: oneDNN ${r.nativeInfo?.dnnlVersion} (${r.nativeInfo?.cpuRuntime}, ${r.nativeInfo?.threads} threads); ` +
+        `${r.label}: ${r.nativeInfo?.kernels} (${r.nativeInfo?.isa}, ${r.nativeInfo?.threads} threads); ` +
           `native calls ${JSON.stringify(r.usage?.native)}, fallbacks to wasm kernels: ${fallbacks.length === 0 ? 'none' : JSON.stringify(Object.fromEntries(fallbacks))}.`,
       );
     }
@@ -391,10 +391,10 @@ async function main(): Promise<void> {
   }
 }
 
-/** Which oneDNN ISA the native kernels are limited to, when ONEDNN_MAX_CPU_ISA says so. */
+/** Which ISA the native kernels run, when TFJS_DIFFUSERS_NATIVE_ISA says so. */
 function isaNote(): string {
-  const isa = process.env.ONEDNN_MAX_CPU_ISA ?? process.env.DNNL_MAX_CPU_ISA;
-  return isa ? ` Native kernels limited to oneDNN's \`${isa}\` ISA (ONEDNN_MAX_CPU_ISA).` : '';
+  const isa = process.env.TFJS_DIFFUSERS_NATIVE_ISA;
+  return isa ? ` Native kernels on their \`${isa}\` code (TFJS_DIFFUSERS_NATIVE_ISA).` : '';
 }
 
 main().catch((err) => {

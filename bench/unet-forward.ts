@@ -42,8 +42,8 @@ export interface ForwardOptions {
   /** Also time one DDIMPipeline.generate of this many steps at each of `pipelineBatches` (0: none). */
   pipelineSteps?: number;
   pipelineBatches?: number[];
-  /** Runs the process with ONEDNN_MAX_CPU_ISA set to this (bench/run.ts; the native kernels' ISA). */
-  onednnIsa?: string;
+  /** Runs the process with TFJS_DIFFUSERS_NATIVE_ISA set to this (bench/run.ts; the native kernels' ISA). */
+  nativeIsa?: string;
   /** 'full': google/ddpm-cifar10-32's UNet; 'tiny': {@link TINY_UNET_CONFIG}, for the smoke run. */
   model?: 'full' | 'tiny';
   batches: number[];
@@ -67,7 +67,7 @@ export interface ForwardResult {
   backend: string;
   threads: number | null;
   native: boolean;
-  nativeInfo?: { dnnlVersion: string; threads: number; cpuRuntime: string };
+  nativeInfo?: { kernels: string; isa: string; threads: number };
   wasmBinary?: string;
   batches: BatchResult[];
   /** Peak resident set of the process, MiB. */
@@ -95,11 +95,11 @@ function wasmHeapMiB(): number | null {
   return bytes === undefined ? null : bytes / 2 ** 20;
 }
 
-export function configLabel(o: Pick<ForwardOptions, 'backend' | 'threads' | 'native' | 'nativeThreads' | 'onednnIsa'>): string {
+export function configLabel(o: Pick<ForwardOptions, 'backend' | 'threads' | 'native' | 'nativeThreads' | 'nativeIsa'>): string {
   if (o.backend !== 'wasm') return o.backend;
-  const isa = o.onednnIsa ?? process.env.ONEDNN_MAX_CPU_ISA;
+  const isa = o.nativeIsa ?? process.env.TFJS_DIFFUSERS_NATIVE_ISA;
   const native = o.native
-    ? ` + native${o.nativeThreads !== undefined ? ` (${o.nativeThreads} thread${o.nativeThreads === 1 ? '' : 's'})` : ''}${isa ? `, oneDNN ISA ${isa}` : ''}`
+    ? ` + native${o.nativeThreads !== undefined ? ` (${o.nativeThreads} thread${o.nativeThreads === 1 ? '' : 's'})` : ''}${isa ? `, ISA ${isa}` : ''}`
     : '';
   return `wasm ${o.threads} thread${o.threads === 1 ? '' : 's'}${native}`;
 }
@@ -175,7 +175,7 @@ export async function benchUNetForward(opts: ForwardOptions): Promise<ForwardRes
     backend: tf.getBackend(),
     threads: wasm ? wasm.threads : null,
     native: opts.backend === 'wasm' && status.enabled,
-    nativeInfo: status.enabled && status.info ? { dnnlVersion: status.info.dnnlVersion, threads: status.info.threads, cpuRuntime: status.info.cpuRuntime } : undefined,
+    nativeInfo: status.enabled && status.info ? { kernels: `${status.info.kernels}-${status.info.kernelsVersion}`, isa: status.info.isa, threads: status.info.threads } : undefined,
     wasmBinary: wasm?.binary,
     batches,
     peakRssMiB: peakRssBytes() / 2 ** 20,
@@ -242,7 +242,7 @@ if (require.main === module) {
         console.log(RESULT_PREFIX + JSON.stringify(r));
         return;
       }
-      console.log(`${r.label} (${r.backend}${r.nativeInfo ? `, oneDNN ${r.nativeInfo.dnnlVersion}` : ''})`);
+      console.log(`${r.label} (${r.backend}${r.nativeInfo ? `, ${r.nativeInfo.kernels} ${r.nativeInfo.isa}` : ''})`);
       for (const b of r.batches) {
         console.log(
           `batch ${String(b.batch).padStart(2)}: first ${b.firstMs.toFixed(0)} ms, median ${b.medianMs.toFixed(1)} ms ` +

@@ -43,7 +43,7 @@ function record(seed: number, shards: number, index: number): ManifestRecord {
     batch: 1,
     shape: [1, 32, 32, 3],
     backend: 'wasm',
-    kernelPath: 'wasm+onednn-2.6.3',
+    kernelPath: 'wasm+tfjsd-kernels-1+winograd',
     cpuIsa: 'avx512_core',
     model: 'google/ddpm-cifar10-32',
     modelHash: `sha256:${'0'.repeat(64)}`,

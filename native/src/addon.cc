@@ -4,7 +4,6 @@
 // SharedArrayBuffer for the threaded wasm binary) and the kernels read and write it in place. Every range is checked
 // against the view's length before any pointer is formed.
 #include <node_api.h>
-#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -12,11 +11,15 @@
 #include <cstring>
 #include <exception>
 #include <string>
+#include <vector>
 
-#include "dnnl_ops.h"
-#include "group_norm.h"
-#include "oneapi/dnnl/dnnl_config.h"
-#include "oneapi/dnnl/dnnl_version.h"
+#include "isa.h"
+#include "ops.h"
+#include "thread_pool.h"
+
+#ifndef TFJSD_SOURCE_HASH
+#define TFJSD_SOURCE_HASH "unknown"
+#endif
 
 namespace tfjs_diffusers {
 namespace {
@@ -129,7 +132,7 @@ void set_prop(napi_env env, napi_value obj, const char* key, napi_value value) {
   napi_set_named_property(env, obj, key, value);
 }
 
-// Runs `body`, turning C++ and oneDNN exceptions into a thrown JS Error.
+// Runs `body`, turning C++ exceptions into a thrown JS Error.
 template <typename F>
 napi_value guarded(napi_env env, const char* fn, F body) {
   try {
@@ -177,7 +180,7 @@ napi_value Conv2D(napi_env env, napi_callback_info info) {
 }
 
 // matmul(heap, aOffset, bOffset, biasOffset (-1: none), outOffset,
-//        batchA, batchB, m, k, n, transposeA, transposeB, activation, alpha)
+//        batchA, batchB, m, k, n, transposeA, transposeB, activation, alpha[, bKey (-1 / absent: no cache)])
 napi_value MatMul(napi_env env, napi_callback_info info) {
   const char* fn = "matmul";
   return guarded(env, fn, [&]() {
@@ -205,7 +208,8 @@ napi_value MatMul(napi_env env, napi_callback_info info) {
     const float* bm = floats_at(heap, int_arg(env, a.values[2], fn, "bOffset"), p.batch_b * p.k * p.n, fn, "b");
     const float* bias = p.has_bias ? floats_at(heap, bias_offset, p.n, fn, "bias") : nullptr;
     float* out = floats_at(heap, int_arg(env, a.values[4], fn, "outOffset"), batch * p.m * p.n, fn, "out");
-    matmul(p, am, bm, bias, out);
+    const int64_t b_key = a.count > 14 ? int_arg(env, a.values[14], fn, "bKey") : -1;
+    matmul(p, am, bm, bias, out, b_key);
     return undefined(env);
   });
 }
@@ -230,7 +234,7 @@ napi_value GroupNorm(napi_env env, napi_callback_info info) {
     const float* gamma = floats_at(heap, int_arg(env, a.values[2], fn, "gammaOffset"), c, fn, "gamma");
     const float* beta = floats_at(heap, int_arg(env, a.values[3], fn, "betaOffset"), c, fn, "beta");
     float* out = floats_at(heap, int_arg(env, a.values[4], fn, "outOffset"), n * hw * c, fn, "out");
-    group_norm_nhwc(x, gamma, beta, out, n, hw, c, groups, epsilon, silu);
+    group_norm(x, gamma, beta, out, n, hw, c, groups, epsilon, silu);
     return undefined(env);
   });
 }
@@ -268,13 +272,12 @@ napi_value SetNumThreads(napi_env env, napi_callback_info info) {
     Args a(env, info, 1, fn);
     const int64_t t = int_arg(env, a.values[0], fn, "threads");
     if (t < 1 || t > 1024) throw JsError("setNumThreads: threads=" + std::to_string(t) + " must be in [1, 1024]");
-    set_threads(static_cast<int>(t));
-    omp_set_num_threads(static_cast<int>(t));
+    set_pool_threads(static_cast<int>(t));
     return undefined(env);
   });
 }
 
-// setWinograd(enabled): whether eligible 3x3 convolutions run as Winograd F(4x4, 3x3) (dnnl_ops.h).
+// setWinograd(enabled): whether eligible 3x3 convolutions run as Winograd F(4x4, 3x3) (ops.h).
 napi_value SetWinograd(napi_env env, napi_callback_info info) {
   const char* fn = "setWinograd";
   return guarded(env, fn, [&]() {
@@ -288,15 +291,23 @@ napi_value Info(napi_env env, napi_callback_info info) {
   return guarded(env, "info", [&]() {
     napi_value obj;
     check(env, napi_create_object(env, &obj), "napi_create_object");
-    set_prop(env, obj, "dnnlVersion", make_string(env, dnnl_version_string()));
-    set_prop(env, obj, "dnnlHeaderMajor", make_number(env, DNNL_VERSION_MAJOR));
-    set_prop(env, obj, "cpuRuntime", make_string(env, dnnl_cpu_runtime()));
-    set_prop(env, obj, "threads", make_number(env, configured_threads()));
+    set_prop(env, obj, "kernels", make_string(env, kKernelsName));
+    set_prop(env, obj, "kernelsVersion", make_number(env, kKernelsVersion));
+    set_prop(env, obj, "sourceHash", make_string(env, TFJSD_SOURCE_HASH));
+    set_prop(env, obj, "isa", make_string(env, active_kernels().name));
+    napi_value isas;
+    const std::vector<std::string> available = available_isas();
+    check(env, napi_create_array_with_length(env, available.size(), &isas), "napi_create_array_with_length");
+    for (size_t i = 0; i < available.size(); ++i) {
+      check(env, napi_set_element(env, isas, static_cast<uint32_t>(i), make_string(env, available[i])), "napi_set_element");
+    }
+    set_prop(env, obj, "isas", isas);
+    set_prop(env, obj, "mutation", make_string(env, mutation_name()));
+    set_prop(env, obj, "threads", make_number(env, pool_threads()));
     const CacheStats s = cache_stats();
-    set_prop(env, obj, "convPrimitives", make_number(env, static_cast<double>(s.conv_primitives)));
-    set_prop(env, obj, "matmulPrimitives", make_number(env, static_cast<double>(s.matmul_primitives)));
-    set_prop(env, obj, "winogradPrimitives", make_number(env, static_cast<double>(s.winograd_primitives)));
     set_prop(env, obj, "winograd", make_bool(env, winograd_enabled()));
+    set_prop(env, obj, "winogradShapes", make_number(env, static_cast<double>(s.winograd_shapes)));
+    set_prop(env, obj, "directShapes", make_number(env, static_cast<double>(s.direct_shapes)));
     set_prop(env, obj, "cachedWeights", make_number(env, static_cast<double>(s.cached_weights)));
     set_prop(env, obj, "cachedWeightBytes", make_number(env, static_cast<double>(s.cached_weight_bytes)));
     return obj;
@@ -304,6 +315,13 @@ napi_value Info(napi_env env, napi_callback_info info) {
 }
 
 napi_value Init(napi_env env, napi_value exports) {
+  // The kernels' ISA (TFJS_DIFFUSERS_NATIVE_ISA) and the test-only mutation are read once, here: a wrong value
+  // fails the load with the reason.
+  const std::string isa_error = select_isa_from_env();
+  if (!isa_error.empty()) {
+    napi_throw_error(env, "ERR_TFJS_DIFFUSERS_NATIVE_ISA", isa_error.c_str());
+    return nullptr;
+  }
   napi_property_descriptor props[] = {
       {"conv2d", nullptr, Conv2D, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"matmul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -35,8 +35,7 @@ testEachBackend(
         bytes: tf.memory().numBytes,
         dataIds: (tf.backend() as unknown as { numDataIds(): number }).numDataIds(),
         heapBytes: wasmHeapBytes(internals).length,
-        convPrimitives: info?.convPrimitives,
-        matmulPrimitives: info?.matmulPrimitives,
+        winogradShapes: info?.winogradShapes,
         cachedWeights: info?.cachedWeights,
       };
     };

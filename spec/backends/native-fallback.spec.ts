@@ -19,7 +19,7 @@ describe('wasm without the native addon', () => {
       expect(await setBackend('wasm')).toBe('wasm');
       await setBackend('wasm'); // a second call says nothing more
       expect(write.mock.calls.map((c) => String(c[0]))).toEqual([
-        'tfjs-diffusers: native oneDNN kernels disabled by TFJS_DIFFUSERS_NATIVE=off; running plain wasm.\n',
+        'tfjs-diffusers: native kernels disabled by TFJS_DIFFUSERS_NATIVE=off; running plain wasm.\n',
       ]);
     } finally {
       write.mockRestore();

@@ -17,7 +17,9 @@ import { autoWasmThreads, wasmBackendInfo } from '../../lib/node/backends/wasm-t
 import { groupNormBroadcast as groupNormNHWC } from '../../lib/models/unet/ops/group-norm';
 import { silu } from '../../lib/models/unet/layers/activations';
 import { kernelPath } from '../../lib/node/cli/run-environment';
-import { ADDON_ENV, OPENMP_SPIN_COUNT } from '../../lib/node/backends/native/addon';
+import { ADDON_ENV, ISA_ENV } from '../../lib/node/backends/native/addon';
+
+const MUTATE_ENV = 'TFJS_DIFFUSERS_NATIVE_MUTATE';
 import { runIsolated } from '../helpers/run-isolated';
 import { maxAbs, maxAbsDiff } from '../helpers/fixtures';
 import { testBackendUnavailableReason } from '../helpers/backends';
@@ -98,18 +100,30 @@ function describeNative(): void {
     tf.removeBackend('wasm');
   });
 
-  test('OpenMP: the addon sets GOMP_SPINCOUNT before its first load, unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set', () => {
-    const child = path.join(__dirname, 'openmp-env-child.ts');
+  describe('the same bits on every ISA, thread count and batch (child processes: the ISA is read at load)', () => {
+    const child = path.join(__dirname, 'native-isa-child.ts');
     // The bundled child finds the addon through TFJS_DIFFUSERS_NATIVE (its bundle lives in a temporary folder).
-    const addonFile = loadNativeAddon().path!;
-    const inFreshProcess = (env: Record<string, string | undefined>): unknown => {
-      const saved = { GOMP_SPINCOUNT: process.env.GOMP_SPINCOUNT, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY, [ADDON_ENV]: process.env[ADDON_ENV] };
-      delete process.env.GOMP_SPINCOUNT;
-      delete process.env.OMP_WAIT_POLICY;
-      Object.assign(process.env, { [ADDON_ENV]: addonFile }, env);
+    const addonFile = (): string => loadNativeAddon().path!;
+    interface IsaReport {
+      info: { isa: string; mutation: string; threads: number };
+      hashes: Record<string, Record<string, string>>;
+      batchVariant: string[];
+    }
+    const reports = new Map<string, IsaReport>();
+    const inFreshProcess = (env: Record<string, string | undefined>): IsaReport => {
+      const key = JSON.stringify(env);
+      const cached = reports.get(key);
+      if (cached !== undefined) return cached;
+      const names = [ADDON_ENV, ISA_ENV, MUTATE_ENV];
+      const saved = Object.fromEntries(names.map((k) => [k, process.env[k]]));
+      for (const k of names) delete process.env[k];
+      Object.assign(process.env, { [ADDON_ENV]: addonFile() }, env);
       try {
-        const [outcome] = runIsolated(child, 'openmp-env', [], { timeoutMs: 30_000 });
-        return outcome.result === 'ok' ? outcome.value : outcome;
+        // The scalar kernels take a few seconds for the cases at three thread counts.
+        const [outcome] = runIsolated(child, 'isa-hashes', [], { timeoutMs: 120_000, maxOldSpaceMb: 512 });
+        if (outcome.result !== 'ok') throw new Error(`native-isa-child under ${key}: ${JSON.stringify(outcome)}`);
+        reports.set(key, outcome.value as IsaReport);
+        return outcome.value as IsaReport;
       } finally {
         for (const [k, v] of Object.entries(saved)) {
           if (v === undefined) delete process.env[k];
@@ -117,9 +131,62 @@ function describeNative(): void {
         }
       }
     };
-    expect(inFreshProcess({})).toEqual({ loaded: true, GOMP_SPINCOUNT: String(OPENMP_SPIN_COUNT), OMP_WAIT_POLICY: null });
-    expect(inFreshProcess({ OMP_WAIT_POLICY: 'PASSIVE' })).toEqual({ loaded: true, GOMP_SPINCOUNT: null, OMP_WAIT_POLICY: 'PASSIVE' });
-    expect(inFreshProcess({ GOMP_SPINCOUNT: '5' })).toEqual({ loaded: true, GOMP_SPINCOUNT: '5', OMP_WAIT_POLICY: null });
+    const isas = status.info?.isas ?? [];
+
+    test('info() lists the ISAs this CPU runs, best first, ending in scalar; the default is the best', () => {
+      expect(isas.length).toBeGreaterThanOrEqual(2);
+      expect(isas[isas.length - 1]).toBe('scalar');
+      expect(status.info?.isa).toBe(process.env[ISA_ENV] ?? isas[0]);
+      expect(status.info).toMatchObject({ kernels: 'tfjsd-kernels', kernelsVersion: 1, mutation: 'none' });
+      expect(status.info?.sourceHash).toMatch(/^[0-9a-f]{16}$/);
+    });
+
+    test('every ISA gives bit-identical outputs for every kernel at 1, 2 and 4 threads, and batch 1 = batch 4', () => {
+      const reference = inFreshProcess({ [ISA_ENV]: 'scalar' });
+      const referenceHashes = reference.hashes['1'];
+      expect(Object.keys(referenceHashes).length).toBeGreaterThanOrEqual(15);
+      for (const isa of isas) {
+        const report = inFreshProcess({ [ISA_ENV]: isa });
+        expect({ isa: report.info.isa, batchVariant: report.batchVariant }).toEqual({ isa, batchVariant: [] });
+        for (const threads of ['1', '2', '4']) {
+          expect({ isa, threads, hashes: report.hashes[threads] }).toEqual({ isa, threads, hashes: referenceHashes });
+        }
+      }
+    }, 300_000);
+
+    test('an ISA the CPU lacks, or an unknown one, fails the load with the reason', () => {
+      const names = [ADDON_ENV, ISA_ENV];
+      const saved = Object.fromEntries(names.map((k) => [k, process.env[k]]));
+      const missing = ['avx512', 'avx2', 'neon'].find((isa) => !isas.includes(isa))!;
+      try {
+        for (const [isa, reason] of [
+          [missing, `TFJS_DIFFUSERS_NATIVE_ISA=${missing}: this CPU does not support ${missing}`],
+          ['sse9', 'TFJS_DIFFUSERS_NATIVE_ISA=sse9 is not an ISA of this build'],
+        ]) {
+          Object.assign(process.env, { [ADDON_ENV]: addonFile(), [ISA_ENV]: isa });
+          const [outcome] = runIsolated(child, 'isa-hashes', [], { timeoutMs: 60_000 });
+          if (missing === 'neon' && isa === missing) {
+            // An x86 build has no NEON kernels: "not an ISA of this build".
+            expect(JSON.stringify(outcome)).toContain('TFJS_DIFFUSERS_NATIVE_ISA=neon is not an ISA of this build');
+          } else {
+            expect(JSON.stringify(outcome)).toContain(reason);
+          }
+        }
+      } finally {
+        for (const [k, v] of Object.entries(saved)) {
+          if (v === undefined) delete process.env[k];
+          else process.env[k] = v;
+        }
+      }
+    }, 120_000);
+
+    test(`the test-only ${MUTATE_ENV}=gemm-k-order hook changes the bits of every GEMM-based kernel, and only those`, () => {
+      const normal = inFreshProcess({ [ISA_ENV]: isas[0] }).hashes['1'];
+      const mutated = inFreshProcess({ [ISA_ENV]: isas[0], [MUTATE_ENV]: 'gemm-k-order' });
+      expect(mutated.info.mutation).toBe('gemm-k-order');
+      const changed = Object.keys(normal).filter((name) => normal[name] !== mutated.hashes['1'][name]);
+      expect(changed).toEqual(Object.keys(normal).filter((name) => !name.startsWith('groupNorm')));
+    }, 120_000);
   });
 
   test('an output allocation that grows the wasm heap is written through a fresh view', async () => {
@@ -143,7 +210,7 @@ function describeNative(): void {
     expect(relative).toBeLessThan(RELATIVE_TOLERANCE);
   });
 
-  // A third element WINOGRAD: the addon runs the case as Winograd F(4x4, 3x3) (native/src/dnnl_ops.cc use_winograd).
+  // A third element WINOGRAD: the addon runs the case as Winograd F(4x4, 3x3) (native/src/ops.cc use_winograd).
   const WINOGRAD = 'winograd';
   const convCases: Array<[string, Op, typeof WINOGRAD?]> = [
     ['3x3 32x32 128->128 (down_blocks.0)', conv([1, 32, 32, 128], [3, 3, 128, 128]), WINOGRAD],
@@ -178,7 +245,7 @@ function describeNative(): void {
       worst[name] = relative;
       expect(usage.native.FusedConv2D + usage.native.Conv2D).toBe(1);
       expect(usage.fallback.FusedConv2D + usage.fallback.Conv2D).toBe(0);
-      expect(addon.info().winogradPrimitives).toBe(winograd ? 1 : 0);
+      expect(addon.info().winogradShapes).toBe(winograd ? 1 : 0);
       expect(relative).toBeLessThan(bound);
     });
   }
@@ -192,11 +259,10 @@ function describeNative(): void {
       expect(addon().info().winograd).toBe(true);
     });
 
-    test("the manifest's kernelPath names it, since it decides the bits", () => {
-      const onednn = `wasm+onednn-${addon().info().dnnlVersion}`;
-      expect(kernelPath('wasm')).toBe(`${onednn}+winograd`);
+    test("the manifest's kernelPath names the kernels, their version and Winograd, since they decide the bits (not the ISA)", () => {
+      expect(kernelPath('wasm')).toBe('wasm+tfjsd-kernels-1+winograd');
       addon().setWinograd(false);
-      expect(kernelPath('wasm')).toBe(onednn);
+      expect(kernelPath('wasm')).toBe('wasm+tfjsd-kernels-1');
       disableNativeKernels();
       expect(kernelPath('wasm')).toBe('wasm');
       expect(enableNativeKernels()).toBe(true);
@@ -223,7 +289,7 @@ function describeNative(): void {
       const y = (input: tf.Tensor): tf.Tensor => tf.fused.conv2d({ x: input as tf.Tensor4D, filter, bias, strides: 1, pad: 'same' });
       addon().clearCaches();
       const batched = tf.tidy(() => y(x));
-      expect(addon().info().winogradPrimitives).toBe(1);
+      expect(addon().info().winogradShapes).toBe(1);
       for (let i = 0; i < 3; i++) {
         const alone = tf.tidy(() => y(tf.slice(x, [i, 0, 0, 0], [1, 20, 18, 64])));
         const inBatch = tf.tidy(() => tf.slice(batched, [i, 0, 0, 0], [1, 20, 18, 80]));
@@ -331,9 +397,9 @@ function describeNative(): void {
   test('removing the wasm backend empties the native caches', async () => {
     const addon = loadNativeAddon().addon!;
     await bothPaths(conv([1, 8, 8, 16], [3, 3, 16, 16]));
-    expect(addon.info().convPrimitives).toBeGreaterThan(0);
+    expect(addon.info().directShapes).toBeGreaterThan(0);
     await setBackend('wasm', { threads: 2, native: true }); // another thread count: the backend is re-created
-    expect(addon.info()).toMatchObject({ convPrimitives: 0, matmulPrimitives: 0, cachedWeights: 0 });
+    expect(addon.info()).toMatchObject({ directShapes: 0, winogradShapes: 0, cachedWeights: 0 });
     const { relative } = await bothPaths(conv([1, 8, 8, 16], [3, 3, 16, 16]));
     expect(relative).toBeLessThan(RELATIVE_TOLERANCE);
     await setBackend('wasm', { threads: 1, native: true });
@@ -427,7 +493,7 @@ function describeNative(): void {
 // spec files cover the fallback (native-fallback.spec.ts). An addon that is built but fails to load is a failure.
 const unavailable = testBackendUnavailableReason('wasm+native');
 if (unavailable === null) {
-  describe(`native kernels (oneDNN ${status.info?.dnnlVersion}, ${status.info?.cpuRuntime})`, () => {
+  describe(`native kernels (${status.info?.kernels}-${status.info?.kernelsVersion}, ${status.info?.isa}, ${status.info?.threads} threads)`, () => {
     test('the addon loads', () => {
       expect(status.reason).toBeUndefined();
       expect(status.available).toBe(true);

@@ -25,6 +25,6 @@ export function reportNativeUnavailableOnce(reason: string, stream: NodeJS.Writa
   const printed = (holder[PRINTED] ??= new Set<string>());
   if (printed.has(reason)) return false;
   printed.add(reason);
-  stream.write(`tfjs-diffusers: native oneDNN kernels ${reason}; running plain wasm.\n`);
+  stream.write(`tfjs-diffusers: native kernels ${reason}; running plain wasm.\n`);
   return true;
 }

@@ -88,7 +88,7 @@ export function getBackendName(): string {
 export interface SetBackendOptions {
   /**
    * Threads of the wasm backend (XNNPACK's pool, run by `worker_threads`): a count up to 8, or 'auto' (default):
-   * every logical core, except with the native kernels on, where 1 (oneDNN then runs the convolutions and matmuls
+   * every logical core, except with the native kernels on, where 1 (the native kernels then run the convolutions and matmuls
    * on every core, and XNNPACK's pool threads, which spin for a while after each op, would compete with it for the
    * cores while doing little). 1 = tfjs' own single-threaded backend. Changing it re-creates the wasm backend, so it
    * is refused ({@link WasmThreadsChangeError}) while the running wasm backend holds tensors; 'auto' then keeps the
@@ -96,7 +96,7 @@ export interface SetBackendOptions {
    */
   threads?: WasmThreadsSetting;
   /**
-   * The native oneDNN kernels (the optional addon in native/): 'auto' (default) uses them when the addon is built
+   * The native kernels (the addon in native/): 'auto' (default) uses them when the addon is built
    * and says in one line why not otherwise; true requires them (throws if unavailable); false turns them off.
    */
   native?: 'auto' | boolean;

@@ -154,9 +154,9 @@ export interface GenerateOptions {
   batch: number;
   /** undefined: the fastest backend installed. */
   backend?: BackendName;
-  /** CPU threads (wasm's pool on plain wasm, oneDNN's with the native kernels); undefined: every core. */
+  /** CPU threads (wasm's pool on plain wasm, the native kernels' pool with them); undefined: every core. */
   threads?: number;
-  /** The native oneDNN kernels on the wasm backend: required, off, or used when built. */
+  /** The native kernels on the wasm backend: required, off, or used when built. */
   native: boolean | 'auto';
   /** Where each run's PNG goes: one file, a folder (`seed<N>.png` inside), or nowhere. */
   output: { kind: 'file'; file: string } | { kind: 'dir'; dir: string } | { kind: 'none' };

@@ -102,7 +102,7 @@ function assertWritableFolders(options: GenerateOptions, cwd: string): void {
 
 /**
  * Starts the backend the options ask for. `--threads N` sets the CPU threads of whatever runs the math: the wasm
- * backend's XNNPACK pool on plain wasm; oneDNN's pool when the native kernels run (the wasm pool then stays at one
+ * backend's XNNPACK pool on plain wasm; the native kernels' pool when they run (the wasm pool then stays at one
  * thread, so the two pools never compete for the cores). Returns the backend's name.
  */
 export async function startBackend(options: Pick<GenerateOptions, 'backend' | 'threads' | 'native'>): Promise<string> {
@@ -167,7 +167,7 @@ export async function runGenerate(
           eta: options.eta,
           batch: options.batch,
           shape: imageShape(pipeline, options.batch),
-          ...runEnvironment(backend, io.env),
+          ...runEnvironment(backend),
           model: modelName,
           modelHash: pipelineContentHash(pipeline),
           shard: `${shard?.index ?? 0}/${shard?.count ?? 1}`,

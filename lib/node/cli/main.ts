@@ -46,8 +46,8 @@ function buildProgram(io: CliIO): Command {
     .option('--eta <x>', "DDIM's eta: 0 deterministic, 1 DDPM-like (default 0)")
     .option('--batch <n>', 'images per run, batch_size; a PNG then holds a grid (default 1)')
     .option('--backend <name>', `tfjs backend: ${BACKEND_NAMES.join(', ')} (default: the fastest installed)`)
-    .option('--threads <n>', 'CPU threads: the wasm pool on plain wasm, oneDNN\'s with the native kernels (default: every core)')
-    .option('--native <on|off|auto>', 'the native oneDNN kernels on wasm: on = required, off = plain wasm, auto = when built (default auto)')
+    .option('--threads <n>', 'CPU threads: the wasm pool on plain wasm, the native kernels\' pool with them (default: every core)')
+    .option('--native <on|off|auto>', 'the native kernels (native/, same bits on every CPU) on wasm: on = required, off = plain wasm, auto = when built (default auto)')
     .option('--out <file.png>', 'write the run\'s image (a grid for a batch) to this PNG')
     .option('--out-dir <dir>', 'write each run\'s PNG to <dir>/seed<N>.png')
     .option('--json', 'print one JSON record per run (seed, steps, eta, backend, absSum, seconds, file) instead of abs-sum')
@@ -73,8 +73,8 @@ function buildProgram(io: CliIO): Command {
     .command('demo')
     .description(`what \`npm start\` runs: the embedded random-weight model, seed 0, 2 steps; writes ${DEMO_OUTPUT}`)
     .option('--backend <name>', `tfjs backend: ${BACKEND_NAMES.join(', ')} (default: the fastest installed)`)
-    .option('--threads <n>', 'CPU threads: the wasm pool on plain wasm, oneDNN\'s with the native kernels (default: every core)')
-    .option('--native <on|off|auto>', 'the native oneDNN kernels on wasm: on = required, off = plain wasm, auto = when built (default auto)')
+    .option('--threads <n>', 'CPU threads: the wasm pool on plain wasm, the native kernels\' pool with them (default: every core)')
+    .option('--native <on|off|auto>', 'the native kernels (native/, same bits on every CPU) on wasm: on = required, off = plain wasm, auto = when built (default auto)')
     .addHelpText('after', `\n${EMBEDDED_MODEL_NOTE}\n`)
     .action(async (raw: { backend?: string; threads?: string; native?: string }) => {
       const [record] = await runGenerate(

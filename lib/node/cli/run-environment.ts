@@ -2,6 +2,7 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { nativeKernelsStatus } from '../backends/native/register';
+import type { NativeAddonInfo } from '../backends/native/addon';
 import { packageInfo } from '../package-version';
 import type { DDIMPipeline } from '../../pipelines/ddim-pipeline';
 
@@ -13,20 +14,22 @@ export interface RunEnvironment {
   /** The tfjs backend: wasm, cpu, tfjs-node, … */
   backend: string;
   /**
-   * The kernels that run the UNet: `wasm`, `wasm+onednn-2.6.3+winograd` (the native kernels, with their Winograd
-   * convolutions; `wasm+onednn-2.6.3` under TFJS_DIFFUSERS_WINOGRAD=off, other bits), `cpu`, `tensorflow`, …
+   * The kernels that run the UNet: `wasm`, `wasm+tfjsd-kernels-1+winograd` (the native kernels, name and version,
+   * with their Winograd convolutions; `wasm+tfjsd-kernels-1` under TFJS_DIFFUSERS_WINOGRAD=off, other bits), `cpu`,
+   * `tensorflow`, … The native kernels give the same bits on every CPU and ISA, so the ISA is not part of it.
+   * (Manifests written before issue 19 say `wasm+onednn-2.6.3…`: those bits depended on the CPU ISA.)
    */
   kernelPath: string;
-  /** The x86 ISA oneDNN may use (`avx512_core`, `avx2`, …, capped by ONEDNN_MAX_CPU_ISA) or the CPU architecture. */
+  /**
+   * The CPU: the x86 ISA level its flags allow (`avx512_core`, `avx2`, …) or the architecture (`arm64`, …); with the
+   * native kernels on, followed by the ISA their code runs (`avx2 (native avx2)`). Informative: it decides no bits.
+   */
   cpuIsa: string;
   /** `tfjs-diffusers@0.1.0`. */
   library: string;
 }
 
-/** oneDNN's ISA names, lowest first: the order ONEDNN_MAX_CPU_ISA caps them in. */
-const X86_ISA_LADDER = ['sse41', 'avx', 'avx2', 'avx512_core', 'avx512_core_vnni', 'avx512_core_bf16', 'avx512_core_amx'] as const;
-
-/** The highest oneDNN ISA name the CPU flags of /proc/cpuinfo allow. */
+/** The highest x86 ISA level the CPU flags of /proc/cpuinfo allow (oneDNN's names, as older manifests recorded). */
 export function isaFromCpuFlags(flags: ReadonlySet<string>): string {
   const has = (...names: string[]) => names.every((name) => flags.has(name));
   if (has('avx512f', 'avx512bw', 'avx512vl', 'avx512dq')) {
@@ -42,24 +45,23 @@ export function isaFromCpuFlags(flags: ReadonlySet<string>): string {
 }
 
 /**
- * The CPU ISA of this machine as oneDNN names it, lowered to `ONEDNN_MAX_CPU_ISA` (or `DNNL_MAX_CPU_ISA`) when that
- * caps it: native kernels give different bits on AVX2 and AVX-512, so the manifest records which one ran. Reads
- * /proc/cpuinfo on Linux x86; elsewhere the architecture (`arm64`, …).
+ * The CPU ISA level of this machine (see {@link RunEnvironment.cpuIsa}): reads /proc/cpuinfo on Linux x86;
+ * elsewhere the architecture (`arm64`, …).
  */
-export function cpuIsa(env: Record<string, string | undefined> = process.env): string {
+export function cpuIsa(): string {
   if (process.arch !== 'x64' && process.arch !== 'ia32') return process.arch;
-  let detected = 'x86_64';
   try {
     const cpuinfo = fs.readFileSync('/proc/cpuinfo', 'latin1');
     const line = /^flags\s*:(.*)$/m.exec(cpuinfo);
-    if (line) detected = isaFromCpuFlags(new Set(line[1].trim().split(/\s+/)));
+    return line ? isaFromCpuFlags(new Set(line[1].trim().split(/\s+/))) : 'x86_64';
   } catch {
-    return detected;
+    return 'x86_64';
   }
-  const cap = (env.ONEDNN_MAX_CPU_ISA ?? env.DNNL_MAX_CPU_ISA)?.trim().toLowerCase();
-  const ladder: readonly string[] = X86_ISA_LADDER;
-  if (cap && ladder.includes(cap) && ladder.includes(detected) && ladder.indexOf(cap) < ladder.indexOf(detected)) return cap;
-  return detected;
+}
+
+/** `tfjsd-kernels-1`: the native kernels' name and version (what decides their bits), from the addon's info(). */
+export function nativeKernelsId(info: Pick<NativeAddonInfo, 'kernels' | 'kernelsVersion'>): string {
+  return `${info.kernels}-${info.kernelsVersion}`;
 }
 
 /** The kernels the active backend runs the UNet with (see {@link RunEnvironment.kernelPath}). */
@@ -67,7 +69,11 @@ export function kernelPath(backend: string): string {
   if (backend !== 'wasm') return backend;
   const native = nativeKernelsStatus();
   if (!native.enabled) return 'wasm';
-  return `wasm+onednn-${native.info?.dnnlVersion ?? 'unknown'}${native.info?.winograd ? '+winograd' : ''}`;
+  const info = native.info;
+  if (info === undefined) return 'wasm+native-unknown';
+  // The test-only mutation (TFJS_DIFFUSERS_NATIVE_MUTATE) gives other bits: never recorded as the real kernels.
+  const mutation = info.mutation !== 'none' ? `+mutate-${info.mutation}` : '';
+  return `wasm+${nativeKernelsId(info)}${info.winograd ? '+winograd' : ''}${mutation}`;
 }
 
 /** This package's name@version (the manifest's `library` field). */
@@ -77,8 +83,10 @@ export function libraryVersion(): string {
 }
 
 /** The {@link RunEnvironment} of the active backend. */
-export function runEnvironment(backend: string, env: Record<string, string | undefined>): RunEnvironment {
-  return { backend, kernelPath: kernelPath(backend), cpuIsa: cpuIsa(env), library: libraryVersion() };
+export function runEnvironment(backend: string): RunEnvironment {
+  const native = backend === 'wasm' ? nativeKernelsStatus() : undefined;
+  const isa = native?.enabled && native.info ? `${cpuIsa()} (native ${native.info.isa})` : cpuIsa();
+  return { backend, kernelPath: kernelPath(backend), cpuIsa: isa, library: libraryVersion() };
 }
 
 /**

@@ -40,7 +40,7 @@ export function resolveScaleOutOptions(
 /**
  * Backends whose UNet gives each sample the same bits alone and inside a batch (docs/backends.md, "Batch
  * invariance"; proven bit for bit at batch 1, 3, 4 and 16 by spec/models/unet/batch-invariance.spec.ts): cpu, and
- * wasm with or without the native oneDNN kernels (on AVX-512 and AVX2). tfjs-node, webgl and webgpu are not measured.
+ * wasm with or without the native kernels (on AVX-512 and AVX2). tfjs-node, webgl and webgpu are not measured.
  */
 export const BATCH_INVARIANT_BACKENDS: readonly string[] = ['cpu', 'wasm'];
 

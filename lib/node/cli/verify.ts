@@ -25,8 +25,9 @@ const CONSISTENCY_KEYS = ['steps', 'eta', 'batch', 'shape', 'model', 'modelHash'
 const MAX_DISTINCT_VALUES = 8;
 
 /**
- * The kernels that decide the bits: native oneDNN kernels give other bits on AVX2 and AVX-512 (the CPU ISA counts);
- * plain wasm gives the same bits on every CPU (the ISA does not).
+ * The kernels that decide the bits: the native kernels (`tfjsd-kernels-N`) and plain wasm give the same bits on every
+ * CPU (the ISA does not count); records of the oneDNN-based native kernels of earlier versions (`onednn` in the
+ * kernel path) gave other bits on AVX2 and AVX-512, so for them the CPU ISA counts.
  */
 export function bitsDecidingKernel(record: Pick<ManifestRecord, 'kernelPath' | 'cpuIsa'>): string {
   return record.kernelPath.includes('onednn') ? `${record.kernelPath} on ${record.cpuIsa}` : record.kernelPath;

@@ -60,6 +60,6 @@ describe('the native-kernels-absent notice', () => {
     const stream = { write: (s: string) => lines.push(s) } as unknown as NodeJS.WritableStream;
     expect(reportNativeUnavailableOnce('not built (x)', stream)).toBe(true);
     expect(reportNativeUnavailableOnce('not built (x)', stream)).toBe(false);
-    expect(lines).toEqual(['tfjs-diffusers: native oneDNN kernels not built (x); running plain wasm.\n']);
+    expect(lines).toEqual(['tfjs-diffusers: native kernels not built (x); running plain wasm.\n']);
   });
 });

@@ -8,7 +8,7 @@ export const GROUP_NORM_KERNEL = 'TfjsDiffusersGroupNorm';
 
 /**
  * Which set of kernels runs the UNet's ops: tfjs' pure-JS `cpu` backend, `wasm` (XNNPACK), `wasm+native` (wasm with
- * the native oneDNN kernels registered), or any `other` backend (webgl, webgpu, tensorflow).
+ * the native kernels registered), or any `other` backend (webgl, webgpu, tensorflow).
  */
 export type KernelPath = 'cpu' | 'wasm' | 'wasm+native' | 'other';
 

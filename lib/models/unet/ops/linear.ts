@@ -6,9 +6,9 @@ import { activeKernelPath, KernelPath } from './kernel-path';
  * rows each (one sample's pixels, or one row per sample), `weight` `[K, M]`, `bias` `[M]`: `[N*rows, M]`.
  *
  * One formulation per kernel path, each giving a sample's rows the same bits whatever the batch:
- * - `wasm+native`: a batched product `[N, rows, K] × [K, M]`, which the native kernel runs sample by sample through
- *   one primitive made for `[rows, K]` (oneDNN picks its kernel from the row count: a 1-row product alone takes
- *   another path than 4 rows, and other bits).
+ * - `wasm+native`: a batched product `[N, rows, K] × [K, M]` (the native kernels' row results depend on neither
+ *   the row count nor the batch either: one fixed fused-multiply-add sequence per output, native/src/kernel_table.h;
+ *   the batched form is kept from the oneDNN-based kernels before issue 19, whose bits depended on the row count).
  * - otherwise: one 2-D product (XNNPACK's and tfjs cpu's row results do not depend on the row count).
  *
  * ```ts

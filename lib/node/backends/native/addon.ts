@@ -31,6 +31,8 @@ export interface NativeAddon {
     transposeB: boolean,
     activation: number,
     alpha: number,
+    /** B's tensor id when B is a weight (never changes while the id lives): its packed copy is cached; -1: none. */
+    bKey?: number,
   ): void;
   groupNorm(
     heap: Uint8Array,
@@ -55,20 +57,30 @@ export interface NativeAddon {
 }
 
 export interface NativeAddonInfo {
-  /** oneDNN version of the library loaded at run time, e.g. '2.6.3'. */
-  dnnlVersion: string;
-  /** DNNL_VERSION_MAJOR of the headers the addon was compiled against. */
-  dnnlHeaderMajor: number;
-  /** oneDNN's CPU threading runtime: 'omp' for Debian's build. */
-  cpuRuntime: string;
-  /** Threads oneDNN and the GroupNorm kernel use. */
+  /** The kernels' name: 'tfjsd-kernels' (native/src, our own; no oneDNN). */
+  kernels: string;
+  /** Their version: bumped whenever any output value's sequence of float32 operations changes (other bits). */
+  kernelsVersion: number;
+  /** The first 16 hex digits of sha256 over native/src at build time (native/source-hash.js). */
+  sourceHash: string;
+  /**
+   * The ISA whose kernels run: 'avx512', 'avx2', 'neon' or 'scalar' (TFJS_DIFFUSERS_NATIVE_ISA at load, else the
+   * best the CPU has). Every ISA gives the same bits: it is not part of the kernels' identity.
+   */
+  isa: string;
+  /** The ISAs this binary can run on this CPU, best first. */
+  isas: string[];
+  /** 'none', or 'gemm-k-order' under the test-only TFJS_DIFFUSERS_NATIVE_MUTATE hook (reversed GEMM sums: other bits). */
+  mutation: string;
+  /** Threads of the kernels' pool. */
   threads: number;
-  convPrimitives: number;
-  matmulPrimitives: number;
-  /** Winograd convolutions set up (one per layer shape; docs/backends.md). */
-  winogradPrimitives: number;
   /** Whether eligible 3×3 convolutions run as Winograd F(4×4, 3×3): `TFJS_DIFFUSERS_WINOGRAD=off` at load says no. */
   winograd: boolean;
+  /** Winograd convolution shapes run since the caches were last cleared (docs/backends.md). */
+  winogradShapes: number;
+  /** Convolution shapes run directly (implicit im2col) since the caches were last cleared. */
+  directShapes: number;
+  /** Packed or Winograd-transformed filters cached (per weight tensor and layout). */
   cachedWeights: number;
   cachedWeightBytes: number;
 }
@@ -84,21 +96,13 @@ export type AddonLoad = { addon: NativeAddon; path: string; error?: undefined } 
 
 let loaded: AddonLoad | undefined;
 
-/**
- * How long oneDNN's OpenMP threads spin after a parallel region before they sleep, in libgomp's spin iterations
- * (`GOMP_SPINCOUNT`): 20,000 is about 1 ms on an AMD EPYC Zen 4, longer than the gaps between the native kernels of
- * a UNet forward (the element-wise ops the JS thread runs in between), so a kernel finds its threads awake, and short
- * enough that idle threads stop taking a core soon after the forward. libgomp's default spins ~11 ms; with
- * `OMP_WAIT_POLICY=PASSIVE` (no spinning) every kernel pays a futex wake-up: a batch-1 forward took ~10 ms longer
- * (docs/performance.md).
- */
-export const OPENMP_SPIN_COUNT = 20_000;
+/** Selects the ISA of the native kernels at load: avx512, avx2, scalar (x86-64) or neon, scalar (arm64); unset: the best. */
+export const ISA_ENV = 'TFJS_DIFFUSERS_NATIVE_ISA';
 
 /**
- * Loads the native addon once per process; never throws. Its kernels use every logical core unless OMP_NUM_THREADS
- * says otherwise (or `setNativeThreads` later). Before the first load, oneDNN's OpenMP pool is told to spin only
- * briefly between kernels ({@link OPENMP_SPIN_COUNT}), unless the environment sets `OMP_WAIT_POLICY` or
- * `GOMP_SPINCOUNT`. libgomp reads the variables when it is loaded, which is when the addon loads it.
+ * Loads the native addon once per process; never throws. Its kernels use every logical core (or `setNativeThreads`
+ * later). The addon reads `TFJS_DIFFUSERS_NATIVE_ISA` when it loads: an ISA the CPU lacks makes the load fail,
+ * with the reason in `error`.
  *
  * ```ts
  * const { addon, error } = loadNativeAddon();
@@ -117,17 +121,13 @@ export function loadNativeAddon(): AddonLoad {
     loaded = { addon: null, error: addonNotFoundReason(nativeBuildCommand()) };
     return loaded;
   }
-  if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) process.env.GOMP_SPINCOUNT = String(OPENMP_SPIN_COUNT);
   // The prebuild first; one that does not load here (another libc, say) gives way to a local build.
   const failures: string[] = [];
   for (const file of files) {
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const addon = require(file) as NativeAddon;
-      // OpenMP's own OMP_NUM_THREADS wins; otherwise every logical core.
-      if (process.env.OMP_NUM_THREADS === undefined) {
-        addon.setNumThreads(Math.max(1, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length));
-      }
+      addon.setNumThreads(Math.max(1, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length));
       loaded = { addon, path: file };
       return loaded;
     } catch (err) {

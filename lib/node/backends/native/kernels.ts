@@ -7,7 +7,7 @@ import { GROUP_NORM_KERNEL, NativeKernelName, ReplacedKernel } from '../../../ba
 
 export { GROUP_NORM_KERNEL, REPLACED_KERNELS } from '../../../backends/native/kernel-names';
 
-/** Fused activations the addon applies (native/src/dnnl_ops.h `Activation`); 'prelu' falls back. */
+/** Fused activations the addon applies (native/src/kernel_table.h `Activation`); 'prelu' falls back. */
 const ACTIVATION_CODES: Readonly<Record<string, number>> = { linear: 0, relu: 1, relu6: 2, sigmoid: 3, elu: 4, leakyrelu: 5 };
 
 /** Calls of each kernel: run natively, and handed to the original wasm kernel. */
@@ -168,6 +168,7 @@ function matMulImpl(
   backend: WasmBackendInternals,
   inputs: { a: TensorInfo; b: TensorInfo; bias?: TensorInfo; preluActivationWeights?: TensorInfo },
   attrs: NamedAttrMap,
+  cacheB: boolean,
 ): TensorInfo | null {
   const { a, b, bias, preluActivationWeights } = inputs;
   const activation = (attrs.activation as string | undefined) ?? 'linear';
@@ -197,6 +198,12 @@ function matMulImpl(
   const sameLayout = batchA === batchB && util.sizeFromShape(outer) === batchA;
   if (!sameLayout && batchA !== 1 && batchB !== 1) return null;
   if (bias !== undefined && !isChannelBias(bias, n)) return null;
+  // _FusedMatMul's B is a linear layer's weight in the UNet: its packed copy is cached under its id (evicted with it).
+  let bKey = -1;
+  if (cacheB && batchB === 1) {
+    bKey = wasmTensorData(backend, b).id;
+    evictionHook(addon, backend).cachedIds.add(bKey);
+  }
   const out = backend.makeOutput([...outer, m, n], 'float32');
   return filledOrDisposed(backend, out, () =>
     addon.matmul(
@@ -214,6 +221,7 @@ function matMulImpl(
       transposeB,
       code,
       (attrs.leakyreluAlpha as number | undefined) ?? 0,
+      bKey,
     ),
   );
 }
@@ -251,6 +259,7 @@ const IMPLS: Record<ReplacedKernel, NativeKernelImpl> = {
       backend,
       { a: input(inputs, 'a', 'BatchMatMul'), b: input(inputs, 'b', 'BatchMatMul') },
       { ...attrs, activation: 'linear' },
+      false,
     ),
   _FusedMatMul: (addon, backend, { inputs, attrs }) =>
     matMulImpl(
@@ -263,6 +272,7 @@ const IMPLS: Record<ReplacedKernel, NativeKernelImpl> = {
         preluActivationWeights: inputs.preluActivationWeights,
       },
       attrs ?? {},
+      true,
     ),
 };
 
@@ -270,7 +280,7 @@ const warned = new Set<string>();
 
 /**
  * The kernel function registered for `name`: the native implementation when it handles the arguments, else the
- * original wasm kernel. A native error (e.g. oneDNN finds no implementation for a shape) is reported once per
+ * original wasm kernel. A native error (e.g. an argument the addon rejects) is reported once per
  * kernel and the call falls back too.
  */
 export function nativeKernelFunc(name: ReplacedKernel, addon: NativeAddon, original: tf.KernelFunc): tf.KernelFunc {

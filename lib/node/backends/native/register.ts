@@ -16,7 +16,7 @@ function isOurs(config: tf.KernelConfig | undefined): boolean {
 }
 
 /**
- * Registers the native oneDNN kernels for the tfjs `wasm` backend: Conv2D, FusedConv2D, _FusedMatMul and
+ * Registers the native kernels (native/src, tfjsd-kernels) for the tfjs `wasm` backend: Conv2D, FusedConv2D, _FusedMatMul and
  * BatchMatMul run natively on the wasm heap (anything they do not handle goes to the original wasm kernel), and the
  * fused GroupNorm kernel used by `groupNormNative` appears. Works before or after the wasm backend starts.
  * Returns false, with the reason in {@link nativeKernelsStatus}, when the addon is not available.
@@ -81,7 +81,7 @@ export interface NativeKernelsStatus {
   path?: string;
   /** Why it is not available. */
   reason?: string;
-  /** oneDNN version, runtime, threads and cache sizes. */
+  /** Kernels name and version, ISA, threads and cache sizes. */
   info?: NativeAddonInfo;
 }
 
@@ -89,7 +89,7 @@ export interface NativeKernelsStatus {
  * Whether the native kernels can run, are on, and what they run on.
  *
  * ```ts
- * nativeKernelsStatus(); // { available: true, enabled: true, path: '.../tfjs_diffusers_native.node', info: { dnnlVersion: '2.6.3', ... } }
+ * nativeKernelsStatus(); // { available: true, enabled: true, path: '.../tfjs_diffusers_native.node', info: { kernels: 'tfjsd-kernels', kernelsVersion: 1, isa: 'avx2', ... } }
  * ```
  */
 export function nativeKernelsStatus(): NativeKernelsStatus {
@@ -99,7 +99,7 @@ export function nativeKernelsStatus(): NativeKernelsStatus {
 }
 
 /**
- * Sets the threads of oneDNN and the GroupNorm kernel (default: the logical cores).
+ * Sets the threads of the native kernels' pool (default: the logical cores). The values do not depend on it.
  *
  * ```ts
  * setNativeThreads(2);

@@ -6,7 +6,6 @@ import * as esbuild from 'esbuild';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { recipeStateDict } from '../helpers/recipe-weights';
 import { fullFixture } from '../models/unet/unet-fixture';
 import type { GoldenPlan, GoldenResult } from './golden-plan';
 
@@ -94,7 +93,7 @@ export function removeChildBundle(): void {
   bundled = undefined;
 }
 
-/** The full-size model's files for the children: the recipe weights of spec/fixtures/unet_full.json, written once. */
+/** The full-size model's files for the children: the recipe weights of spec/fixtures/unet_full.json. */
 export interface FullModelFiles {
   dir: string;
   config: Record<string, unknown>;
@@ -103,28 +102,24 @@ export interface FullModelFiles {
   valuesFile: string;
 }
 
+/**
+ * The full-size weights as files, written once by golden-weights-child.ts in a plain Node process (checked against
+ * the fixture's weights_sha256 there) into build/golden-cache/<weights_sha256>/ and reused by later runs.
+ */
 export function writeFullModel(): FullModelFiles {
   const fixture = fullFixture();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfjs-diffusers-golden-'));
-  const weights = recipeStateDict(fixture.state_dict_keys, fixture.weights_seed);
-  const keys: [string, number[]][] = [];
-  const fd = fs.openSync(path.join(dir, 'weights.f32'), 'w');
-  try {
-    for (const [name, { shape, data }] of weights) {
-      keys.push([name, shape]);
-      fs.writeSync(fd, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
-    }
-  } finally {
-    fs.closeSync(fd);
+  const dir = path.join(REPO_ROOT, 'build', 'golden-cache', fixture.weights_sha256);
+  const files = { keysFile: path.join(dir, 'keys.json'), valuesFile: path.join(dir, 'weights.f32') };
+  const expectedBytes = fixture.num_parameters * 4;
+  if (fs.statSync(files.valuesFile, { throwIfNoEntry: false })?.size !== expectedBytes || !fs.existsSync(files.keysFile)) {
+    const entry = path.join(REPO_ROOT, 'spec', 'reproducibility', 'golden-weights-child.ts');
+    const out = path.join(REPO_ROOT, 'build', 'spec-children', `golden-weights-child-${process.pid}.js`);
+    esbuild.buildSync({ entryPoints: [entry], outfile: out, bundle: true, platform: 'node', target: 'node20', format: 'cjs', packages: 'external', logLevel: 'error' });
+    const child = spawnSync(process.execPath, [out, path.join(REPO_ROOT, 'spec', 'fixtures', 'unet_full.json'), dir], { encoding: 'utf8', timeout: 600_000 });
+    fs.rmSync(out, { force: true });
+    if (child.status !== 0) throw new Error(`writing the full-size weights failed: ${child.stderr || child.error?.message}`);
   }
-  fs.writeFileSync(path.join(dir, 'keys.json'), JSON.stringify(keys));
-  return {
-    dir,
-    config: fixture.config,
-    schedulerConfig: fixture.pipeline_cases[0].scheduler_config,
-    keysFile: path.join(dir, 'keys.json'),
-    valuesFile: path.join(dir, 'weights.f32'),
-  };
+  return { dir, config: fixture.config, schedulerConfig: fixture.pipeline_cases[0].scheduler_config, ...files };
 }
 
 /** How to run a Node: this process' own, or an arm64 Node under qemu-aarch64 with the arm64 glibc as its root. */

@@ -7,7 +7,6 @@
 // Needs qemu-aarch64 (Debian qemu-user), the arm64 glibc (libc6-arm64-cross) and the arm64 Node (fetched once with
 // `npm pack` into node_modules/.cache, or TFJS_DIFFUSERS_ARM64_NODE=<path>); without them its tests are reported as
 // not run, and TFJS_DIFFUSERS_REQUIRE=arm64 makes that a failure (CI).
-import * as fs from 'fs';
 import * as path from 'path';
 import { describeNotRun } from '../helpers/not-run';
 import {
@@ -44,8 +43,7 @@ function body(node: NodeCommand): void {
     if (golden === undefined) throw new Error(`spec/fixtures/golden-hashes.json is missing: run ${REGENERATE_COMMAND}`);
   });
   afterAll(() => {
-    if (model) fs.rmSync(model.dir, { recursive: true, force: true });
-    removeChildBundle();
+      removeChildBundle();
   });
 
   function plan(kind: ModelKind, backend: GoldenPlan['backend'], runs: GoldenPlan['forward']['runs'], pipelineBatches: number[], threads?: number, samples?: number): GoldenPlan {

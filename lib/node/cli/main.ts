@@ -9,6 +9,7 @@ import { CliIO, processIO } from './cli-io';
 import { runConvertCommand } from './convert';
 import { EMBEDDED_MODEL_NOTE } from './embedded-model';
 import { runGenerate } from './generate';
+import { kernelsLine } from './kernels-line';
 import { SeedList } from './seed-range';
 import { VerifyFailedError } from './verify';
 import { resolveScaleOutOptions } from './scale-out-options';
@@ -82,7 +83,7 @@ function buildProgram(io: CliIO): Command {
         io,
       );
       io.stderr.write(
-        `wrote ${record.file} on ${record.backend} in ${record.seconds.toFixed(2)} s. The embedded model's weights are random: ` +
+        `wrote ${record.file} on ${kernelsLine(record.backend)} in ${record.seconds.toFixed(2)} s. The embedded model's weights are random: ` +
           'the image is noise; the number is the point: diffusers on PyTorch gives the same figure for this model and seed ' +
           '(up to the last float32 digit). Real images: tfjs-diffusers generate --model google/ddpm-cifar10-32 --out image.png\n',
       );

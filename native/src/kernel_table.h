@@ -59,17 +59,19 @@ struct KernelTable {
   int64_t (*gemm_tasks)(const GemmArgs& g);
   void (*gemm_run)(const GemmArgs& g, int64_t task_begin, int64_t task_end);
   // Winograd F(4x4, 3x3), points 0, 1, -1, 1/2, -2, inf. Tiles are numbered over the whole batch:
-  // t = sample * tiles + tile_row * tiles_w + tile_col; T = batch * tiles.
-  // V[xi][t][c] = (B^T d_t B)[xi] for tiles [t0, t1), computed in float64, rounded once; x: [batch, in_h, in_w, c];
-  // c a multiple of 16.
-  void (*winograd_input)(const WinogradGeometry& s, int64_t total_tiles, const float* x, float* v, int64_t t0, int64_t t1);
-  // out = (A^T M_t A) + bias for tiles [t0, t1), from M[xi][t][k], in float64, rounded once; k a multiple of 16;
-  // bias may be null.
-  void (*winograd_output)(const WinogradGeometry& s, int64_t total_tiles, const float* mm, const float* bias, float* out,
-                          int64_t t0, int64_t t1);
-  // GroupNorm statistics: for channels [c0, c0 + 16) of one sample x [hw, c], sum[j] and sq[j] (float64) over the
-  // pixels in order: sum += x, sq += x*x. c0 + 16 <= c_padded; channels >= c read as 0.
-  void (*channel_sums)(const float* x, int64_t hw, int64_t c, int64_t c0, double* sum, double* sq);
+  // t = sample * tiles + tile_row * tiles_w + tile_col; the caller runs them in chunks of `total` tiles starting at
+  // tile `first` (buffers indexed by t - first).
+  // V[xi][t - first][c] = (B^T d_t B)[xi] for tiles [t0, t1), computed in float64, rounded once;
+  // x: [batch, in_h, in_w, c]; c a multiple of 16.
+  void (*winograd_input)(const WinogradGeometry& s, int64_t first, int64_t total, const float* x, float* v, int64_t t0,
+                         int64_t t1);
+  // out = (A^T M_t A) + bias for tiles [t0, t1), from M[xi][t - first][k], in float64, rounded once; k a multiple
+  // of 16; bias may be null.
+  void (*winograd_output)(const WinogradGeometry& s, int64_t first, int64_t total, const float* mm, const float* bias,
+                          float* out, int64_t t0, int64_t t1);
+  // GroupNorm statistics: for channels [c0, c1) of one sample x [hw, c], sum[j - c0] and sq[j - c0] (float64) over
+  // the pixels in order: sum += x, sq += x*x.
+  void (*channel_sums)(const float* x, int64_t hw, int64_t c, int64_t c0, int64_t c1, double* sum, double* sq);
   // y = x * scale + shift per channel over `rows` pixels, then optionally y * sigmoid(y) as y / (1 + exp(-y)).
   void (*scale_shift_rows)(const float* x, float* y, const float* scale, const float* shift, int64_t rows, int64_t c,
                            bool silu);

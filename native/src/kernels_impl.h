@@ -77,8 +77,10 @@ inline void micro_rows(int rows_here, const float* const* const* rows, int64_t s
   }
 }
 
-// Rows per task: a block of micro-tiles that share one K-block of a B panel (kept in L1).
-constexpr int64_t kRowsPerTask = MR * 8;
+// Rows per task: a block of micro-tiles that share one K-block of a B panel (kept in L1). Tasks run a row block
+// across every panel before the next row block (task = (product, row block, panel), panel fastest), so the row
+// block's A (kRowsPerTask x K) stays in L2 while the panels stream past, and A is read from memory once.
+constexpr int64_t kRowsPerTask = MR * 4;
 
 inline int64_t row_blocks(const GemmArgs& g) { return (g.m + kRowsPerTask - 1) / kRowsPerTask; }
 inline int64_t panels(const GemmArgs& g) { return (g.n + NR - 1) / NR; }
@@ -92,8 +94,8 @@ void gemm_run_impl(const GemmArgs& g, int64_t task_begin, int64_t task_end) {
   const int64_t kc = Rev ? k_total : KC;  // the test hook runs one block, reversed
   alignas(64) float tmp[MR * NR];
   for (int64_t task = task_begin; task < task_end; ++task) {
-    const int64_t rb = task % rb_count;
-    const int64_t p = (task / rb_count) % p_count;
+    const int64_t p = task % p_count;
+    const int64_t rb = (task / p_count) % rb_count;
     const int64_t b = task / (rb_count * p_count);
     const float* panel = g.b_packed + b * g.b_stride + p * k_total * NR;
     const int64_t j0 = p * NR;
@@ -175,7 +177,8 @@ __attribute__((always_inline)) inline void output_1d(const f64x8* m, f64x8* o) {
   o[3] = ((d12 + m[3] * 0.125) - m[4] * 8.0) + m[5];
 }
 
-void winograd_input(const WinogradGeometry& s, int64_t total, const float* x, float* v, int64_t t0, int64_t t1) {
+void winograd_input(const WinogradGeometry& s, int64_t first, int64_t total, const float* x, float* v, int64_t t0,
+                    int64_t t1) {
   constexpr int M = WinogradGeometry::kTile, A = WinogradGeometry::kAlpha;
   const int64_t tiles = s.tiles(), tw = s.tiles_w(), c = s.c;
   const f64x8 zero = {};
@@ -184,32 +187,28 @@ void winograd_input(const WinogradGeometry& s, int64_t total, const float* x, fl
     const float* xs = x + sample * s.in_h * s.in_w * c;
     const int64_t y0 = (local / tw) * M - s.pad_top, x0 = (local % tw) * M - s.pad_left;
     for (int64_t c0 = 0; c0 < c; c0 += 8) {
-      f64x8 d[A][A];
-      for (int i = 0; i < A; ++i) {
-        const int64_t y = y0 + i;
-        for (int j = 0; j < A; ++j) {
-          const int64_t xx = x0 + j;
-          d[i][j] = (y >= 0 && y < s.in_h && xx >= 0 && xx < s.in_w) ? load8d(xs + (y * s.in_w + xx) * c + c0) : zero;
-        }
-      }
-      f64x8 cols[A][A];  // cols[j] = B^T (column j of d)
+      f64x8 cols[A][A];  // cols[j] = B^T (column j of the tile), one column loaded at a time
       for (int j = 0; j < A; ++j) {
+        const int64_t xx = x0 + j;
         f64x8 col[A];
-        for (int i = 0; i < A; ++i) col[i] = d[i][j];
+        for (int i = 0; i < A; ++i) {
+          const int64_t y = y0 + i;
+          col[i] = (y >= 0 && y < s.in_h && xx >= 0 && xx < s.in_w) ? load8d(xs + (y * s.in_w + xx) * c + c0) : zero;
+        }
         input_1d(col, cols[j]);
       }
       for (int i = 0; i < A; ++i) {
         f64x8 row[A], r[A];
         for (int j = 0; j < A; ++j) row[j] = cols[j][i];
         input_1d(row, r);
-        for (int j = 0; j < A; ++j) store8d(v + ((i * A + j) * total + t) * c + c0, r[j]);
+        for (int j = 0; j < A; ++j) store8d(v + ((i * A + j) * total + (t - first)) * c + c0, r[j]);
       }
     }
   }
 }
 
-void winograd_output(const WinogradGeometry& s, int64_t total, const float* mm, const float* bias, float* out,
-                     int64_t t0, int64_t t1) {
+void winograd_output(const WinogradGeometry& s, int64_t first, int64_t total, const float* mm, const float* bias,
+                     float* out, int64_t t0, int64_t t1) {
   constexpr int M = WinogradGeometry::kTile, A = WinogradGeometry::kAlpha;
   const int64_t tiles = s.tiles(), tw = s.tiles_w(), k = s.k;
   for (int64_t t = t0; t < t1; ++t) {
@@ -220,7 +219,7 @@ void winograd_output(const WinogradGeometry& s, int64_t total, const float* mm, 
       f64x8 cols[A][M];  // cols[j] = A^T (column j of the product tile)
       for (int j = 0; j < A; ++j) {
         f64x8 col[A];
-        for (int i = 0; i < A; ++i) col[i] = load8d(mm + ((i * A + j) * total + t) * k + k0);
+        for (int i = 0; i < A; ++i) col[i] = load8d(mm + ((i * A + j) * total + (t - first)) * k + k0);
         output_1d(col, cols[j]);
       }
       const f64x8 b = bias != nullptr ? load8d(bias + k0) : f64x8{};
@@ -246,32 +245,20 @@ __attribute__((always_inline)) inline void store16(float* p, f32x16 v) { *reinte
 
 // ---- GroupNorm ------------------------------------------------------------------------------------------------
 
-void channel_sums(const float* x, int64_t hw, int64_t c, int64_t c0, double* sum, double* sq) {
-  if (c0 + 16 <= c) {
-    f64x16 s = {}, q = {};
-    for (int64_t p = 0; p < hw; ++p) {
-      const f32x16 v = load16(x + p * c + c0);
-      const f64x16 d = __builtin_convertvector(v, f64x16);
-      s = s + d;
-      q = q + d * d;  // exact: a float's square fits a double
-    }
-    for (int j = 0; j < 16; ++j) {
-      sum[j] = s[j];
-      sq[j] = q[j];
-    }
-    return;
+void channel_sums(const float* x, int64_t hw, int64_t c, int64_t c0, int64_t c1, double* __restrict sum,
+                  double* __restrict sq) {
+  const int64_t count = c1 - c0;
+  for (int64_t j = 0; j < count; ++j) {
+    sum[j] = 0.0;
+    sq[j] = 0.0;
   }
-  for (int j = 0; j < 16; ++j) {
-    double s = 0, q = 0;
-    if (c0 + j < c) {
-      for (int64_t p = 0; p < hw; ++p) {
-        const double d = x[p * c + c0 + j];
-        s = s + d;
-        q = q + d * d;
-      }
+  for (int64_t p = 0; p < hw; ++p) {
+    const float* __restrict row = x + p * c + c0;
+    for (int64_t j = 0; j < count; ++j) {  // vectorised across channels: each channel's sums stay in pixel order
+      const double d = row[j];
+      sum[j] = sum[j] + d;
+      sq[j] = sq[j] + d * d;  // exact: a float's square fits a double
     }
-    sum[j] = s;
-    sq[j] = q;
   }
 }
 

@@ -137,30 +137,42 @@ void winograd_conv2d(const ConvParams& p, const float* x, const float* filter, c
                                      pack_b(u.data() + xi * C * K, C, K, K, 1, kt.nr, dst + xi * panel_floats);
                                    }
                                  });
-  float* v = scratch(winograd_v_buffer, static_cast<size_t>(A2 * T * C));
-  float* mm = scratch(winograd_m_buffer, static_cast<size_t>(A2 * T * K));
-  const double transform_work = 2e3 * static_cast<double>(T) * static_cast<double>(C + K);
-  parallel_for(T, threads_for(transform_work), [&](int64_t t0, int64_t t1) { kt.winograd_input(s, T, x, v, t0, t1); });
-  const float** rows = scratch(row_pointers_buffer, static_cast<size_t>(A2 * T));
-  for (int64_t i = 0; i < A2 * T; ++i) rows[i] = v + i * C;
-  GemmArgs g{};
-  g.batch = A2;
-  g.m = T;
-  g.n = K;
-  g.segments = 1;
-  g.seg_len = C;
-  g.a_rows = rows;
-  g.b_packed = u_packed;
-  g.b_stride = panel_floats;
-  g.c = mm;
-  g.c_stride = T * K;
-  g.ldc = K;
-  g.bias = nullptr;
-  g.activation = Activation::kLinear;
-  g.reverse_k = mutate_gemm_k_order();
-  run_gemm(g, 2.0 * A2 * T * C * K);
-  parallel_for(T, threads_for(transform_work),
-               [&](int64_t t0, int64_t t1) { kt.winograd_output(s, T, mm, p.has_bias ? bias : nullptr, out, t0, t1); });
+  // The tiles go through transform, products and inverse transform in chunks whose transformed tiles and products
+  // (36 * (C + K) floats a tile) stay in cache (~4 MiB), whatever the batch. Only speed depends on the chunking:
+  // every value is computed the same way in any chunk.
+  const int64_t per_tile_bytes = A2 * (C + K) * static_cast<int64_t>(sizeof(float));
+  const int64_t chunk = std::max<int64_t>(16, std::min<int64_t>(T, (int64_t(4) << 20) / per_tile_bytes));
+  float* v = scratch(winograd_v_buffer, static_cast<size_t>(A2 * chunk * C));
+  float* mm = scratch(winograd_m_buffer, static_cast<size_t>(A2 * chunk * K));
+  const float** rows = scratch(row_pointers_buffer, static_cast<size_t>(A2 * chunk));
+  for (int64_t first = 0; first < T; first += chunk) {
+    const int64_t n_tiles = std::min(chunk, T - first);
+    // Tile t of the chunk is tile first + t of the batch: the transforms index the chunk's buffers by t - first.
+    const double transform_work = 2e3 * static_cast<double>(n_tiles) * static_cast<double>(C + K);
+    parallel_for(n_tiles, threads_for(transform_work), [&](int64_t t0, int64_t t1) {
+      kt.winograd_input(s, first, n_tiles, x, v, first + t0, first + t1);
+    });
+    for (int64_t i = 0; i < A2 * n_tiles; ++i) rows[i] = v + i * C;
+    GemmArgs g{};
+    g.batch = A2;
+    g.m = n_tiles;
+    g.n = K;
+    g.segments = 1;
+    g.seg_len = C;
+    g.a_rows = rows;
+    g.b_packed = u_packed;
+    g.b_stride = panel_floats;
+    g.c = mm;
+    g.c_stride = n_tiles * K;
+    g.ldc = K;
+    g.bias = nullptr;
+    g.activation = Activation::kLinear;
+    g.reverse_k = mutate_gemm_k_order();
+    run_gemm(g, 2.0 * A2 * n_tiles * C * K);
+    parallel_for(n_tiles, threads_for(transform_work), [&](int64_t t0, int64_t t1) {
+      kt.winograd_output(s, first, n_tiles, mm, p.has_bias ? bias : nullptr, out, first + t0, first + t1);
+    });
+  }
 }
 
 void direct_conv2d(const ConvParams& p, const float* x, const float* filter, const float* bias, float* out,
@@ -292,15 +304,16 @@ void group_norm(const float* x, const float* gamma, const float* beta, float* y,
                 int64_t groups, float epsilon, bool silu) {
   const KernelTable& kt = active_kernels();
   const int64_t per_group = c / groups;
-  const int64_t chunks = (c + 15) / 16, padded = chunks * 16;
+  constexpr int64_t kChannelsPerTask = 64;
+  const int64_t chunks = (c + kChannelsPerTask - 1) / kChannelsPerTask;
   const int threads = threads_for(4.0 * static_cast<double>(n * hw * c));
-  // Pass 1: per-channel sums of x and x^2 over the pixels, in pixel order (one task: a sample's 16 channels).
-  double* sums = scratch(group_sums_buffer, static_cast<size_t>(2 * n * padded));
+  // Pass 1: per-channel sums of x and x^2 over the pixels, in pixel order (one task: up to 64 channels of a sample).
+  double* sums = scratch(group_sums_buffer, static_cast<size_t>(2 * n * c));
   parallel_for(n * chunks, threads, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
-      const int64_t b = t / chunks, chunk = t % chunks;
-      double* sum = sums + 2 * b * padded + chunk * 16;
-      kt.channel_sums(x + b * hw * c, hw, c, chunk * 16, sum, sum + padded);
+      const int64_t b = t / chunks, c0 = (t % chunks) * kChannelsPerTask, c1 = std::min(c, c0 + kChannelsPerTask);
+      double* sum = sums + 2 * b * c;
+      kt.channel_sums(x + b * hw * c, hw, c, c0, c1, sum + c0, sum + c + c0);
     }
   });
   // The group statistics in double, over the group's channels in order. E[x^2] - E[x]^2 loses nothing that
@@ -309,8 +322,8 @@ void group_norm(const float* x, const float* gamma, const float* beta, float* y,
   float* shift = scale + n * c;
   const double count = static_cast<double>(hw * per_group);
   for (int64_t b = 0; b < n; b++) {
-    const double* sum = sums + 2 * b * padded;
-    const double* sq = sum + padded;
+    const double* sum = sums + 2 * b * c;
+    const double* sq = sum + c;
     for (int64_t g = 0; g < groups; ++g) {
       double gs = 0, gq = 0;
       for (int64_t j = g * per_group; j < (g + 1) * per_group; ++j) {

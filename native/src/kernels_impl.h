@@ -146,10 +146,11 @@ void gemm_run(const GemmArgs& g, int64_t task_begin, int64_t task_end) {
 
 // The transforms compute in float64 (each tile value converted exactly, the 1-D transforms of rows and columns in
 // double, one rounding to float32 at the end): the transforms add next to no rounding error of their own (the
-// float32 products in between carry it). 8 channels at a time (f64x8: one AVX-512 register, two AVX2 ones).
-typedef double f64x8 __attribute__((vector_size(64)));
-typedef float f32x8 __attribute__((vector_size(32)));
-typedef float f32x8u __attribute__((vector_size(32), aligned(4)));
+// float32 products in between carry it). 4 channels at a time (one AVX2 register: a 6-vector column and its
+// transform fit in the 16 registers).
+typedef double f64x8 __attribute__((vector_size(32)));
+typedef float f32x8 __attribute__((vector_size(16)));
+typedef float f32x8u __attribute__((vector_size(16), aligned(4)));
 
 __attribute__((always_inline)) inline f64x8 load8d(const float* p) {
   return __builtin_convertvector(*reinterpret_cast<const f32x8u*>(p), f64x8);
@@ -186,7 +187,7 @@ void winograd_input(const WinogradGeometry& s, int64_t first, int64_t total, con
     const int64_t sample = t / tiles, local = t % tiles;
     const float* xs = x + sample * s.in_h * s.in_w * c;
     const int64_t y0 = (local / tw) * M - s.pad_top, x0 = (local % tw) * M - s.pad_left;
-    for (int64_t c0 = 0; c0 < c; c0 += 8) {
+    for (int64_t c0 = 0; c0 < c; c0 += 4) {
       f64x8 cols[A][A];  // cols[j] = B^T (column j of the tile), one column loaded at a time
       for (int j = 0; j < A; ++j) {
         const int64_t xx = x0 + j;
@@ -215,7 +216,7 @@ void winograd_output(const WinogradGeometry& s, int64_t first, int64_t total, co
     const int64_t sample = t / tiles, local = t % tiles;
     float* os = out + sample * s.out_h * s.out_w * k;
     const int64_t y0 = (local / tw) * M, x0 = (local % tw) * M;
-    for (int64_t k0 = 0; k0 < k; k0 += 8) {
+    for (int64_t k0 = 0; k0 < k; k0 += 4) {
       f64x8 cols[A][M];  // cols[j] = A^T (column j of the product tile)
       for (int j = 0; j < A; ++j) {
         f64x8 col[A];

@@ -10,7 +10,7 @@ export const ALL_TEST_BACKENDS: readonly TestBackend[] = ['cpu', 'wasm', 'wasm+n
 
 /**
  * Why a test backend cannot run here, or null. wasm+native needs the addon (`npm run build:native` after
- * `apt install libdnnl-dev`); an addon that is built but fails to load is not a reason to skip: its tests run and fail.
+ * on a platform without a prebuild); an addon that is built but fails to load is not a reason to skip: its tests run and fail.
  */
 export function testBackendUnavailableReason(backend: TestBackend): string | null {
   if (backend !== 'wasm+native') return null;

@@ -5,6 +5,22 @@
 const fs = require('fs');
 const path = require('path');
 
+/** What each requirement of spec/helpers/not-run.ts stands for, in the line. */
+const NEEDS = {
+  native: 'the native kernels',
+  browser: 'a browser',
+  webgpu: 'WebGPU in Node',
+  arm64: 'qemu-aarch64 with an arm64 Node',
+  avx512: 'a CPU with AVX-512',
+};
+
+/** The requirements to name in TFJS_DIFFUSERS_REQUIRE: native,browser,webgpu (what CI requires besides arm64) and any other missing one. */
+function requireNames(groups) {
+  const names = new Set(['native', 'browser', 'webgpu']);
+  for (const g of groups.values()) names.add(g.requirement);
+  return [...names].join(',');
+}
+
 class NotRunReporter {
   onRunComplete(_contexts, results) {
     const dir = process.env.TFJS_DIFFUSERS_NOT_RUN_DIR;
@@ -36,9 +52,8 @@ class NotRunReporter {
         groups.set(key, group);
       }
     }
-    const needs = { native: 'the native kernels', browser: 'a browser', webgpu: 'WebGPU in Node' };
     const parts = [...groups.values()].map(
-      (g) => `${g.tests} test${g.tests === 1 ? '' : 's'} needing ${needs[g.requirement] ?? g.requirement} ` +
+      (g) => `${g.tests} test${g.tests === 1 ? '' : 's'} needing ${NEEDS[g.requirement] ?? g.requirement} ` +
         `in ${[...g.files].sort().join(', ')} (${g.reason})`,
     );
     // Other skips (test.skip in a spec) are named by their titles, which say why (e.g. an opt-in data folder).
@@ -49,7 +64,7 @@ class NotRunReporter {
     const line = parts.length === 0
       ? 'tfjs-diffusers: not run: nothing (every test that was selected ran)'
       : `tfjs-diffusers: not run: ${parts.join('; ')}.` +
-        (groups.size > 0 ? ' TFJS_DIFFUSERS_REQUIRE=native,browser,webgpu makes a missing one fail the run.' : '');
+        (groups.size > 0 ? ` TFJS_DIFFUSERS_REQUIRE=${requireNames(groups)} makes a missing one fail the run.` : '');
     process.stderr.write(`\n${line}\n`);
   }
 }

@@ -11,6 +11,7 @@ import { EMBEDDED_MODEL_NOTE } from './embedded-model-note';
 import { runGenerate } from './generate';
 import { SeedList } from '../scale-out/seed-range';
 import { VerifyFailedError } from '../scale-out/verify';
+import { kernelsLine } from './kernels-line';
 import { resolveScaleOutOptions } from './scale-out-options';
 import { addScaleOutCommands, addScaleOutOptions } from './scale-out-commands';
 import { addReplayCommand, ReplayMismatchError } from './replay';
@@ -94,7 +95,7 @@ function buildProgram(io: CliIO): Command {
         io,
       );
       io.stderr.write(
-        `wrote ${record.file} on ${record.backend} in ${record.seconds.toFixed(2)} s. The embedded model's weights are random: ` +
+        `wrote ${record.file} on ${kernelsLine(record.backend)} in ${record.seconds.toFixed(2)} s. The embedded model's weights are random: ` +
           'the image is noise; the number is the point: diffusers on PyTorch gives the same figure for this model and seed ' +
           '(up to the last float32 digit). Real images: tfjs-diffusers generate --model google/ddpm-cifar10-32 --out image.png\n',
       );

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as os from 'os';
-import * as path from 'path';
+import { ADDON_ENV, addonCandidates as locateAddon, addonNotFoundReason } from '../native-addon-location';
 import { nativeBuildCommand } from '../native-unavailable-notice';
 
 /** The functions of native/src/addon.cc. Offsets are byte offsets into `heap`, a Uint8Array over the wasm memory. */
@@ -85,34 +85,11 @@ export interface NativeAddonInfo {
   cachedWeightBytes: number;
 }
 
-/** File name node-gyp gives the addon (binding.gyp's target_name). */
-const ADDON_FILE = 'tfjs_diffusers_native.node';
+export { ADDON_FILE, ADDON_ENV } from '../native-addon-location';
 
-/** Set to a path to load the addon from there; set to '0' or 'off' to never load it. */
-export const ADDON_ENV = 'TFJS_DIFFUSERS_NATIVE';
-
-/**
- * Folders that may hold native/: the package root is four levels above lib/node/backends/native (ts-jest) and
- * dist/node/backends/native (built), five above build/lib/node/backends/native (the benches).
- */
-function rootCandidates(): string[] {
-  const roots: string[] = [];
-  let dir = __dirname;
-  for (let up = 0; up < 6; up++) {
-    dir = path.dirname(dir);
-    if (up >= 3) roots.push(dir);
-  }
-  return roots;
-}
-
-/** Where the addon is looked for, in order. */
-function addonCandidates(): string[] {
-  const fromEnv = process.env[ADDON_ENV];
-  if (fromEnv && !['0', 'off', '1', 'on'].includes(fromEnv)) return [path.resolve(fromEnv)];
-  return rootCandidates().flatMap((root) => [
-    path.join(root, 'native', 'build', 'Release', ADDON_FILE),
-    path.join(root, 'native', 'build', 'Debug', ADDON_FILE),
-  ]);
+/** Where the addon is looked for, in order: the prebuild for this platform, then a local build (native-addon-location.ts). */
+export function addonCandidates(): string[] {
+  return locateAddon().map((c) => c.path);
 }
 
 export type AddonLoad = { addon: NativeAddon; path: string; error?: undefined } | { addon: null; path?: undefined; error: string };
@@ -139,22 +116,24 @@ export function loadNativeAddon(): AddonLoad {
     loaded = { addon: null, error: `disabled by ${ADDON_ENV}=${env}` };
     return loaded;
   }
-  const file = addonCandidates().find((p) => fs.existsSync(p));
-  if (file === undefined) {
-    loaded = {
-      addon: null,
-      error: `not built (no native/build/Release/${ADDON_FILE}; install a C++ compiler, then run \`${nativeBuildCommand()}\`)`,
-    };
+  const files = addonCandidates().filter((p) => fs.existsSync(p));
+  if (files.length === 0) {
+    loaded = { addon: null, error: addonNotFoundReason(nativeBuildCommand()) };
     return loaded;
   }
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a native .node addon at a path found at run time; only require loads it
-    const addon = require(file) as NativeAddon;
-    addon.setNumThreads(Math.max(1, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length));
-    loaded = { addon, path: file };
-  } catch (err) {
-    const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    loaded = { addon: null, error: `failed to load ${file}: ${reason}` };
+  // The prebuild first; one that does not load here (another libc, say) gives way to a local build.
+  const failures: string[] = [];
+  for (const file of files) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const addon = require(file) as NativeAddon;
+      addon.setNumThreads(Math.max(1, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length));
+      loaded = { addon, path: file };
+      return loaded;
+    } catch (err) {
+      failures.push(`failed to load ${file}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+    }
   }
+  loaded = { addon: null, error: failures.join('; ') };
   return loaded;
 }

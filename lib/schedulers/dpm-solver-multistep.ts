@@ -15,16 +15,13 @@ import {
   assertInferenceSteps,
   assertStepTimestep,
   checkDpmTables,
-  defineDpmConfig,
   DPM_COMMON_FIELDS,
   DpmCommonConfig,
-  DpmFromConfigOptions,
   dpmSigmaSchedule,
   dpmTimesteps,
   FINAL_SIGMAS_TYPE_TYPE,
   FinalSigmasType,
   indexForTimestep,
-  KARRAS_DIFFUSION_SCHEDULERS,
   lambdaMinClippedType,
   lambdaOf,
   lastTimestepFor,
@@ -37,7 +34,9 @@ import {
 } from './dpm-solver-common';
 import type { Timesteps } from './noising';
 import { allTimestepsDescending } from './schedule';
-import type { Scheduler, SchedulerStepOptions, SchedulerStepOutput } from './scheduler';
+import { KARRAS_DIFFUSION_SCHEDULERS } from './compatibles';
+import type { Scheduler, SchedulerFromConfigOptions, SchedulerStepOptions, SchedulerStepOutput } from './scheduler';
+import { defineSchedulerConfig } from './scheduler-config';
 import { assertLayout, assertSameShape, assertFloatTensor, SampleLayout, varianceNoiseFor } from './step-inputs';
 import { thresholdSample } from './thresholding';
 
@@ -94,7 +93,7 @@ function crossCheck(
   }
 }
 
-const CONFIG = defineDpmConfig<DPMSolverMultistepSchedulerConfig>('DPMSolverMultistepScheduler', {
+const CONFIG = defineSchedulerConfig<DPMSolverMultistepSchedulerConfig>('DPMSolverMultistepScheduler', {
   fields: [
     common.numTrainTimesteps,
     common.betaStart,
@@ -192,7 +191,7 @@ export class DPMSolverMultistepScheduler implements Scheduler {
    * const dpm = DPMSolverMultistepScheduler.fromConfig({ ...ddimScheduler.config, useKarrasSigmas: true });
    * ```
    */
-  static fromConfig(json: unknown, options: DpmFromConfigOptions = {}): DPMSolverMultistepScheduler {
+  static fromConfig(json: unknown, options: SchedulerFromConfigOptions = {}): DPMSolverMultistepScheduler {
     return new DPMSolverMultistepScheduler({ ...CONFIG.fromConfig(json, options) });
   }
 

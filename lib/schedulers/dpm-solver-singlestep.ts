@@ -20,16 +20,13 @@ import {
   assertInferenceSteps,
   assertStepTimestep,
   checkDpmTables,
-  defineDpmConfig,
   DPM_COMMON_FIELDS,
   DpmCommonConfig,
-  DpmFromConfigOptions,
   dpmSigmaSchedule,
   dpmTimesteps,
   FINAL_SIGMAS_TYPE_TYPE,
   FinalSigmasType,
   indexForTimestep,
-  KARRAS_DIFFUSION_SCHEDULERS,
   lambdaMinClippedType,
   lambdaOf,
   lastTimestepFor,
@@ -41,7 +38,9 @@ import {
 } from './dpm-solver-common';
 import type { Timesteps } from './noising';
 import { allTimestepsDescending } from './schedule';
-import type { Scheduler, SchedulerStepOptions, SchedulerStepOutput } from './scheduler';
+import { KARRAS_DIFFUSION_SCHEDULERS } from './compatibles';
+import type { Scheduler, SchedulerFromConfigOptions, SchedulerStepOptions, SchedulerStepOutput } from './scheduler';
+import { defineSchedulerConfig } from './scheduler-config';
 import { assertFloatTensor, assertLayout, assertSameShape, SampleLayout, varianceNoiseFor } from './step-inputs';
 import { thresholdSample } from './thresholding';
 
@@ -83,7 +82,7 @@ function crossCheck(config: C, context: Parameters<NonNullable<ConfigSchemaSpec<
   }
 }
 
-const CONFIG = defineDpmConfig<C>(
+const CONFIG = defineSchedulerConfig<C>(
   'DPMSolverSinglestepScheduler',
   {
     fields: [
@@ -178,7 +177,7 @@ export class DPMSolverSinglestepScheduler implements Scheduler {
     this.orderList = singlestepOrderList(this.configValue.numTrainTimesteps, this.configValue.solverOrder, this.configValue.lowerOrderFinal);
   }
 
-  static fromConfig(json: unknown, options: DpmFromConfigOptions = {}): DPMSolverSinglestepScheduler {
+  static fromConfig(json: unknown, options: SchedulerFromConfigOptions = {}): DPMSolverSinglestepScheduler {
     return new DPMSolverSinglestepScheduler({ ...CONFIG.fromConfig(json, options) });
   }
 

@@ -184,8 +184,22 @@ export function compatibleSchedulerKeys(owner: string): Set<string> {
   return compatibleKeys(owner);
 }
 
+/**
+ * The `__init__` arguments of every diffusers 0.30.3 scheduler in `KarrasDiffusionSchedulers`, those this library
+ * has no class for included (DPMSolverSDE's `noise_sampler_seed`, EDMEuler's `sigma_data`, `sigma_schedule`):
+ * diffusers' `extract_init_dict` drops a compatible class's keys without a warning, so `fromConfig` does too.
+ */
+const DIFFUSERS_COMPATIBLE_KEYS: readonly string[] = [
+  'algorithm_type', 'beta_end', 'beta_schedule', 'beta_start', 'clip_sample', 'clip_sample_range', 'disable_corrector',
+  'dynamic_thresholding_ratio', 'euler_at_final', 'final_sigmas_type', 'interpolation_type', 'lambda_min_clipped',
+  'lower_order_final', 'noise_sampler_seed', 'num_train_timesteps', 'predict_x0', 'prediction_type',
+  'rescale_betas_zero_snr', 'rho', 'sample_max_value', 'set_alpha_to_one', 'sigma_data', 'sigma_max', 'sigma_min',
+  'sigma_schedule', 'skip_prk_steps', 'solver_order', 'solver_p', 'solver_type', 'steps_offset', 'thresholding',
+  'timestep_spacing', 'timestep_type', 'trained_betas', 'use_karras_sigmas', 'use_lu_lambdas', 'variance_type',
+];
+
 function compatibleKeys(owner: string): Set<string> {
-  const keys = new Set<string>();
+  const keys = new Set<string>(DIFFUSERS_COMPATIBLE_KEYS);
   const add = (map: ReadonlyMap<string, ReadonlySet<string>>) => {
     for (const [name, set] of map) if (name !== owner) for (const k of set) keys.add(k);
   };
@@ -230,8 +244,14 @@ function isCamelCaseConfig(json: Record<string, unknown>): boolean {
 /**
  * Defines a scheduler's config from its fields (declared next to the class, as diffusers' `@register_to_config`).
  * Registers the snake_case keys, so that other schedulers' `fromConfig` drop them silently (diffusers' compatibles).
+ * `rewrite` applies diffusers' `__init__` rewrites after the checks (e.g. DPM-Solver's `algorithm_type="deis"` →
+ * `"dpmsolver++"`, which diffusers checks before rewriting); the default keeps the config as parsed.
  */
-export function defineSchedulerConfig<C>(className: string, spec: ConfigSchemaSpec<C>): SchedulerConfigDefinition<C> {
+export function defineSchedulerConfig<C>(
+  className: string,
+  spec: ConfigSchemaSpec<C>,
+  rewrite: (config: C) => C = (config) => config,
+): SchedulerConfigDefinition<C> {
   const schema = defineConfigSchema<C>(spec);
   definedKeys.set(className, new Set(schema.fields.map((f) => f.snake)));
 
@@ -247,7 +267,7 @@ export function defineSchedulerConfig<C>(className: string, spec: ConfigSchemaSp
       });
       throw new ConfigError(source, unknownKeys[0], `unknown option${unknownKeys.length > 1 ? 's' : ''} ${hint.join(', ')}`);
     }
-    return freezeSchedulerConfig(className, config as C & object);
+    return freezeSchedulerConfig(className, rewrite(config) as C & object);
   }
 
   function parse(json: unknown, source = `${className}.fromConfig`): ParsedSchedulerConfig<C> {
@@ -265,7 +285,7 @@ export function defineSchedulerConfig<C>(className: string, spec: ConfigSchemaSp
     const parsed = schema.parse(given, { source, naming: 'snake' });
     const compatible = compatibleKeys(className);
     return {
-      config: freezeSchedulerConfig(className, parsed.config as C & object),
+      config: freezeSchedulerConfig(className, rewrite(parsed.config) as C & object),
       unknownKeys: parsed.unknownKeys.filter((k) => !compatible.has(k)),
       unusedCompatibleKeys: parsed.unknownKeys.filter((k) => compatible.has(k)),
       className: typeof classNameOfJson === 'string' ? classNameOfJson : null,

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DDIMScheduler } from '../../lib/schedulers/ddim';
 import type { Scheduler, SchedulerClass } from '../../lib/schedulers/scheduler';
-import { KARRAS_DIFFUSION_SCHEDULERS } from '../../lib/schedulers/k-scheduler-config';
+import { KARRAS_DIFFUSION_SCHEDULERS } from '../../lib/schedulers/compatibles';
 import { describeEachBackend } from '../helpers/backends';
 import { replayTrajectory, sameValues, tablesOf, trajectoriesOf } from './k-fixture';
 import { schedulerFixture } from './scheduler-fixture';

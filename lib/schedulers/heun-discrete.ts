@@ -251,9 +251,9 @@ export class HeunDiscreteScheduler implements Scheduler {
         return tf.div(tf.sub(sample, x0), sigmaHat);
       });
       prevSample = tf.tidy(() => tf.add(sample, tf.mul(derivative, dt)));
-      this.prevDerivative = derivative;
+      this.prevDerivative = tf.keep(derivative);
       this.dt = dt;
-      this.firstSample = tf.clone(sample);
+      this.firstSample = tf.keep(tf.clone(sample)); // outlives a tf.tidy around `step`
     } else {
       const prev = this.prevDerivative as tf.Tensor;
       const kept = this.firstSample as tf.Tensor;

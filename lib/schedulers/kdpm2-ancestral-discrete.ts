@@ -250,7 +250,7 @@ export class KDPM2AncestralDiscreteScheduler implements Scheduler {
       return first ? x : tf.add(x, tf.mul(noise, sigmaUp));
     });
     if (first) {
-      this.firstSample = tf.clone(sample);
+      this.firstSample = tf.keep(tf.clone(sample)); // outlives a tf.tidy around `step`
     } else {
       this.firstSample?.dispose();
       this.firstSample = null;

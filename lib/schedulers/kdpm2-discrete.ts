@@ -270,7 +270,7 @@ export class KDPM2DiscreteScheduler implements Scheduler {
       return tf.add(base, tf.mul(derivative, dt));
     });
     if (first) {
-      this.firstSample = tf.clone(sample);
+      this.firstSample = tf.keep(tf.clone(sample)); // outlives a tf.tidy around `step`
     } else {
       this.firstSample?.dispose();
       this.firstSample = null;

@@ -230,7 +230,7 @@ export class LMSDiscreteScheduler implements Scheduler {
       const x0 = predictOriginalSample(this.config.predictionType, modelOutput, sample, sigma);
       return { derivative: tf.div(tf.sub(sample, x0), sigma), predOriginalSample: x0 === modelOutput ? tf.clone(modelOutput) : x0 };
     });
-    this.derivatives.push(derivative);
+    this.derivatives.push(tf.keep(derivative)); // outlives a tf.tidy around `step`
     if (this.derivatives.length > order) (this.derivatives.shift() as tf.Tensor).dispose();
     const used = Math.min(i + 1, order);
     const coeffs = this.lmsCoefficients(used, i);

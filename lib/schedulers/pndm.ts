@@ -223,9 +223,9 @@ export class PNDMScheduler implements Scheduler {
     let ownedOutput: tf.Tensor | null = null;
     if (phase === 0) {
       this.replaceCurModelOutput(tf.tidy(() => tf.add(tf.mul(f32(1 / 6), modelOutput), 0)));
-      this.ets.push(tf.clone(modelOutput));
+      this.ets.push(tf.keep(tf.clone(modelOutput)));
       this.curSample?.dispose();
-      this.curSample = tf.clone(sample);
+      this.curSample = tf.keep(tf.clone(sample));
     } else if (phase === 1 || phase === 2) {
       const cur = this.curModelOutput as tf.Tensor;
       this.replaceCurModelOutput(tf.tidy(() => tf.add(cur, tf.mul(f32(1 / 3), modelOutput))));
@@ -252,7 +252,7 @@ export class PNDMScheduler implements Scheduler {
     let t = timestep;
     if (this.counter !== 1) {
       while (this.ets.length > 3) (this.ets.shift() as tf.Tensor).dispose();
-      this.ets.push(tf.clone(modelOutput));
+      this.ets.push(tf.keep(tf.clone(modelOutput)));
     } else {
       prevTimestep = timestep;
       t = timestep + stride;
@@ -265,7 +265,7 @@ export class PNDMScheduler implements Scheduler {
     if (k === 1 && this.counter === 0) {
       output = tf.clone(modelOutput);
       this.curSample?.dispose();
-      this.curSample = tf.clone(sample);
+      this.curSample = tf.keep(tf.clone(sample));
     } else if (k === 1 && this.counter === 1) {
       output = tf.tidy(() => tf.div(tf.add(modelOutput, e[k - 1]), 2));
       ownedSample = this.curSample;
@@ -316,7 +316,8 @@ export class PNDMScheduler implements Scheduler {
 
   private replaceCurModelOutput(next: tf.Tensor | null): void {
     this.curModelOutput?.dispose();
-    this.curModelOutput = next;
+    // tf.keep: the state outlives a tf.tidy around `step` (the denoising loop's).
+    this.curModelOutput = next === null ? null : tf.keep(next);
   }
 
   private resetHistory(): void {

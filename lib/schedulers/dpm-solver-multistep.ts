@@ -199,10 +199,11 @@ export class DPMSolverMultistepScheduler implements Scheduler {
     return CONFIG.toDiffusersConfig(this.config);
   }
 
-  /** The SDE variants draw noise in every step. */
-  get stepTakesGenerator(): boolean {
-    return this.config.algorithmType.startsWith('sde-');
-  }
+  /**
+   * diffusers' `step` takes a `generator` whatever the algorithm (the loop passes one); only the SDE variants draw
+   * noise from it.
+   */
+  readonly stepTakesGenerator = true;
 
   get timesteps(): Int32Array {
     return this.timestepsValue;
@@ -300,7 +301,7 @@ export class DPMSolverMultistepScheduler implements Scheduler {
     assertFloatTensor(owner, 'sample', sample);
     const layout = assertLayout(owner, options.layout ?? 'NCHW', sample);
     const c = this.config;
-    const sde = this.stepTakesGenerator;
+    const sde = this.config.algorithmType.startsWith('sde-');
     if (sde && options.generator !== undefined && options.varianceNoise !== undefined) {
       throw new Error(`${owner}: pass either generator or varianceNoise, not both`);
     }

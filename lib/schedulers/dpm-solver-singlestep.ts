@@ -190,9 +190,11 @@ export class DPMSolverSinglestepScheduler implements Scheduler {
     return CONFIG.toDiffusersConfig(this.configValue);
   }
 
-  get stepTakesGenerator(): boolean {
-    return this.configValue.algorithmType === 'sde-dpmsolver++';
-  }
+  /**
+   * diffusers' `step` takes a `generator` whatever the algorithm (the loop passes one); only the SDE variants draw
+   * noise from it.
+   */
+  readonly stepTakesGenerator = true;
 
   get timesteps(): Int32Array {
     return this.timestepsValue;
@@ -276,7 +278,7 @@ export class DPMSolverSinglestepScheduler implements Scheduler {
     assertFloatTensor(owner, 'modelOutput', modelOutput);
     assertFloatTensor(owner, 'sample', sample);
     const layout = assertLayout(owner, options.layout ?? 'NCHW', sample);
-    const sde = this.stepTakesGenerator;
+    const sde = this.configValue.algorithmType === 'sde-dpmsolver++';
     if (sde && options.generator !== undefined && options.varianceNoise !== undefined) {
       throw new Error(`${owner}: pass either generator or varianceNoise, not both`);
     }

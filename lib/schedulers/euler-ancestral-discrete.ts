@@ -93,7 +93,6 @@ export class EulerAncestralDiscreteScheduler implements Scheduler {
   private beginIndexValue: number | null = null;
 
   constructor(config: Partial<EulerAncestralDiscreteSchedulerConfig> = {}) {
-    const name = EulerAncestralDiscreteScheduler.className;
     this.config = EULER_ANCESTRAL_DISCRETE_SCHEDULER_CONFIG.resolve(config);
     this.betas = kBetas(name, this.config);
     this.alphas = alphasFromBetas(this.betas);
@@ -108,7 +107,6 @@ export class EulerAncestralDiscreteScheduler implements Scheduler {
   }
 
   static fromConfig(json: unknown, options: SchedulerFromConfigOptions = {}): EulerAncestralDiscreteScheduler {
-    const name = EulerAncestralDiscreteScheduler.className;
     return new EulerAncestralDiscreteScheduler({ ...EULER_ANCESTRAL_DISCRETE_SCHEDULER_CONFIG.fromConfig(json, options) });
   }
 

@@ -99,7 +99,6 @@ export class KDPM2AncestralDiscreteScheduler implements Scheduler {
   private firstSample: tf.Tensor | null = null;
 
   constructor(config: Partial<KDPM2AncestralDiscreteSchedulerConfig> = {}) {
-    const name = KDPM2AncestralDiscreteScheduler.className;
     this.config = KDPM2_ANCESTRAL_DISCRETE_SCHEDULER_CONFIG.resolve(config);
     this.betas = kBetas(name, this.config);
     this.alphas = alphasFromBetas(this.betas);
@@ -109,7 +108,6 @@ export class KDPM2AncestralDiscreteScheduler implements Scheduler {
   }
 
   static fromConfig(json: unknown, options: SchedulerFromConfigOptions = {}): KDPM2AncestralDiscreteScheduler {
-    const name = KDPM2AncestralDiscreteScheduler.className;
     return new KDPM2AncestralDiscreteScheduler({ ...KDPM2_ANCESTRAL_DISCRETE_SCHEDULER_CONFIG.fromConfig(json, options) });
   }
 

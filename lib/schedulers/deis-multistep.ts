@@ -75,9 +75,6 @@ const CONFIG = defineSchedulerConfig<C>('DEISMultistepScheduler', {
   crossCheck: checkDpmTables as ConfigSchemaSpec<C>['crossCheck'],
 });
 
-/** diffusers 0.30.3's defaults for `DEISMultistepScheduler`. */
-export const DEIS_MULTISTEP_DEFAULTS: Readonly<C> = CONFIG.defaults;
-
 const npLog = numpyLogFloat32;
 
 /** ∫ (log t − log c) / (log b − log c) dt at t (diffusers' second-order `ind_fn`), NumPy float32 scalars. */

@@ -114,9 +114,6 @@ const CONFIG = defineSchedulerConfig<C>(
   (config) => ((config.algorithmType as string) === 'deis' ? { ...config, algorithmType: 'dpmsolver++' } : config),
 );
 
-/** diffusers 0.30.3's defaults for `DPMSolverSinglestepScheduler`. */
-export const DPM_SOLVER_SINGLESTEP_DEFAULTS: Readonly<C> = CONFIG.defaults;
-
 /**
  * diffusers' `get_order_list`: the solver order of each step, cycling 1, 2(, 3), ending lower with
  * `lowerOrderFinal`.

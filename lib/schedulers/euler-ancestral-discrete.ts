@@ -94,7 +94,7 @@ export class EulerAncestralDiscreteScheduler implements Scheduler {
 
   constructor(config: Partial<EulerAncestralDiscreteSchedulerConfig> = {}) {
     this.config = EULER_ANCESTRAL_DISCRETE_SCHEDULER_CONFIG.resolve(config);
-    this.betas = kBetas(name, this.config);
+    this.betas = kBetas(EulerAncestralDiscreteScheduler.className, this.config);
     this.alphas = alphasFromBetas(this.betas);
     this.alphasCumprod = cumprodFloat32(this.alphas);
     if (this.config.rescaleBetasZeroSnr) this.alphasCumprod[this.alphasCumprod.length - 1] = 2 ** -24;

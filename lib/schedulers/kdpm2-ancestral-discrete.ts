@@ -100,7 +100,7 @@ export class KDPM2AncestralDiscreteScheduler implements Scheduler {
 
   constructor(config: Partial<KDPM2AncestralDiscreteSchedulerConfig> = {}) {
     this.config = KDPM2_ANCESTRAL_DISCRETE_SCHEDULER_CONFIG.resolve(config);
-    this.betas = kBetas(name, this.config);
+    this.betas = kBetas(KDPM2AncestralDiscreteScheduler.className, this.config);
     this.alphas = alphasFromBetas(this.betas);
     this.alphasCumprod = cumprodFloat32(this.alphas);
     // diffusers' __init__ calls set_timesteps(num_train_timesteps).

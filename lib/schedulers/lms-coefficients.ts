@@ -35,7 +35,7 @@ const EPMACH = 2 ** -52;
 const UFLOW = 2 ** -1022;
 
 /** What QUADPACK's `dqk21` returns. */
-export interface Qk21Result {
+interface Qk21Result {
   result: number;
   abserr: number;
   resabs: number;
@@ -43,7 +43,7 @@ export interface Qk21Result {
 }
 
 /** QUADPACK's 21-point Gauss–Kronrod rule on [a, b], operation for operation (float64, no fused multiply-add). */
-export function qk21(f: (x: number) => number, a: number, b: number): Qk21Result {
+function qk21(f: (x: number) => number, a: number, b: number): Qk21Result {
   const centr = 0.5 * (a + b);
   const hlgth = 0.5 * (b - a);
   const dhlgth = Math.abs(hlgth);
@@ -92,7 +92,7 @@ export function qk21(f: (x: number) => number, a: number, b: number): Qk21Result
  * Whether `dqagse` (what `scipy.integrate.quad` runs on a finite interval) returns the first 21-point estimate
  * (`epsabs` 1.49e-8 and `epsrel` as passed): its error estimate is within the tolerance.
  */
-export function quadAcceptsFirstEstimate(r: Qk21Result, epsrel: number, epsabs = 1.49e-8): boolean {
+function quadAcceptsFirstEstimate(r: Qk21Result, epsrel: number, epsabs = 1.49e-8): boolean {
   const errbnd = Math.max(epsabs, epsrel * Math.abs(r.result));
   if (r.abserr <= 100 * EPMACH * r.resabs && r.abserr > errbnd) return true; // ier = 2: roundoff, returned as is
   return (r.abserr <= errbnd && r.abserr !== r.resasc) || r.abserr === 0;

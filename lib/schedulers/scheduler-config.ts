@@ -39,10 +39,10 @@ import type { TimestepSpacing } from './schedule';
 export type PredictionType = 'epsilon' | 'sample' | 'v_prediction';
 
 /** The prediction types of diffusers' schedulers. */
-export const PREDICTION_TYPES: readonly PredictionType[] = ['epsilon', 'sample', 'v_prediction'];
+const PREDICTION_TYPES: readonly PredictionType[] = ['epsilon', 'sample', 'v_prediction'];
 
 /** The `timestep_spacing` values of diffusers 0.30.3. */
-export const TIMESTEP_SPACINGS: readonly TimestepSpacing[] = ['leading', 'trailing', 'linspace'];
+const TIMESTEP_SPACINGS: readonly TimestepSpacing[] = ['leading', 'trailing', 'linspace'];
 
 /** The fields that several diffusers schedulers declare alike (name, type with bounds, diffusers 0.30.3 default). */
 export interface SharedSchedulerFields {
@@ -172,19 +172,6 @@ export function setRegisteredSchedulerKeys(provider: () => ReadonlyMap<string, R
 }
 
 /**
- * The snake_case keys of this library's schedulers other than `owner`: as diffusers' `extract_init_dict`, keys of a
- * compatible class are dropped without a warning (every diffusers scheduler lists all the others as compatible).
- * A scheduler not written with {@link defineSchedulerConfig} filters its `fromConfig` warning with it.
- *
- * ```ts
- * compatibleSchedulerKeys('DDIMScheduler').has('variance_type');  // true (DDPMScheduler's)
- * ```
- */
-export function compatibleSchedulerKeys(owner: string): Set<string> {
-  return compatibleKeys(owner);
-}
-
-/**
  * The `__init__` arguments of every diffusers 0.30.3 scheduler in `KarrasDiffusionSchedulers`, those this library
  * has no class for included (DPMSolverSDE's `noise_sampler_seed`, EDMEuler's `sigma_data`, `sigma_schedule`):
  * diffusers' `extract_init_dict` drops a compatible class's keys without a warning, so `fromConfig` does too.
@@ -220,7 +207,7 @@ export function camelToSnake(key: string): string {
 const CONFIG_CLASS = '_class_name';
 
 /** Freezes a resolved config and records its class on it (see `fromConfig` with another scheduler's `config`). */
-export function freezeSchedulerConfig<C extends object>(className: string, config: C): Readonly<C> {
+function freezeSchedulerConfig<C extends object>(className: string, config: C): Readonly<C> {
   if (!Object.isFrozen(config)) {
     Object.defineProperty(config, CONFIG_CLASS, { value: className, enumerable: false });
     Object.freeze(config);
@@ -307,7 +294,7 @@ export function defineSchedulerConfig<C>(
 }
 
 /** Sends the one warning of `fromConfig` when the JSON had unknown keys. */
-export function warnUnknownSchedulerKeys(owner: string, parsed: ParsedSchedulerConfig<unknown>, onWarning: WarningSink = consoleWarningSink): void {
+function warnUnknownSchedulerKeys(owner: string, parsed: ParsedSchedulerConfig<unknown>, onWarning: WarningSink = consoleWarningSink): void {
   if (parsed.unknownKeys.length === 0) return;
   const from = parsed.className !== null && parsed.className !== owner ? ` (config of ${parsed.className})` : '';
   onWarning(unknownKeysWarning(parsed.source, owner, parsed.unknownKeys, from));

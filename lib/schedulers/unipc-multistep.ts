@@ -116,9 +116,6 @@ const CONFIG = defineSchedulerConfig<UniPCMultistepSchedulerConfig>('UniPCMultis
   crossCheck: checkDpmTables as ConfigSchemaSpec<UniPCMultistepSchedulerConfig>['crossCheck'],
 });
 
-/** diffusers 0.30.3's defaults for `UniPCMultistepScheduler`. */
-export const UNIPC_MULTISTEP_DEFAULTS: Readonly<UniPCMultistepSchedulerConfig> = CONFIG.defaults;
-
 /** Options of the constructor beyond the config. */
 export interface UniPCOptions {
   /** diffusers' `solver_p`: a scheduler whose `step` replaces the UniP predictor (the UniC corrector stays). */

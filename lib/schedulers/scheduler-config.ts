@@ -269,6 +269,15 @@ export function defineSchedulerConfig<C>(
     if (classNameOfJson !== undefined && (typeof classNameOfJson !== 'string' || !classNameOfJson.endsWith('Scheduler'))) {
       throw new ConfigError(source, '_class_name', `_class_name=${describeConfigValue(classNameOfJson)} is not a diffusers scheduler config`);
     }
+    if (typeof classNameOfJson === 'string' && classNameOfJson !== className) {
+      // Another class's `None` for a field this class declares with a value (DPM-Solver's variance_type=None read by
+      // DDPM): diffusers' step treats None as its default (DDPM's _get_variance), so it is read as not given.
+      const nullDefaults = schema.fields.filter((f) => f.default !== null && (given as Record<string, unknown>)[f.snake] === null);
+      if (nullDefaults.length > 0) {
+        given = { ...given };
+        for (const f of nullDefaults) delete (given as Record<string, unknown>)[f.snake];
+      }
+    }
     const parsed = schema.parse(given, { source, naming: 'snake' });
     const compatible = compatibleKeys(className);
     return {

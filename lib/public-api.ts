@@ -16,6 +16,20 @@ export type { Scheduler, SchedulerClass, SchedulerStepOptions, SchedulerStepOutp
 export { schedulerClass, schedulerFromConfig, schedulerClassNames, UnknownSchedulerError } from './schedulers/registry';
 export { DDIM_SCHEDULER_CONFIG } from './schedulers/ddim';
 export { DDPM_SCHEDULER_CONFIG } from './schedulers/ddpm';
+// Their config types (the camelCase `config` of each class, and the unions of its options), so users can type configs.
+export type { PNDMSchedulerConfig } from './schedulers/pndm';
+export type { DPMSolverMultistepSchedulerConfig, DPMSolverAlgorithmType, DPMSolverType, DPMSolverVarianceType, DPMSolverMultistepStepOptions } from './schedulers/dpm-solver-multistep';
+export type { DPMSolverSinglestepSchedulerConfig, DPMSolverSinglestepAlgorithmType } from './schedulers/dpm-solver-singlestep';
+export type { UniPCMultistepSchedulerConfig, UniPCSolverType, UniPCOptions } from './schedulers/unipc-multistep';
+export type { DEISMultistepSchedulerConfig } from './schedulers/deis-multistep';
+export type { DpmCommonConfig, DpmPredictionType, FinalSigmasType } from './schedulers/dpm-solver-common';
+export type { EulerDiscreteSchedulerConfig, EulerDiscreteStepOptions } from './schedulers/euler-discrete';
+export type { EulerAncestralDiscreteSchedulerConfig, EulerAncestralStepOptions } from './schedulers/euler-ancestral-discrete';
+export type { HeunDiscreteSchedulerConfig } from './schedulers/heun-discrete';
+export type { LMSDiscreteSchedulerConfig, LMSStepOptions } from './schedulers/lms-discrete';
+export type { KDPM2DiscreteSchedulerConfig } from './schedulers/kdpm2-discrete';
+export type { KDPM2AncestralDiscreteSchedulerConfig, KDPM2AncestralStepOptions } from './schedulers/kdpm2-ancestral-discrete';
+export type { KBetaSchedule, KPredictionType } from './schedulers/k-scheduler-common';
 
 export { UNet2DModel, UNET_METADATA_KEY } from './models/unet/unet-2d-model';
 export { parseUNet2DConfig, unet2DConfigToJSON } from './models/unet/config';

@@ -6,7 +6,7 @@ import type { DenoisingModel } from './pipeline-components';
 import { checkUNet, schedulerConfigJson, UNet2DPipeline } from './unet2d-pipeline';
 
 /** The scheduler {@link PNDMPipeline} converts every scheduler to (looked up in the registry by this name). */
-export const PNDM_SCHEDULER_CLASS = 'PNDMScheduler';
+const PNDM_SCHEDULER_CLASS = 'PNDMScheduler';
 
 /** The components {@link PNDMPipeline} is built from. */
 export interface PNDMPipelineComponents {

@@ -7,13 +7,12 @@ import { DDIM_SCHEDULER_CONFIG } from './ddim';
 import { DDPM_SCHEDULER_CONFIG } from './ddpm';
 import type { DDIMSchedulerConfig } from './ddim';
 import type { DDPMSchedulerConfig } from './ddpm';
-import { ParsedSchedulerConfig, warnUnknownSchedulerKeys, WarningSink } from './scheduler-config';
+import type { ParsedSchedulerConfig } from './scheduler-config';
 
-export type { BetaSchedule, DDPMBetaSchedule, TimestepSpacing } from './schedule';
 export type { PredictionType, ParsedSchedulerConfig, FromConfigOptions, WarningSink } from './scheduler-config';
 export { DDIM_SCHEDULER_DEFAULTS, resolveDDIMConfig } from './ddim';
 export type { DDIMSchedulerConfig } from './ddim';
-export { DDPM_SCHEDULER_DEFAULTS, resolveDDPMConfig } from './ddpm';
+export { DDPM_SCHEDULER_DEFAULTS } from './ddpm';
 export type { DDPMSchedulerConfig, VarianceType } from './ddpm';
 
 /** The two schedulers whose configs this module's functions take by name. */
@@ -43,16 +42,4 @@ export function parseSchedulerConfig(
   source?: string,
 ): ParsedSchedulerConfig<DDIMSchedulerConfig | DDPMSchedulerConfig> {
   return DEFINITIONS[owner].parse(json, source) as ParsedSchedulerConfig<DDIMSchedulerConfig | DDPMSchedulerConfig>;
-}
-
-/** Sends the one warning of `fromConfig` when the JSON had unknown keys. */
-export function warnUnknownKeys(owner: SchedulerClassName, parsed: ParsedSchedulerConfig<unknown>, onWarning?: WarningSink): void {
-  warnUnknownSchedulerKeys(owner, parsed, onWarning);
-}
-
-/** The camelCase config as diffusers' snake_case JSON (`scheduler_config.json`), with `_class_name`. */
-export function toDiffusersConfig(owner: SchedulerClassName, config: Readonly<DDIMSchedulerConfig> | Readonly<DDPMSchedulerConfig>): Record<string, unknown> {
-  return owner === 'DDIMScheduler'
-    ? DDIM_SCHEDULER_CONFIG.toDiffusersConfig(config as DDIMSchedulerConfig)
-    : DDPM_SCHEDULER_CONFIG.toDiffusersConfig(config as DDPMSchedulerConfig);
 }

@@ -79,7 +79,7 @@ export const DDPM_SCHEDULER_CONFIG = defineSchedulerConfig<DDPMSchedulerConfig>(
 export const DDPM_SCHEDULER_DEFAULTS: Readonly<DDPMSchedulerConfig> = DDPM_SCHEDULER_CONFIG.defaults;
 
 /** Checks camelCase constructor options of {@link DDPMScheduler} and fills in the defaults. */
-export function resolveDDPMConfig(options: Partial<DDPMSchedulerConfig> = {}): Readonly<DDPMSchedulerConfig> {
+function resolveDDPMConfig(options: Partial<DDPMSchedulerConfig> = {}): Readonly<DDPMSchedulerConfig> {
   return DDPM_SCHEDULER_CONFIG.resolve(options);
 }
 

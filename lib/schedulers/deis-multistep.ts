@@ -16,14 +16,11 @@ import {
   assertInferenceSteps,
   assertStepTimestep,
   checkDpmTables,
-  defineDpmConfig,
   DPM_COMMON_FIELDS,
   DpmCommonConfig,
-  DpmFromConfigOptions,
   dpmSigmaSchedule,
   dpmTimesteps,
   indexForTimestep,
-  KARRAS_DIFFUSION_SCHEDULERS,
   lambdaOf,
   ModelOutputHistory,
   timestepList,
@@ -32,7 +29,9 @@ import {
 } from './dpm-solver-common';
 import type { Timesteps } from './noising';
 import { allTimestepsDescending } from './schedule';
-import type { Scheduler, SchedulerStepOptions, SchedulerStepOutput } from './scheduler';
+import { KARRAS_DIFFUSION_SCHEDULERS } from './compatibles';
+import type { Scheduler, SchedulerFromConfigOptions, SchedulerStepOptions, SchedulerStepOutput } from './scheduler';
+import { defineSchedulerConfig } from './scheduler-config';
 import { numpyLogFloat32 } from './sigmas';
 import { assertFloatTensor, assertLayout, assertSameShape } from './step-inputs';
 import { thresholdSample } from './thresholding';
@@ -49,7 +48,7 @@ type C = DEISMultistepSchedulerConfig;
 const field = fieldsOf<C>();
 const common = DPM_COMMON_FIELDS as unknown as Record<keyof DpmCommonConfig, ConfigField<C>>;
 
-const CONFIG = defineDpmConfig<C>('DEISMultistepScheduler', {
+const CONFIG = defineSchedulerConfig<C>('DEISMultistepScheduler', {
   fields: [
     common.numTrainTimesteps,
     common.betaStart,
@@ -75,9 +74,6 @@ const CONFIG = defineDpmConfig<C>('DEISMultistepScheduler', {
   ] as ConfigField<C>[],
   crossCheck: checkDpmTables as ConfigSchemaSpec<C>['crossCheck'],
 });
-
-/** diffusers 0.30.3's defaults for `DEISMultistepScheduler`. */
-export const DEIS_MULTISTEP_DEFAULTS: Readonly<C> = CONFIG.defaults;
 
 const npLog = numpyLogFloat32;
 
@@ -139,7 +135,7 @@ export class DEISMultistepScheduler implements Scheduler {
     this.history = new ModelOutputHistory(this.config.solverOrder);
   }
 
-  static fromConfig(json: unknown, options: DpmFromConfigOptions = {}): DEISMultistepScheduler {
+  static fromConfig(json: unknown, options: SchedulerFromConfigOptions = {}): DEISMultistepScheduler {
     return new DEISMultistepScheduler({ ...CONFIG.fromConfig(json, options) });
   }
 

@@ -1,7 +1,7 @@
 /**
  * What the DPM-Solver family (diffusers 0.30.3's `DPMSolverMultistepScheduler`, `DPMSolverSinglestepScheduler`,
- * `UniPCMultistepScheduler`, `DEISMultistepScheduler`) shares: the config fields they declare alike and their
- * `fromConfig` parsing, the VP tables (ᾱ, α_t, σ_t, λ_t, σ), the discrete timesteps of their `set_timesteps`, the
+ * `UniPCMultistepScheduler`, `DEISMultistepScheduler`) shares: the config fields they declare alike,
+ * the VP tables (ᾱ, α_t, σ_t, λ_t, σ), the discrete timesteps of their `set_timesteps`, the
  * float32 α/σ/λ of a σ, the step-index rule, the model-output history and `add_noise`.
  *
  * Dtypes are diffusers': the tables are float32 torch tensors (torch.log is SLEEF's, see lib/math/torch-exp-log.ts),
@@ -15,24 +15,16 @@
  * ```
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { assertConfigObject, ConfigError, describeConfigValue, hasOwnKey } from '../config/config-error';
 import {
   boolean,
   ConfigField,
-  ConfigSchema,
-  ConfigSchemaSpec,
-  consoleWarningSink,
   CrossCheckContext,
-  defineConfigSchema,
   FieldType,
   finiteNumber,
   integer,
-  isMetadataKey,
   list,
   nullable,
   oneOf,
-  unknownKeysWarning,
-  WarningSink,
 } from '../config/config-schema';
 import { CONFIG_LIMITS } from '../config/limits';
 import { f32, sqrtF32 } from '../math/float32';
@@ -44,25 +36,6 @@ import { assertSameShape } from './step-inputs';
 
 /** What the model predicts: the noise, the clean sample, or the velocity. */
 export type DpmPredictionType = 'epsilon' | 'sample' | 'v_prediction';
-
-/** diffusers' `KarrasDiffusionSchedulers`: the `compatibles` of every DPM-family scheduler. */
-export const KARRAS_DIFFUSION_SCHEDULERS: readonly string[] = Object.freeze([
-  'DDIMScheduler',
-  'DDPMScheduler',
-  'PNDMScheduler',
-  'LMSDiscreteScheduler',
-  'EulerDiscreteScheduler',
-  'HeunDiscreteScheduler',
-  'EulerAncestralDiscreteScheduler',
-  'DPMSolverMultistepScheduler',
-  'DPMSolverSinglestepScheduler',
-  'KDPM2DiscreteScheduler',
-  'KDPM2AncestralDiscreteScheduler',
-  'DEISMultistepScheduler',
-  'UniPCMultistepScheduler',
-  'DPMSolverSDEScheduler',
-  'EDMEulerScheduler',
-]);
 
 /** The fields every DPM-family scheduler declares alike (diffusers 0.30.3 defaults). */
 export interface DpmCommonConfig {
@@ -171,106 +144,6 @@ export function checkDpmTables<C extends { numTrainTimesteps: number; trainedBet
       `has ${trainedBetas.length} values but ${name('numTrainTimesteps')}=${numTrainTimesteps}; they must agree`,
     );
   }
-}
-
-/** Options of every DPM-family `fromConfig`. */
-export interface DpmFromConfigOptions {
-  /** Where the one warning about keys this scheduler does not know goes (default `console.warn`). */
-  onWarning?: WarningSink;
-  /** The file the JSON came from, named in errors and the warning. */
-  source?: string;
-}
-
-/** `numTrainTimesteps` → `num_train_timesteps`. */
-function camelToSnake(key: string): string {
-  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-}
-
-/** A camelCase `config` of a scheduler (keys without underscores, one with an upper-case letter). */
-function isCamelCaseConfig(json: Record<string, unknown>): boolean {
-  const keys = Object.keys(json);
-  if (keys.some((k) => isMetadataKey(k))) return false;
-  return keys.length > 0 && keys.every((k) => !k.includes('_')) && keys.some((k) => /[A-Z]/.test(k));
-}
-
-/**
- * The `__init__` arguments of every diffusers 0.30.3 scheduler in `KarrasDiffusionSchedulers` (and DPMSolverSDE's
- * `noise_sampler_seed`): diffusers' `extract_init_dict` drops a compatible class's keys without a warning, so
- * `fromConfig` does too (e.g. Euler's `interpolation_type` in a DPM-Solver's `fromConfig`).
- */
-const DIFFUSERS_COMPATIBLE_KEYS: readonly string[] = [
-  'algorithm_type', 'beta_end', 'beta_schedule', 'beta_start', 'clip_sample', 'clip_sample_range', 'disable_corrector',
-  'dynamic_thresholding_ratio', 'euler_at_final', 'final_sigmas_type', 'interpolation_type', 'lambda_min_clipped',
-  'lower_order_final', 'noise_sampler_seed', 'num_train_timesteps', 'predict_x0', 'prediction_type',
-  'rescale_betas_zero_snr', 'rho', 'sample_max_value', 'set_alpha_to_one', 'sigma_data', 'sigma_max', 'sigma_min',
-  'sigma_schedule', 'skip_prk_steps', 'solver_order', 'solver_p', 'solver_type', 'steps_offset', 'thresholding',
-  'timestep_spacing', 'timestep_type', 'trained_betas', 'use_karras_sigmas', 'use_lu_lambdas', 'variance_type',
-];
-
-/** snake_case keys dropped without a warning (DDIM's and DDPM's among them); the family's own are added below. */
-const familyKeys = new Set<string>(DIFFUSERS_COMPATIBLE_KEYS);
-
-/** One DPM-family scheduler's config: defaults, constructor checks, `fromConfig` parsing, diffusers JSON. */
-export interface DpmConfigDefinition<C> {
-  readonly className: string;
-  readonly schema: ConfigSchema<C>;
-  readonly defaults: Readonly<C>;
-  /** camelCase constructor options, defaults filled in; an unknown key throws (a typo in code). */
-  resolve(options: unknown): Readonly<C>;
-  /** A diffusers `scheduler_config.json` object (snake_case) or another scheduler's camelCase `config`. */
-  fromConfig(json: unknown, options?: DpmFromConfigOptions): Readonly<C>;
-  /** snake_case JSON with `_class_name`. */
-  toDiffusersConfig(config: Readonly<C>): Record<string, unknown>;
-}
-
-/**
- * Defines a DPM-family config from its field list. `rewrite` applies diffusers' `register_to_config` rewrites after
- * the checks (e.g. DPM-Solver's `algorithm_type="deis"` → `"dpmsolver++"`, which diffusers checks before rewriting).
- */
-export function defineDpmConfig<C>(
-  className: string,
-  spec: ConfigSchemaSpec<C>,
-  rewrite: (config: C) => C = (config) => config,
-): DpmConfigDefinition<C> {
-  const schema = defineConfigSchema<C>(spec);
-  for (const f of schema.fields) familyKeys.add(f.snake);
-
-  function resolve(options: unknown): Readonly<C> {
-    const source = `${className} config`;
-    assertConfigObject(options, source);
-    const { config, unknownKeys } = schema.parse(options, { source, naming: 'camel' });
-    if (unknownKeys.length > 0) {
-      const hint = unknownKeys.map((k) => {
-        const f = schema.fields.find((s) => s.snake === k);
-        return f ? `${k} (did you mean ${f.camel}? use ${className}.fromConfig for snake_case JSON)` : k;
-      });
-      throw new ConfigError(source, unknownKeys[0], `unknown option${unknownKeys.length > 1 ? 's' : ''} ${hint.join(', ')}`);
-    }
-    return Object.freeze(rewrite(config));
-  }
-
-  function fromConfig(json: unknown, options: DpmFromConfigOptions = {}): Readonly<C> {
-    const source = options.source ?? `${className}.fromConfig`;
-    assertConfigObject(json, source, 'the scheduler config');
-    const jsonClass = hasOwnKey(json, '_class_name') ? json._class_name : undefined;
-    if (jsonClass !== undefined && (typeof jsonClass !== 'string' || !jsonClass.endsWith('Scheduler'))) {
-      throw new ConfigError(source, '_class_name', `_class_name=${describeConfigValue(jsonClass)} is not a diffusers scheduler config`);
-    }
-    const given = isCamelCaseConfig(json) ? Object.fromEntries(Object.keys(json).map((k) => [camelToSnake(k), json[k]])) : json;
-    const { config, unknownKeys } = schema.parse(given, { source, naming: 'snake' });
-    const unknown = unknownKeys.filter((k) => !familyKeys.has(k));
-    if (unknown.length > 0) {
-      const from = typeof jsonClass === 'string' && jsonClass !== className ? ` (config of ${jsonClass})` : '';
-      (options.onWarning ?? consoleWarningSink)(unknownKeysWarning(source, className, unknown, from));
-    }
-    return Object.freeze(rewrite(config));
-  }
-
-  function toDiffusersConfig(config: Readonly<C>): Record<string, unknown> {
-    return { _class_name: className, ...schema.toJSON(config) };
-  }
-
-  return { className, schema, defaults: schema.defaults, resolve, fromConfig, toDiffusersConfig };
 }
 
 /** The VP-schedule tables of a DPM-family scheduler's `__init__`, float32 as torch holds them. */

@@ -15,16 +15,13 @@ import {
   assertInferenceSteps,
   assertStepTimestep,
   checkDpmTables,
-  defineDpmConfig,
   DPM_COMMON_FIELDS,
   DpmCommonConfig,
-  DpmFromConfigOptions,
   dpmSigmaSchedule,
   dpmTimesteps,
   FINAL_SIGMAS_TYPE_TYPE,
   FinalSigmasType,
   indexForTimestep,
-  KARRAS_DIFFUSION_SCHEDULERS,
   lambdaMinClippedType,
   lambdaOf,
   lastTimestepFor,
@@ -37,7 +34,9 @@ import {
 } from './dpm-solver-common';
 import type { Timesteps } from './noising';
 import { allTimestepsDescending } from './schedule';
-import type { Scheduler, SchedulerStepOptions, SchedulerStepOutput } from './scheduler';
+import { KARRAS_DIFFUSION_SCHEDULERS } from './compatibles';
+import type { Scheduler, SchedulerFromConfigOptions, SchedulerStepOptions, SchedulerStepOutput } from './scheduler';
+import { defineSchedulerConfig } from './scheduler-config';
 import { assertLayout, assertSameShape, assertFloatTensor, SampleLayout, varianceNoiseFor } from './step-inputs';
 import { thresholdSample } from './thresholding';
 
@@ -94,7 +93,7 @@ function crossCheck(
   }
 }
 
-const CONFIG = defineDpmConfig<DPMSolverMultistepSchedulerConfig>('DPMSolverMultistepScheduler', {
+const CONFIG = defineSchedulerConfig<DPMSolverMultistepSchedulerConfig>('DPMSolverMultistepScheduler', {
   fields: [
     common.numTrainTimesteps,
     common.betaStart,
@@ -192,7 +191,7 @@ export class DPMSolverMultistepScheduler implements Scheduler {
    * const dpm = DPMSolverMultistepScheduler.fromConfig({ ...ddimScheduler.config, useKarrasSigmas: true });
    * ```
    */
-  static fromConfig(json: unknown, options: DpmFromConfigOptions = {}): DPMSolverMultistepScheduler {
+  static fromConfig(json: unknown, options: SchedulerFromConfigOptions = {}): DPMSolverMultistepScheduler {
     return new DPMSolverMultistepScheduler({ ...CONFIG.fromConfig(json, options) });
   }
 
@@ -200,10 +199,11 @@ export class DPMSolverMultistepScheduler implements Scheduler {
     return CONFIG.toDiffusersConfig(this.config);
   }
 
-  /** The SDE variants draw noise in every step. */
-  get stepTakesGenerator(): boolean {
-    return this.config.algorithmType.startsWith('sde-');
-  }
+  /**
+   * diffusers' `step` takes a `generator` whatever the algorithm (the loop passes one); only the SDE variants draw
+   * noise from it.
+   */
+  readonly stepTakesGenerator = true;
 
   get timesteps(): Int32Array {
     return this.timestepsValue;
@@ -301,7 +301,7 @@ export class DPMSolverMultistepScheduler implements Scheduler {
     assertFloatTensor(owner, 'sample', sample);
     const layout = assertLayout(owner, options.layout ?? 'NCHW', sample);
     const c = this.config;
-    const sde = this.stepTakesGenerator;
+    const sde = this.config.algorithmType.startsWith('sde-');
     if (sde && options.generator !== undefined && options.varianceNoise !== undefined) {
       throw new Error(`${owner}: pass either generator or varianceNoise, not both`);
     }

@@ -20,16 +20,13 @@ import {
   assertInferenceSteps,
   assertStepTimestep,
   checkDpmTables,
-  defineDpmConfig,
   DPM_COMMON_FIELDS,
   DpmCommonConfig,
-  DpmFromConfigOptions,
   dpmSigmaSchedule,
   dpmTimesteps,
   FINAL_SIGMAS_TYPE_TYPE,
   FinalSigmasType,
   indexForTimestep,
-  KARRAS_DIFFUSION_SCHEDULERS,
   lambdaMinClippedType,
   lambdaOf,
   lastTimestepFor,
@@ -41,7 +38,9 @@ import {
 } from './dpm-solver-common';
 import type { Timesteps } from './noising';
 import { allTimestepsDescending } from './schedule';
-import type { Scheduler, SchedulerStepOptions, SchedulerStepOutput } from './scheduler';
+import { KARRAS_DIFFUSION_SCHEDULERS } from './compatibles';
+import type { Scheduler, SchedulerFromConfigOptions, SchedulerStepOptions, SchedulerStepOutput } from './scheduler';
+import { defineSchedulerConfig } from './scheduler-config';
 import { assertFloatTensor, assertLayout, assertSameShape, SampleLayout, varianceNoiseFor } from './step-inputs';
 import { thresholdSample } from './thresholding';
 
@@ -83,7 +82,7 @@ function crossCheck(config: C, context: Parameters<NonNullable<ConfigSchemaSpec<
   }
 }
 
-const CONFIG = defineDpmConfig<C>(
+const CONFIG = defineSchedulerConfig<C>(
   'DPMSolverSinglestepScheduler',
   {
     fields: [
@@ -114,9 +113,6 @@ const CONFIG = defineDpmConfig<C>(
   },
   (config) => ((config.algorithmType as string) === 'deis' ? { ...config, algorithmType: 'dpmsolver++' } : config),
 );
-
-/** diffusers 0.30.3's defaults for `DPMSolverSinglestepScheduler`. */
-export const DPM_SOLVER_SINGLESTEP_DEFAULTS: Readonly<C> = CONFIG.defaults;
 
 /**
  * diffusers' `get_order_list`: the solver order of each step, cycling 1, 2(, 3), ending lower with
@@ -178,7 +174,7 @@ export class DPMSolverSinglestepScheduler implements Scheduler {
     this.orderList = singlestepOrderList(this.configValue.numTrainTimesteps, this.configValue.solverOrder, this.configValue.lowerOrderFinal);
   }
 
-  static fromConfig(json: unknown, options: DpmFromConfigOptions = {}): DPMSolverSinglestepScheduler {
+  static fromConfig(json: unknown, options: SchedulerFromConfigOptions = {}): DPMSolverSinglestepScheduler {
     return new DPMSolverSinglestepScheduler({ ...CONFIG.fromConfig(json, options) });
   }
 
@@ -191,9 +187,11 @@ export class DPMSolverSinglestepScheduler implements Scheduler {
     return CONFIG.toDiffusersConfig(this.configValue);
   }
 
-  get stepTakesGenerator(): boolean {
-    return this.configValue.algorithmType === 'sde-dpmsolver++';
-  }
+  /**
+   * diffusers' `step` takes a `generator` whatever the algorithm (the loop passes one); only the SDE variants draw
+   * noise from it.
+   */
+  readonly stepTakesGenerator = true;
 
   get timesteps(): Int32Array {
     return this.timestepsValue;
@@ -277,7 +275,7 @@ export class DPMSolverSinglestepScheduler implements Scheduler {
     assertFloatTensor(owner, 'modelOutput', modelOutput);
     assertFloatTensor(owner, 'sample', sample);
     const layout = assertLayout(owner, options.layout ?? 'NCHW', sample);
-    const sde = this.stepTakesGenerator;
+    const sde = this.configValue.algorithmType === 'sde-dpmsolver++';
     if (sde && options.generator !== undefined && options.varianceNoise !== undefined) {
       throw new Error(`${owner}: pass either generator or varianceNoise, not both`);
     }

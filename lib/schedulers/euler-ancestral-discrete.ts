@@ -4,13 +4,13 @@
  * diffusers 0.30.3's `scheduling_euler_ancestral_discrete.py`.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { defineConfigSchema } from '../config/config-schema';
 import { f32, sqrtF32 } from '../math/float32';
 import { addNoiseSigma, commonKFields, indexForTimestep, kBetas, KBetaSchedule, predictOriginalSample } from './k-scheduler-common';
 import type { Timesteps } from './noising';
 import { alphasFromBetas, cumprodFloat32, TimestepSpacing } from './schedule';
 import type { Scheduler, SchedulerFromConfigOptions, SchedulerStepOutput } from './scheduler';
-import { KARRAS_DIFFUSION_SCHEDULERS, resolveSchedulerOptions, schedulerConfigFromJson, schedulerConfigToJson } from './k-scheduler-config';
+import { KARRAS_DIFFUSION_SCHEDULERS } from './compatibles';
+import { defineSchedulerConfig } from './scheduler-config';
 import { initNoiseSigmaFor, inputScaleFor, interpSigmas, sigmaSchedulerTimesteps, sigmasFromAlphasCumprod } from './sigmas';
 import { assertFloatTensor, assertLayout, assertSameShape, varianceNoiseFor, VarianceNoiseOptions } from './step-inputs';
 
@@ -37,8 +37,8 @@ const common = commonKFields<EulerAncestralDiscreteSchedulerConfig>({
   timestepSpacing: 'linspace',
 });
 
-/** The fields of {@link EulerAncestralDiscreteSchedulerConfig}, with diffusers 0.30.3's defaults. */
-export const EULER_ANCESTRAL_DISCRETE_SCHEDULER_SCHEMA = defineConfigSchema<EulerAncestralDiscreteSchedulerConfig>({
+/** The fields of {@link EulerAncestralDiscreteSchedulerConfig}, with diffusers 0.30.3's defaults (declared as diffusers' `@register_to_config`). */
+const EULER_ANCESTRAL_DISCRETE_SCHEDULER_CONFIG = defineSchedulerConfig<EulerAncestralDiscreteSchedulerConfig>('EulerAncestralDiscreteScheduler', {
   fields: [
     common.numTrainTimesteps,
     common.betaStart,
@@ -93,9 +93,8 @@ export class EulerAncestralDiscreteScheduler implements Scheduler {
   private beginIndexValue: number | null = null;
 
   constructor(config: Partial<EulerAncestralDiscreteSchedulerConfig> = {}) {
-    const name = EulerAncestralDiscreteScheduler.className;
-    this.config = resolveSchedulerOptions(name, EULER_ANCESTRAL_DISCRETE_SCHEDULER_SCHEMA, config);
-    this.betas = kBetas(name, this.config);
+    this.config = EULER_ANCESTRAL_DISCRETE_SCHEDULER_CONFIG.resolve(config);
+    this.betas = kBetas(EulerAncestralDiscreteScheduler.className, this.config);
     this.alphas = alphasFromBetas(this.betas);
     this.alphasCumprod = cumprodFloat32(this.alphas);
     if (this.config.rescaleBetasZeroSnr) this.alphasCumprod[this.alphasCumprod.length - 1] = 2 ** -24;
@@ -108,12 +107,11 @@ export class EulerAncestralDiscreteScheduler implements Scheduler {
   }
 
   static fromConfig(json: unknown, options: SchedulerFromConfigOptions = {}): EulerAncestralDiscreteScheduler {
-    const name = EulerAncestralDiscreteScheduler.className;
-    return new EulerAncestralDiscreteScheduler({ ...schedulerConfigFromJson(name, EULER_ANCESTRAL_DISCRETE_SCHEDULER_SCHEMA, json, options) });
+    return new EulerAncestralDiscreteScheduler({ ...EULER_ANCESTRAL_DISCRETE_SCHEDULER_CONFIG.fromConfig(json, options) });
   }
 
   toDiffusersConfig(): Record<string, unknown> {
-    return schedulerConfigToJson(EulerAncestralDiscreteScheduler.className, EULER_ANCESTRAL_DISCRETE_SCHEDULER_SCHEMA, this.config);
+    return EULER_ANCESTRAL_DISCRETE_SCHEDULER_CONFIG.toDiffusersConfig(this.config);
   }
 
   get numInferenceSteps(): number | null {

@@ -4,14 +4,15 @@
  * (`s_churn`, `s_tmin`, `s_tmax`, `s_noise`).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { boolean, defineConfigSchema, fieldsOf, finiteNumber, nullable, oneOf } from '../config/config-schema';
+import { boolean, fieldsOf, finiteNumber, nullable, oneOf } from '../config/config-schema';
 import { f32, sqrtF32 } from '../math/float32';
 import { expF32, logF32 } from '../math/torch-exp-log';
 import { addNoiseSigma, commonKFields, indexForTimestep, kBetas, KBetaSchedule, predictOriginalSample } from './k-scheduler-common';
 import type { Timesteps } from './noising';
 import { alphasFromBetas, cumprodFloat32, linspaceFloat32, TimestepSpacing } from './schedule';
 import type { Scheduler, SchedulerFromConfigOptions, SchedulerStepOutput } from './scheduler';
-import { KARRAS_DIFFUSION_SCHEDULERS, resolveSchedulerOptions, schedulerConfigFromJson, schedulerConfigToJson } from './k-scheduler-config';
+import { KARRAS_DIFFUSION_SCHEDULERS } from './compatibles';
+import { defineSchedulerConfig } from './scheduler-config';
 import {
   initNoiseSigmaFor,
   inputScaleFor,
@@ -62,8 +63,8 @@ const common = commonKFields<EulerDiscreteSchedulerConfig>({
 });
 const field = fieldsOf<EulerDiscreteSchedulerConfig>();
 
-/** The fields of {@link EulerDiscreteSchedulerConfig}, with diffusers 0.30.3's defaults. */
-export const EULER_DISCRETE_SCHEDULER_SCHEMA = defineConfigSchema<EulerDiscreteSchedulerConfig>({
+/** The fields of {@link EulerDiscreteSchedulerConfig}, with diffusers 0.30.3's defaults (declared as diffusers' `@register_to_config`). */
+const EULER_DISCRETE_SCHEDULER_CONFIG = defineSchedulerConfig<EulerDiscreteSchedulerConfig>('EulerDiscreteScheduler', {
   fields: [
     common.numTrainTimesteps,
     common.betaStart,
@@ -134,7 +135,7 @@ export class EulerDiscreteScheduler implements Scheduler {
   private beginIndexValue: number | null = null;
 
   constructor(config: Partial<EulerDiscreteSchedulerConfig> = {}) {
-    this.config = resolveSchedulerOptions(EulerDiscreteScheduler.className, EULER_DISCRETE_SCHEDULER_SCHEMA, config);
+    this.config = EULER_DISCRETE_SCHEDULER_CONFIG.resolve(config);
     const c = this.config;
     this.betas = kBetas(EulerDiscreteScheduler.className, c);
     this.alphas = alphasFromBetas(this.betas);
@@ -154,11 +155,11 @@ export class EulerDiscreteScheduler implements Scheduler {
   }
 
   static fromConfig(json: unknown, options: SchedulerFromConfigOptions = {}): EulerDiscreteScheduler {
-    return new EulerDiscreteScheduler({ ...schedulerConfigFromJson(EulerDiscreteScheduler.className, EULER_DISCRETE_SCHEDULER_SCHEMA, json, options) });
+    return new EulerDiscreteScheduler({ ...EULER_DISCRETE_SCHEDULER_CONFIG.fromConfig(json, options) });
   }
 
   toDiffusersConfig(): Record<string, unknown> {
-    return schedulerConfigToJson(EulerDiscreteScheduler.className, EULER_DISCRETE_SCHEDULER_SCHEMA, this.config);
+    return EULER_DISCRETE_SCHEDULER_CONFIG.toDiffusersConfig(this.config);
   }
 
   get numInferenceSteps(): number | null {

@@ -5,13 +5,13 @@
  * predictor and the trapezoidal corrector.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { defineConfigSchema } from '../config/config-schema';
 import { f32 } from '../math/float32';
 import { addNoiseSigma, commonKFields, indexForTimestep, kBetas, predictOriginalSample } from './k-scheduler-common';
 import type { Timesteps } from './noising';
 import { alphasFromBetas, cumprodFloat32, TimestepSpacing } from './schedule';
 import type { Scheduler, SchedulerFromConfigOptions, SchedulerStepOptions, SchedulerStepOutput } from './scheduler';
-import { KARRAS_DIFFUSION_SCHEDULERS, resolveSchedulerOptions, schedulerConfigFromJson, schedulerConfigToJson } from './k-scheduler-config';
+import { KARRAS_DIFFUSION_SCHEDULERS } from './compatibles';
+import { defineSchedulerConfig } from './scheduler-config';
 import {
   initNoiseSigmaFor,
   inputScaleFor,
@@ -52,8 +52,8 @@ const common = commonKFields<HeunDiscreteSchedulerConfig>({
   timestepSpacing: 'linspace',
 });
 
-/** The fields of {@link HeunDiscreteSchedulerConfig}, with diffusers 0.30.3's defaults. */
-export const HEUN_DISCRETE_SCHEDULER_SCHEMA = defineConfigSchema<HeunDiscreteSchedulerConfig>({
+/** The fields of {@link HeunDiscreteSchedulerConfig}, with diffusers 0.30.3's defaults (declared as diffusers' `@register_to_config`). */
+const HEUN_DISCRETE_SCHEDULER_CONFIG = defineSchedulerConfig<HeunDiscreteSchedulerConfig>('HeunDiscreteScheduler', {
   fields: [
     common.numTrainTimesteps,
     common.betaStart,
@@ -107,7 +107,7 @@ export class HeunDiscreteScheduler implements Scheduler {
 
   constructor(config: Partial<HeunDiscreteSchedulerConfig> = {}) {
     const name = HeunDiscreteScheduler.className;
-    this.config = resolveSchedulerOptions(name, HEUN_DISCRETE_SCHEDULER_SCHEMA, config);
+    this.config = HEUN_DISCRETE_SCHEDULER_CONFIG.resolve(config);
     this.betas = kBetas(name, this.config);
     this.alphas = alphasFromBetas(this.betas);
     this.alphasCumprod = cumprodFloat32(this.alphas);
@@ -116,11 +116,11 @@ export class HeunDiscreteScheduler implements Scheduler {
   }
 
   static fromConfig(json: unknown, options: SchedulerFromConfigOptions = {}): HeunDiscreteScheduler {
-    return new HeunDiscreteScheduler({ ...schedulerConfigFromJson(HeunDiscreteScheduler.className, HEUN_DISCRETE_SCHEDULER_SCHEMA, json, options) });
+    return new HeunDiscreteScheduler({ ...HEUN_DISCRETE_SCHEDULER_CONFIG.fromConfig(json, options) });
   }
 
   toDiffusersConfig(): Record<string, unknown> {
-    return schedulerConfigToJson(HeunDiscreteScheduler.className, HEUN_DISCRETE_SCHEDULER_SCHEMA, this.config);
+    return HEUN_DISCRETE_SCHEDULER_CONFIG.toDiffusersConfig(this.config);
   }
 
   /** The number of inference steps of the last {@link setTimesteps} (null before it; diffusers' tables of T steps exist). */
@@ -251,9 +251,9 @@ export class HeunDiscreteScheduler implements Scheduler {
         return tf.div(tf.sub(sample, x0), sigmaHat);
       });
       prevSample = tf.tidy(() => tf.add(sample, tf.mul(derivative, dt)));
-      this.prevDerivative = derivative;
+      this.prevDerivative = tf.keep(derivative);
       this.dt = dt;
-      this.firstSample = tf.clone(sample);
+      this.firstSample = tf.keep(tf.clone(sample)); // outlives a tf.tidy around `step`
     } else {
       const prev = this.prevDerivative as tf.Tensor;
       const kept = this.firstSample as tf.Tensor;

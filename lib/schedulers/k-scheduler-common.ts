@@ -65,7 +65,7 @@ export interface KBetaConfig {
 }
 
 /** `trained_betas` must have one beta per training timestep (diffusers does not check, then fails indexing). */
-export function checkTrainedBetas(owner: string, config: KBetaConfig): void {
+function checkTrainedBetas(owner: string, config: KBetaConfig): void {
   const { trainedBetas, numTrainTimesteps } = config;
   if (trainedBetas !== null && trainedBetas.length !== numTrainTimesteps) {
     throw new ConfigError(
@@ -143,12 +143,4 @@ export function addNoiseSigma(
     const s = tf.tensor(sigma, [list.length, ...originalSamples.shape.slice(1).map(() => 1)], 'float32');
     return tf.add(originalSamples, tf.mul(noise, s));
   });
-}
-
-/** A positive integer number of inference steps, at most `max`. */
-export function assertNumInferenceSteps(owner: string, numInferenceSteps: unknown, max: number): number {
-  if (typeof numInferenceSteps !== 'number' || !Number.isInteger(numInferenceSteps) || numInferenceSteps < 1 || numInferenceSteps > max) {
-    throw new Error(`${owner}: numInferenceSteps=${String(numInferenceSteps)} must be an integer in [1, ${max}] (numTrainTimesteps=${max})`);
-  }
-  return numInferenceSteps;
 }

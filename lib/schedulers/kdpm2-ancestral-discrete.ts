@@ -4,7 +4,6 @@
  * noise of σ_up drawn from the generator (at every evaluation, as diffusers draws it; added on the second).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { defineConfigSchema } from '../config/config-schema';
 import { f32, sqrtF32 } from '../math/float32';
 import { expF32, logF32 } from '../math/torch-exp-log';
 import { addNoiseSigma, commonKFields, indexForTimestep, kBetas, KBetaSchedule, predictOriginalSample } from './k-scheduler-common';
@@ -12,7 +11,8 @@ import { interleaveTail, kdpm2BaseTables, lerpHalfF32 } from './kdpm2-discrete';
 import type { Timesteps } from './noising';
 import { alphasFromBetas, cumprodFloat32, TimestepSpacing } from './schedule';
 import type { Scheduler, SchedulerFromConfigOptions, SchedulerStepOutput } from './scheduler';
-import { KARRAS_DIFFUSION_SCHEDULERS, resolveSchedulerOptions, schedulerConfigFromJson, schedulerConfigToJson } from './k-scheduler-config';
+import { KARRAS_DIFFUSION_SCHEDULERS } from './compatibles';
+import { defineSchedulerConfig } from './scheduler-config';
 import { initNoiseSigmaFor, inputScaleFor, sigmaToTFloat32 } from './sigmas';
 import { assertFloatTensor, assertLayout, assertSameShape, varianceNoiseFor, VarianceNoiseOptions } from './step-inputs';
 
@@ -41,8 +41,8 @@ const common = commonKFields<KDPM2AncestralDiscreteSchedulerConfig>({
   timestepSpacing: 'linspace',
 });
 
-/** The fields of {@link KDPM2AncestralDiscreteSchedulerConfig}, with diffusers 0.30.3's defaults. */
-export const KDPM2_ANCESTRAL_DISCRETE_SCHEDULER_SCHEMA = defineConfigSchema<KDPM2AncestralDiscreteSchedulerConfig>({
+/** The fields of {@link KDPM2AncestralDiscreteSchedulerConfig}, with diffusers 0.30.3's defaults (declared as diffusers' `@register_to_config`). */
+const KDPM2_ANCESTRAL_DISCRETE_SCHEDULER_CONFIG = defineSchedulerConfig<KDPM2AncestralDiscreteSchedulerConfig>('KDPM2AncestralDiscreteScheduler', {
   fields: [
     common.numTrainTimesteps,
     common.betaStart,
@@ -99,9 +99,8 @@ export class KDPM2AncestralDiscreteScheduler implements Scheduler {
   private firstSample: tf.Tensor | null = null;
 
   constructor(config: Partial<KDPM2AncestralDiscreteSchedulerConfig> = {}) {
-    const name = KDPM2AncestralDiscreteScheduler.className;
-    this.config = resolveSchedulerOptions(name, KDPM2_ANCESTRAL_DISCRETE_SCHEDULER_SCHEMA, config);
-    this.betas = kBetas(name, this.config);
+    this.config = KDPM2_ANCESTRAL_DISCRETE_SCHEDULER_CONFIG.resolve(config);
+    this.betas = kBetas(KDPM2AncestralDiscreteScheduler.className, this.config);
     this.alphas = alphasFromBetas(this.betas);
     this.alphasCumprod = cumprodFloat32(this.alphas);
     // diffusers' __init__ calls set_timesteps(num_train_timesteps).
@@ -109,12 +108,11 @@ export class KDPM2AncestralDiscreteScheduler implements Scheduler {
   }
 
   static fromConfig(json: unknown, options: SchedulerFromConfigOptions = {}): KDPM2AncestralDiscreteScheduler {
-    const name = KDPM2AncestralDiscreteScheduler.className;
-    return new KDPM2AncestralDiscreteScheduler({ ...schedulerConfigFromJson(name, KDPM2_ANCESTRAL_DISCRETE_SCHEDULER_SCHEMA, json, options) });
+    return new KDPM2AncestralDiscreteScheduler({ ...KDPM2_ANCESTRAL_DISCRETE_SCHEDULER_CONFIG.fromConfig(json, options) });
   }
 
   toDiffusersConfig(): Record<string, unknown> {
-    return schedulerConfigToJson(KDPM2AncestralDiscreteScheduler.className, KDPM2_ANCESTRAL_DISCRETE_SCHEDULER_SCHEMA, this.config);
+    return KDPM2_ANCESTRAL_DISCRETE_SCHEDULER_CONFIG.toDiffusersConfig(this.config);
   }
 
   get numInferenceSteps(): number | null {
@@ -250,7 +248,7 @@ export class KDPM2AncestralDiscreteScheduler implements Scheduler {
       return first ? x : tf.add(x, tf.mul(noise, sigmaUp));
     });
     if (first) {
-      this.firstSample = tf.clone(sample);
+      this.firstSample = tf.keep(tf.clone(sample)); // outlives a tf.tidy around `step`
     } else {
       this.firstSample?.dispose();
       this.firstSample = null;

@@ -5,14 +5,14 @@
  * interleaves the interpolated timesteps with the schedule's.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { defineConfigSchema } from '../config/config-schema';
 import { f32 } from '../math/float32';
 import { expF32, logF32 } from '../math/torch-exp-log';
 import { addNoiseSigma, commonKFields, indexForTimestep, kBetas, KBetaSchedule, predictOriginalSample } from './k-scheduler-common';
 import type { Timesteps } from './noising';
 import { alphasFromBetas, cumprodFloat32, roundHalfToEven, TimestepSpacing } from './schedule';
 import type { Scheduler, SchedulerFromConfigOptions, SchedulerStepOptions, SchedulerStepOutput } from './scheduler';
-import { KARRAS_DIFFUSION_SCHEDULERS, resolveSchedulerOptions, schedulerConfigFromJson, schedulerConfigToJson } from './k-scheduler-config';
+import { KARRAS_DIFFUSION_SCHEDULERS } from './compatibles';
+import { defineSchedulerConfig } from './scheduler-config';
 import {
   initNoiseSigmaFor,
   inputScaleFor,
@@ -51,8 +51,8 @@ const common = commonKFields<KDPM2DiscreteSchedulerConfig>({
   timestepSpacing: 'linspace',
 });
 
-/** The fields of {@link KDPM2DiscreteSchedulerConfig}, with diffusers 0.30.3's defaults. */
-export const KDPM2_DISCRETE_SCHEDULER_SCHEMA = defineConfigSchema<KDPM2DiscreteSchedulerConfig>({
+/** The fields of {@link KDPM2DiscreteSchedulerConfig}, with diffusers 0.30.3's defaults (declared as diffusers' `@register_to_config`). */
+const KDPM2_DISCRETE_SCHEDULER_CONFIG = defineSchedulerConfig<KDPM2DiscreteSchedulerConfig>('KDPM2DiscreteScheduler', {
   fields: [
     common.numTrainTimesteps,
     common.betaStart,
@@ -138,7 +138,7 @@ export class KDPM2DiscreteScheduler implements Scheduler {
 
   constructor(config: Partial<KDPM2DiscreteSchedulerConfig> = {}) {
     const name = KDPM2DiscreteScheduler.className;
-    this.config = resolveSchedulerOptions(name, KDPM2_DISCRETE_SCHEDULER_SCHEMA, config);
+    this.config = KDPM2_DISCRETE_SCHEDULER_CONFIG.resolve(config);
     this.betas = kBetas(name, this.config);
     this.alphas = alphasFromBetas(this.betas);
     this.alphasCumprod = cumprodFloat32(this.alphas);
@@ -147,11 +147,11 @@ export class KDPM2DiscreteScheduler implements Scheduler {
   }
 
   static fromConfig(json: unknown, options: SchedulerFromConfigOptions = {}): KDPM2DiscreteScheduler {
-    return new KDPM2DiscreteScheduler({ ...schedulerConfigFromJson(KDPM2DiscreteScheduler.className, KDPM2_DISCRETE_SCHEDULER_SCHEMA, json, options) });
+    return new KDPM2DiscreteScheduler({ ...KDPM2_DISCRETE_SCHEDULER_CONFIG.fromConfig(json, options) });
   }
 
   toDiffusersConfig(): Record<string, unknown> {
-    return schedulerConfigToJson(KDPM2DiscreteScheduler.className, KDPM2_DISCRETE_SCHEDULER_SCHEMA, this.config);
+    return KDPM2_DISCRETE_SCHEDULER_CONFIG.toDiffusersConfig(this.config);
   }
 
   get numInferenceSteps(): number | null {
@@ -270,7 +270,7 @@ export class KDPM2DiscreteScheduler implements Scheduler {
       return tf.add(base, tf.mul(derivative, dt));
     });
     if (first) {
-      this.firstSample = tf.clone(sample);
+      this.firstSample = tf.keep(tf.clone(sample)); // outlives a tf.tidy around `step`
     } else {
       this.firstSample?.dispose();
       this.firstSample = null;

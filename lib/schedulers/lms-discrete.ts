@@ -5,14 +5,14 @@
  * `scipy.integrate.quad`'s values bit for bit).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { defineConfigSchema } from '../config/config-schema';
 import { f32 } from '../math/float32';
 import { addNoiseSigma, commonKFields, indexForTimestep, kBetas, KBetaSchedule, predictOriginalSample } from './k-scheduler-common';
 import { lmsCoefficient } from './lms-coefficients';
 import type { Timesteps } from './noising';
 import { alphasFromBetas, cumprodFloat32, TimestepSpacing } from './schedule';
 import type { Scheduler, SchedulerFromConfigOptions, SchedulerStepOptions, SchedulerStepOutput } from './scheduler';
-import { KARRAS_DIFFUSION_SCHEDULERS, resolveSchedulerOptions, schedulerConfigFromJson, schedulerConfigToJson } from './k-scheduler-config';
+import { KARRAS_DIFFUSION_SCHEDULERS } from './compatibles';
+import { defineSchedulerConfig } from './scheduler-config';
 import {
   initNoiseSigmaFor,
   inputScaleFor,
@@ -47,8 +47,8 @@ const common = commonKFields<LMSDiscreteSchedulerConfig>({
   timestepSpacing: 'linspace',
 });
 
-/** The fields of {@link LMSDiscreteSchedulerConfig}, with diffusers 0.30.3's defaults. */
-export const LMS_DISCRETE_SCHEDULER_SCHEMA = defineConfigSchema<LMSDiscreteSchedulerConfig>({
+/** The fields of {@link LMSDiscreteSchedulerConfig}, with diffusers 0.30.3's defaults (declared as diffusers' `@register_to_config`). */
+const LMS_DISCRETE_SCHEDULER_CONFIG = defineSchedulerConfig<LMSDiscreteSchedulerConfig>('LMSDiscreteScheduler', {
   fields: [
     common.numTrainTimesteps,
     common.betaStart,
@@ -104,7 +104,7 @@ export class LMSDiscreteScheduler implements Scheduler {
 
   constructor(config: Partial<LMSDiscreteSchedulerConfig> = {}) {
     const name = LMSDiscreteScheduler.className;
-    this.config = resolveSchedulerOptions(name, LMS_DISCRETE_SCHEDULER_SCHEMA, config);
+    this.config = LMS_DISCRETE_SCHEDULER_CONFIG.resolve(config);
     this.betas = kBetas(name, this.config);
     this.alphas = alphasFromBetas(this.betas);
     this.alphasCumprod = cumprodFloat32(this.alphas);
@@ -113,11 +113,11 @@ export class LMSDiscreteScheduler implements Scheduler {
   }
 
   static fromConfig(json: unknown, options: SchedulerFromConfigOptions = {}): LMSDiscreteScheduler {
-    return new LMSDiscreteScheduler({ ...schedulerConfigFromJson(LMSDiscreteScheduler.className, LMS_DISCRETE_SCHEDULER_SCHEMA, json, options) });
+    return new LMSDiscreteScheduler({ ...LMS_DISCRETE_SCHEDULER_CONFIG.fromConfig(json, options) });
   }
 
   toDiffusersConfig(): Record<string, unknown> {
-    return schedulerConfigToJson(LMSDiscreteScheduler.className, LMS_DISCRETE_SCHEDULER_SCHEMA, this.config);
+    return LMS_DISCRETE_SCHEDULER_CONFIG.toDiffusersConfig(this.config);
   }
 
   get numInferenceSteps(): number | null {
@@ -230,7 +230,7 @@ export class LMSDiscreteScheduler implements Scheduler {
       const x0 = predictOriginalSample(this.config.predictionType, modelOutput, sample, sigma);
       return { derivative: tf.div(tf.sub(sample, x0), sigma), predOriginalSample: x0 === modelOutput ? tf.clone(modelOutput) : x0 };
     });
-    this.derivatives.push(derivative);
+    this.derivatives.push(tf.keep(derivative)); // outlives a tf.tidy around `step`
     if (this.derivatives.length > order) (this.derivatives.shift() as tf.Tensor).dispose();
     const used = Math.min(i + 1, order);
     const coeffs = this.lmsCoefficients(used, i);

@@ -4,13 +4,14 @@
  * history of model outputs (`ets`). google/ddpm-cifar10-32's model card names it; `PNDMPipeline` runs it.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { defineConfigSchema, fieldsOf } from '../config/config-schema';
+import { fieldsOf } from '../config/config-schema';
 import { f32, sqrtF32 } from '../math/float32';
 import { commonKFields, kBetas, KBetaSchedule } from './k-scheduler-common';
 import { addNoiseWith, Timesteps } from './noising';
 import { alphasFromBetas, cumprodFloat32, spacedTimesteps, TimestepSpacing } from './schedule';
 import type { Scheduler, SchedulerFromConfigOptions, SchedulerStepOptions, SchedulerStepOutput } from './scheduler';
-import { KARRAS_DIFFUSION_SCHEDULERS, resolveSchedulerOptions, schedulerConfigFromJson, schedulerConfigToJson } from './k-scheduler-config';
+import { KARRAS_DIFFUSION_SCHEDULERS } from './compatibles';
+import { defineSchedulerConfig } from './scheduler-config';
 import { assertSameShape } from './step-inputs';
 
 /** The config of {@link PNDMScheduler}: diffusers' `PNDMScheduler.__init__` arguments in camelCase. */
@@ -47,8 +48,8 @@ const common = commonKFields<PNDMSchedulerConfig>({
 const field = fieldsOf<PNDMSchedulerConfig>();
 const boolField = common.setAlphaToOne.type as Parameters<typeof field<'skipPrkSteps'>>[2];
 
-/** The fields of {@link PNDMSchedulerConfig}, with diffusers 0.30.3's defaults. */
-export const PNDM_SCHEDULER_SCHEMA = defineConfigSchema<PNDMSchedulerConfig>({
+/** The fields of {@link PNDMSchedulerConfig}, with diffusers 0.30.3's defaults (declared as diffusers' `@register_to_config`). */
+const PNDM_SCHEDULER_CONFIG = defineSchedulerConfig<PNDMSchedulerConfig>('PNDMScheduler', {
   fields: [
     common.numTrainTimesteps,
     common.betaStart,
@@ -109,7 +110,7 @@ export class PNDMScheduler implements Scheduler {
 
   /** Builds the tables from camelCase options (diffusers' defaults for the rest); an unknown key throws. */
   constructor(config: Partial<PNDMSchedulerConfig> = {}) {
-    this.config = resolveSchedulerOptions(PNDMScheduler.className, PNDM_SCHEDULER_SCHEMA, config);
+    this.config = PNDM_SCHEDULER_CONFIG.resolve(config);
     this.betas = kBetas(PNDMScheduler.className, this.config);
     this.alphas = alphasFromBetas(this.betas);
     this.alphasCumprod = cumprodFloat32(this.alphas);
@@ -125,11 +126,11 @@ export class PNDMScheduler implements Scheduler {
    * ```
    */
   static fromConfig(json: unknown, options: SchedulerFromConfigOptions = {}): PNDMScheduler {
-    return new PNDMScheduler({ ...schedulerConfigFromJson(PNDMScheduler.className, PNDM_SCHEDULER_SCHEMA, json, options) });
+    return new PNDMScheduler({ ...PNDM_SCHEDULER_CONFIG.fromConfig(json, options) });
   }
 
   toDiffusersConfig(): Record<string, unknown> {
-    return schedulerConfigToJson(PNDMScheduler.className, PNDM_SCHEDULER_SCHEMA, this.config);
+    return PNDM_SCHEDULER_CONFIG.toDiffusersConfig(this.config);
   }
 
   get numInferenceSteps(): number | null {
@@ -222,9 +223,9 @@ export class PNDMScheduler implements Scheduler {
     let ownedOutput: tf.Tensor | null = null;
     if (phase === 0) {
       this.replaceCurModelOutput(tf.tidy(() => tf.add(tf.mul(f32(1 / 6), modelOutput), 0)));
-      this.ets.push(tf.clone(modelOutput));
+      this.ets.push(tf.keep(tf.clone(modelOutput)));
       this.curSample?.dispose();
-      this.curSample = tf.clone(sample);
+      this.curSample = tf.keep(tf.clone(sample));
     } else if (phase === 1 || phase === 2) {
       const cur = this.curModelOutput as tf.Tensor;
       this.replaceCurModelOutput(tf.tidy(() => tf.add(cur, tf.mul(f32(1 / 3), modelOutput))));
@@ -251,7 +252,7 @@ export class PNDMScheduler implements Scheduler {
     let t = timestep;
     if (this.counter !== 1) {
       while (this.ets.length > 3) (this.ets.shift() as tf.Tensor).dispose();
-      this.ets.push(tf.clone(modelOutput));
+      this.ets.push(tf.keep(tf.clone(modelOutput)));
     } else {
       prevTimestep = timestep;
       t = timestep + stride;
@@ -264,7 +265,7 @@ export class PNDMScheduler implements Scheduler {
     if (k === 1 && this.counter === 0) {
       output = tf.clone(modelOutput);
       this.curSample?.dispose();
-      this.curSample = tf.clone(sample);
+      this.curSample = tf.keep(tf.clone(sample));
     } else if (k === 1 && this.counter === 1) {
       output = tf.tidy(() => tf.div(tf.add(modelOutput, e[k - 1]), 2));
       ownedSample = this.curSample;
@@ -315,7 +316,8 @@ export class PNDMScheduler implements Scheduler {
 
   private replaceCurModelOutput(next: tf.Tensor | null): void {
     this.curModelOutput?.dispose();
-    this.curModelOutput = next;
+    // tf.keep: the state outlives a tf.tidy around `step` (the denoising loop's).
+    this.curModelOutput = next === null ? null : tf.keep(next);
   }
 
   private resetHistory(): void {

@@ -39,10 +39,10 @@ import type { TimestepSpacing } from './schedule';
 export type PredictionType = 'epsilon' | 'sample' | 'v_prediction';
 
 /** The prediction types of diffusers' schedulers. */
-export const PREDICTION_TYPES: readonly PredictionType[] = ['epsilon', 'sample', 'v_prediction'];
+const PREDICTION_TYPES: readonly PredictionType[] = ['epsilon', 'sample', 'v_prediction'];
 
 /** The `timestep_spacing` values of diffusers 0.30.3. */
-export const TIMESTEP_SPACINGS: readonly TimestepSpacing[] = ['leading', 'trailing', 'linspace'];
+const TIMESTEP_SPACINGS: readonly TimestepSpacing[] = ['leading', 'trailing', 'linspace'];
 
 /** The fields that several diffusers schedulers declare alike (name, type with bounds, diffusers 0.30.3 default). */
 export interface SharedSchedulerFields {
@@ -172,20 +172,21 @@ export function setRegisteredSchedulerKeys(provider: () => ReadonlyMap<string, R
 }
 
 /**
- * The snake_case keys of this library's schedulers other than `owner`: as diffusers' `extract_init_dict`, keys of a
- * compatible class are dropped without a warning (every diffusers scheduler lists all the others as compatible).
- * A scheduler not written with {@link defineSchedulerConfig} filters its `fromConfig` warning with it.
- *
- * ```ts
- * compatibleSchedulerKeys('DDIMScheduler').has('variance_type');  // true (DDPMScheduler's)
- * ```
+ * The `__init__` arguments of every diffusers 0.30.3 scheduler in `KarrasDiffusionSchedulers`, those this library
+ * has no class for included (DPMSolverSDE's `noise_sampler_seed`, EDMEuler's `sigma_data`, `sigma_schedule`):
+ * diffusers' `extract_init_dict` drops a compatible class's keys without a warning, so `fromConfig` does too.
  */
-export function compatibleSchedulerKeys(owner: string): Set<string> {
-  return compatibleKeys(owner);
-}
+const DIFFUSERS_COMPATIBLE_KEYS: readonly string[] = [
+  'algorithm_type', 'beta_end', 'beta_schedule', 'beta_start', 'clip_sample', 'clip_sample_range', 'disable_corrector',
+  'dynamic_thresholding_ratio', 'euler_at_final', 'final_sigmas_type', 'interpolation_type', 'lambda_min_clipped',
+  'lower_order_final', 'noise_sampler_seed', 'num_train_timesteps', 'predict_x0', 'prediction_type',
+  'rescale_betas_zero_snr', 'rho', 'sample_max_value', 'set_alpha_to_one', 'sigma_data', 'sigma_max', 'sigma_min',
+  'sigma_schedule', 'skip_prk_steps', 'solver_order', 'solver_p', 'solver_type', 'steps_offset', 'thresholding',
+  'timestep_spacing', 'timestep_type', 'trained_betas', 'use_karras_sigmas', 'use_lu_lambdas', 'variance_type',
+];
 
 function compatibleKeys(owner: string): Set<string> {
-  const keys = new Set<string>();
+  const keys = new Set<string>(DIFFUSERS_COMPATIBLE_KEYS);
   const add = (map: ReadonlyMap<string, ReadonlySet<string>>) => {
     for (const [name, set] of map) if (name !== owner) for (const k of set) keys.add(k);
   };
@@ -206,7 +207,7 @@ export function camelToSnake(key: string): string {
 const CONFIG_CLASS = '_class_name';
 
 /** Freezes a resolved config and records its class on it (see `fromConfig` with another scheduler's `config`). */
-export function freezeSchedulerConfig<C extends object>(className: string, config: C): Readonly<C> {
+function freezeSchedulerConfig<C extends object>(className: string, config: C): Readonly<C> {
   if (!Object.isFrozen(config)) {
     Object.defineProperty(config, CONFIG_CLASS, { value: className, enumerable: false });
     Object.freeze(config);
@@ -230,8 +231,14 @@ function isCamelCaseConfig(json: Record<string, unknown>): boolean {
 /**
  * Defines a scheduler's config from its fields (declared next to the class, as diffusers' `@register_to_config`).
  * Registers the snake_case keys, so that other schedulers' `fromConfig` drop them silently (diffusers' compatibles).
+ * `rewrite` applies diffusers' `__init__` rewrites after the checks (e.g. DPM-Solver's `algorithm_type="deis"` →
+ * `"dpmsolver++"`, which diffusers checks before rewriting); the default keeps the config as parsed.
  */
-export function defineSchedulerConfig<C>(className: string, spec: ConfigSchemaSpec<C>): SchedulerConfigDefinition<C> {
+export function defineSchedulerConfig<C>(
+  className: string,
+  spec: ConfigSchemaSpec<C>,
+  rewrite: (config: C) => C = (config) => config,
+): SchedulerConfigDefinition<C> {
   const schema = defineConfigSchema<C>(spec);
   definedKeys.set(className, new Set(schema.fields.map((f) => f.snake)));
 
@@ -247,7 +254,7 @@ export function defineSchedulerConfig<C>(className: string, spec: ConfigSchemaSp
       });
       throw new ConfigError(source, unknownKeys[0], `unknown option${unknownKeys.length > 1 ? 's' : ''} ${hint.join(', ')}`);
     }
-    return freezeSchedulerConfig(className, config as C & object);
+    return freezeSchedulerConfig(className, rewrite(config) as C & object);
   }
 
   function parse(json: unknown, source = `${className}.fromConfig`): ParsedSchedulerConfig<C> {
@@ -262,10 +269,19 @@ export function defineSchedulerConfig<C>(className: string, spec: ConfigSchemaSp
     if (classNameOfJson !== undefined && (typeof classNameOfJson !== 'string' || !classNameOfJson.endsWith('Scheduler'))) {
       throw new ConfigError(source, '_class_name', `_class_name=${describeConfigValue(classNameOfJson)} is not a diffusers scheduler config`);
     }
+    if (typeof classNameOfJson === 'string' && classNameOfJson !== className) {
+      // Another class's `None` for a field this class declares with a value (DPM-Solver's variance_type=None read by
+      // DDPM): diffusers' step treats None as its default (DDPM's _get_variance), so it is read as not given.
+      const nullDefaults = schema.fields.filter((f) => f.default !== null && (given as Record<string, unknown>)[f.snake] === null);
+      if (nullDefaults.length > 0) {
+        given = { ...given };
+        for (const f of nullDefaults) delete (given as Record<string, unknown>)[f.snake];
+      }
+    }
     const parsed = schema.parse(given, { source, naming: 'snake' });
     const compatible = compatibleKeys(className);
     return {
-      config: freezeSchedulerConfig(className, parsed.config as C & object),
+      config: freezeSchedulerConfig(className, rewrite(parsed.config) as C & object),
       unknownKeys: parsed.unknownKeys.filter((k) => !compatible.has(k)),
       unusedCompatibleKeys: parsed.unknownKeys.filter((k) => compatible.has(k)),
       className: typeof classNameOfJson === 'string' ? classNameOfJson : null,
@@ -287,7 +303,7 @@ export function defineSchedulerConfig<C>(className: string, spec: ConfigSchemaSp
 }
 
 /** Sends the one warning of `fromConfig` when the JSON had unknown keys. */
-export function warnUnknownSchedulerKeys(owner: string, parsed: ParsedSchedulerConfig<unknown>, onWarning: WarningSink = consoleWarningSink): void {
+function warnUnknownSchedulerKeys(owner: string, parsed: ParsedSchedulerConfig<unknown>, onWarning: WarningSink = consoleWarningSink): void {
   if (parsed.unknownKeys.length === 0) return;
   const from = parsed.className !== null && parsed.className !== owner ? ` (config of ${parsed.className})` : '';
   onWarning(unknownKeysWarning(parsed.source, owner, parsed.unknownKeys, from));

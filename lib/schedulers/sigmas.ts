@@ -41,10 +41,11 @@ export function sigmasFromAlphasCumprod(alphasCumprod: ArrayLike<number>): Float
 // NumPy 1.24's float32 log on AVX2 + FMA3 CPUs (`simd_log_FLOAT` in loops_exponent_log.dispatch.c.src): the
 // mantissa m in [√½, √2) and exponent e, then log(x) = e·ln2 + P(m − 1)/Q(m − 1), every step a float32 FMA.
 // Max error 3.83 ulp; 15–20 % of σ tables differ from the correctly rounded log by an ulp, so it is mirrored.
-const LOG_P = [0, 9.999999999999998702752e-1, 2.112677543073053063722, 1.480000633576506585156, 3.808837741388407920751e-1, 2.589979117907922693523e-2].map(f32);
-const LOG_Q = [1, 2.612677543073109236779, 2.453006071784736363091, 9.864942958519418960339e-1, 1.546476374983906719538e-1, 5.875095403124574342950e-3].map(f32);
-const LN2_F32 = f32(0.693147180559945309417232121458176568);
-const SQRT1_2_F32 = f32(0.707106781186547524400844362104849039);
+// Constants: the shortest decimal of the double that NumPy's longer literal denotes (the same value), then float32.
+const LOG_P = [0, 0.9999999999999999, 2.112677543073053, 1.4800006335765066, 0.3808837741388408, 0.025899791179079226].map(f32);
+const LOG_Q = [1, 2.6126775430731093, 2.453006071784736, 0.9864942958519419, 0.15464763749839067, 0.005875095403124574].map(f32);
+const LN2_F32 = f32(0.6931471805599453);
+const SQRT1_2_F32 = f32(0.7071067811865476);
 const FLT_MIN = 2 ** -126;
 const scratch = new DataView(new ArrayBuffer(4));
 

@@ -25,16 +25,13 @@ import {
   assertInferenceSteps,
   assertStepTimestep,
   checkDpmTables,
-  defineDpmConfig,
   DPM_COMMON_FIELDS,
   DpmCommonConfig,
-  DpmFromConfigOptions,
   dpmSigmaSchedule,
   dpmTimesteps,
   FINAL_SIGMAS_TYPE_TYPE,
   FinalSigmasType,
   indexForTimestep,
-  KARRAS_DIFFUSION_SCHEDULERS,
   lambdaOf,
   ModelOutputHistory,
   RESCALE_ZERO_SNR_TYPE,
@@ -44,7 +41,9 @@ import {
 } from './dpm-solver-common';
 import type { Timesteps } from './noising';
 import { allTimestepsDescending } from './schedule';
-import type { Scheduler, SchedulerStepOptions, SchedulerStepOutput } from './scheduler';
+import { KARRAS_DIFFUSION_SCHEDULERS } from './compatibles';
+import type { Scheduler, SchedulerFromConfigOptions, SchedulerStepOptions, SchedulerStepOutput } from './scheduler';
+import { defineSchedulerConfig } from './scheduler-config';
 import { assertFloatTensor, assertLayout, assertSameShape } from './step-inputs';
 import { thresholdSample } from './thresholding';
 
@@ -81,7 +80,7 @@ const solverPType: FieldType<null> = {
   },
 };
 
-const CONFIG = defineDpmConfig<UniPCMultistepSchedulerConfig>('UniPCMultistepScheduler', {
+const CONFIG = defineSchedulerConfig<UniPCMultistepSchedulerConfig>('UniPCMultistepScheduler', {
   fields: [
     common.numTrainTimesteps,
     common.betaStart,
@@ -116,9 +115,6 @@ const CONFIG = defineDpmConfig<UniPCMultistepSchedulerConfig>('UniPCMultistepSch
   ],
   crossCheck: checkDpmTables as ConfigSchemaSpec<UniPCMultistepSchedulerConfig>['crossCheck'],
 });
-
-/** diffusers 0.30.3's defaults for `UniPCMultistepScheduler`. */
-export const UNIPC_MULTISTEP_DEFAULTS: Readonly<UniPCMultistepSchedulerConfig> = CONFIG.defaults;
 
 /** Options of the constructor beyond the config. */
 export interface UniPCOptions {
@@ -278,7 +274,7 @@ export class UniPCMultistepScheduler implements Scheduler {
   }
 
   /** From a diffusers `scheduler_config.json` object or another scheduler's `config` (see DPMSolverMultistepScheduler). */
-  static fromConfig(json: unknown, options: DpmFromConfigOptions & UniPCOptions = {}): UniPCMultistepScheduler {
+  static fromConfig(json: unknown, options: SchedulerFromConfigOptions & UniPCOptions = {}): UniPCMultistepScheduler {
     return new UniPCMultistepScheduler({ ...CONFIG.fromConfig(json, options) }, { solverP: options.solverP });
   }
 

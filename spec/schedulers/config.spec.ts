@@ -78,9 +78,12 @@ describe('fromConfig warnings', () => {
     try {
       DDPMScheduler.fromConfig(fixture.scheduler_config);
       expect(spy).not.toHaveBeenCalled();
+      // use_karras_sigmas is a compatible scheduler's key (Euler's, DPM-Solver's): dropped silently, as diffusers does.
       DDPMScheduler.fromConfig({ ...fixture.scheduler_config, use_karras_sigmas: false });
+      expect(spy).not.toHaveBeenCalled();
+      DDPMScheduler.fromConfig({ ...fixture.scheduler_config, not_a_scheduler_key: false });
       expect(spy).toHaveBeenCalledTimes(1);
-      expect(spy.mock.calls[0][0]).toContain('use_karras_sigmas');
+      expect(spy.mock.calls[0][0]).toContain('not_a_scheduler_key');
     } finally {
       spy.mockRestore();
     }

@@ -12,8 +12,9 @@
  */
 import { f32, fmaF32 } from './float32';
 
-// SLEEF's misc.h constants (float32).
-const R_LN2F = f32(1.442695040888963407359924681001892137426645954152985934135449406931);
+// SLEEF's misc.h constants (float32). Literals longer than a double holds are written as the shortest decimal of the
+// same double (SLEEF's extra digits change nothing; no-loss-of-precision).
+const R_LN2F = f32(1.4426950408889634);
 const L2UF = f32(0.693145751953125);
 const L2LF = f32(1.428606765330187045e-6);
 const FLT_MIN = 1.1754943508222875e-38;
@@ -192,7 +193,7 @@ export function expm1F32(x: number): number {
   const a = f32(x);
   if (Number.isNaN(a)) return NaN;
   if (a > 88.72283172607421875) return Infinity;
-  if (a < -16.635532333438687426013570) return -1;
+  if (a < -16.635532333438686) return -1;
   if (Object.is(a, -0)) return -0;
   // expk2f((a, 0))
   const q = rintToInt(f32(a * R_LN2F));
@@ -202,7 +203,7 @@ export function expm1F32(x: number): number {
   u = fmaF32(u, s[0], f32(0.1394256484e-2));
   u = fmaF32(u, s[0], f32(0.8333456703e-2));
   u = fmaF32(u, s[0], f32(0.4166637361e-1));
-  let t = dfadd2F2F(dfmulF2F(s, u), f32(0.166666659414234244790680580464));
+  let t = dfadd2F2F(dfmulF2F(s, u), f32(0.16666665941423425));
   t = dfadd2F2F(dfmulF2F2(s, t), 0.5);
   t = dfadd2F2F2(s, dfmulF2F2(dfsquF2(s), t));
   // dfadd_vf2_vf_vf2(1, t)

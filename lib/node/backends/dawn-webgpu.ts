@@ -8,9 +8,9 @@ import * as tf from '@tensorflow/tfjs-core';
 // that adapter, and says which adapter runs.
 
 /** The npm package that gives Node a WebGPU implementation (Dawn's Node bindings). */
-export const WEBGPU_PACKAGE = 'webgpu';
+const WEBGPU_PACKAGE = 'webgpu';
 /** The version of {@link WEBGPU_PACKAGE} this library is tested with (package.json's optional peer dependency). */
-export const WEBGPU_PACKAGE_VERSION = '0.6.2';
+const WEBGPU_PACKAGE_VERSION = '0.6.2';
 /** The environment variable that picks the adapter when `setBackend('webgpu')` is given none (name part or index). */
 export const WEBGPU_ADAPTER_ENV = 'TFJS_DIFFUSERS_WEBGPU_ADAPTER';
 

@@ -230,7 +230,7 @@ export function resolveGenerateOptions(raw: RawGenerateOptions): GenerateOptions
 }
 
 /** `--pipeline ddpm` → 'ddpm'; one of {@link PIPELINE_NAMES}. */
-export function parsePipeline(flag: string, raw: string): PipelineName {
+function parsePipeline(flag: string, raw: string): PipelineName {
   if (!(PIPELINE_NAMES as readonly string[]).includes(raw)) {
     throw new UsageError(`${flag}: expected one of ${PIPELINE_NAMES.join(', ')}, got ${quoted(raw)}`);
   }
@@ -238,20 +238,20 @@ export function parsePipeline(flag: string, raw: string): PipelineName {
 }
 
 /** `--scheduler DPMSolverMultistepScheduler`: a registered scheduler's diffusers class name. */
-export function parseSchedulerName(flag: string, raw: string): string {
+function parseSchedulerName(flag: string, raw: string): string {
   if (!hasScheduler(raw)) throw new UsageError(`${flag}: expected a scheduler class name (${schedulerClassNames().join(', ')}), got ${quoted(raw)}`);
   return raw;
 }
 
 /** The most `--scheduler-config` pairs (a scheduler has about 25 config keys). */
-export const MAX_SCHEDULER_CONFIG_PAIRS = 64;
+const MAX_SCHEDULER_CONFIG_PAIRS = 64;
 
 /**
  * `--scheduler-config solver_order=3 --scheduler-config algorithm_type=dpmsolver++` → `{ solver_order: 3,
  * algorithm_type: 'dpmsolver++' }`: diffusers' snake_case keys; a value is JSON when it parses as JSON (`3`, `true`,
  * `null`, `[0.1, 0.2]`, `"3"`), else the string itself. A key given twice is refused.
  */
-export function parseSchedulerConfigPairs(flag: string, pairs: readonly string[]): Record<string, unknown> {
+function parseSchedulerConfigPairs(flag: string, pairs: readonly string[]): Record<string, unknown> {
   if (pairs.length > MAX_SCHEDULER_CONFIG_PAIRS) throw new UsageError(`${flag}: at most ${MAX_SCHEDULER_CONFIG_PAIRS} pairs, got ${pairs.length}`);
   const out: Record<string, unknown> = {};
   for (const pair of pairs) {

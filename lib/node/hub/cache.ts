@@ -106,7 +106,7 @@ export function validateRevision(revision: string): void {
 }
 
 /** Longest revision accepted: a cache file name (refs/<revision>) must stay under the usual 255-byte limit. */
-export const MAX_REVISION_CHARS = 200;
+const MAX_REVISION_CHARS = 200;
 
 export const COMMIT_HASH = /^[0-9a-f]{40}$/;
 

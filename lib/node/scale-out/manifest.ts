@@ -59,9 +59,6 @@ export interface ManifestRecord {
   seconds: number;
 }
 
-/** The settings two records must share for their images to be one consistent run. */
-export const SETTINGS_KEYS = ['steps', 'eta', 'batch', 'shape', 'model', 'modelHash', 'pipeline', 'scheduler', 'library', 'backend', 'kernelPath', 'cpuIsa'] as const;
-
 /** The settings that make other images (not merely other bits): a resumed run must match them. */
 export const IMAGE_SETTINGS_KEYS = ['steps', 'eta', 'batch', 'shape', 'modelHash', 'pipeline', 'scheduler'] as const;
 

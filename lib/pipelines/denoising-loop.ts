@@ -161,7 +161,7 @@ export async function denoise(parts: DenoisingParts, options: SchedulerGenerateO
   checkGenerateMemory(
     unet.config as Parameters<typeof checkGenerateMemory>[0],
     { height, width, batchSize, samplesPerForward: maxBatchPerForward },
-    `${owner}.generate`,
+    owner,
     options.memoryBudgetBytes,
   );
   if (typeof eta !== 'number' || !Number.isFinite(eta) || eta < 0) {

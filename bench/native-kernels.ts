@@ -86,7 +86,7 @@ module.exports = ({
 
 /** Replays `calls` with `addonFile` (this process), `reps` times each after one warm-up; ms per call, in order. */
 function replay(addonFile: string, calls: Call[], threads: number, reps: number): number[] {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the addon file to time is a command-line argument
   const addon = require(path.resolve(addonFile)) as NativeAddon;
   addon.setNumThreads(threads);
   const heap = new Uint8Array(512 * 2 ** 20);

@@ -24,7 +24,7 @@ export {
   resetNativeKernelUsage,
   setNativeThreads,
 } from './node/backends/native';
-export type { NativeKernelsStatus, NativeKernelUsage } from './node/backends/native';
+export type { NativeKernelsStatus, NativeKernelUsage, NativeAddonInfo } from './node/backends/native';
 
 export * from './public-api';
 
@@ -109,7 +109,10 @@ export type { UNet2DWeightSpec } from './models/unet/weight-specs';
 export type { LoadPipelineOptions } from './loading/load-options';
 export type { LoadedPipelineComponents } from './pipelines/load-pipeline-components';
 export { readPipelineFolder } from './node/fs/pipeline-folder';
-export { encodePng, decodePng, gridLayout } from './node/png';
+export { encodePng, decodePng, gridLayout, PngDecodeError } from './node/png';
+// The provenance record every PNG of `tfjs-diffusers generate` carries (what `replay` reads).
+export { readProvenance, ProvenanceError, PROVENANCE_KEYWORD, PROVENANCE_FORMAT } from './node/png-provenance';
+export type { ImageProvenance, ReadProvenance } from './node/png-provenance';
 export type { ImagesNHWC, DecodedPng } from './node/png';
 
 // The CLI in-process: `main(['generate', '--seed', '1'])` resolves to the exit code (docs/api.md).

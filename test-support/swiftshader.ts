@@ -97,7 +97,7 @@ export function useSwiftShaderInThisProcess(swiftShader: SwiftShader = findSwift
   try {
     process.dlopen({ exports: {} } as NodeJS.Module, loader, os.constants.dlopen.RTLD_NOW | RTLD_NODELETE);
   } catch (err) {
-    if (!/did not self-register/.test(String(err))) throw new Error(`preloading ${loader}: ${String(err)}`);
+    if (!/did not self-register/.test(String(err))) throw new Error(`preloading ${loader}: ${String(err)}`, { cause: err });
   }
   return swiftShader;
 }

@@ -316,4 +316,4 @@ export function unknownKeysWarning(source: string, owner: string, keys: readonly
 }
 
 /** How many unknown keys a warning names (the rest are counted). */
-export const MAX_LISTED_UNKNOWN_KEYS = 5;
+const MAX_LISTED_UNKNOWN_KEYS = 5;

@@ -60,7 +60,7 @@ function halfToFloat32Table(): Float32Array {
 }
 
 /** F16 little-endian → float32, exactly (through a 65,536-entry table built on first use). */
-export function float32FromFloat16BytesLE(bytes: Uint8Array): Float32Array {
+function float32FromFloat16BytesLE(bytes: Uint8Array): Float32Array {
   const table = halfToFloat32Table();
   const n = bytes.length / 2;
   const out = new Float32Array(n);

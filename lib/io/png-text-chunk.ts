@@ -14,7 +14,7 @@ const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 let crcTable: Uint32Array | undefined;
 
 /** CRC-32 (ISO 3309, the PNG chunk checksum) of `bytes`. */
-export function crc32(bytes: Uint8Array, crc = 0): number {
+function crc32(bytes: Uint8Array, crc = 0): number {
   if (crcTable === undefined) {
     crcTable = new Uint32Array(256);
     for (let n = 0; n < 256; n++) {
@@ -44,7 +44,7 @@ interface Chunk {
 }
 
 /** The chunks of `png`, each CRC-checked; stops at IEND. Linear in the file; throws PngChunkError when malformed. */
-export function pngChunks(png: Uint8Array): Chunk[] {
+function pngChunks(png: Uint8Array): Chunk[] {
   if (png.length < 8 || PNG_SIGNATURE.some((b, i) => png[i] !== b)) throw new PngChunkError('not a PNG file (no PNG signature)');
   const view = new DataView(png.buffer, png.byteOffset, png.length);
   const chunks: Chunk[] = [];

@@ -53,7 +53,7 @@ function recordDigest(record: Omit<ImageProvenance, 'digest'>): string {
 }
 
 /** sha256 of a PNG's decoded pixels. */
-export function pixelDigest(png: Uint8Array): string {
+function pixelDigest(png: Uint8Array): string {
   return sha256(decodePng(png).data);
 }
 

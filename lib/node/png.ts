@@ -68,7 +68,7 @@ export function encodePng(images: ImagesNHWC, options: { cols?: number } = {}): 
  * grid of 32 × 32 images is 2^22. The width and height come from the IHDR chunk, checked before anything is
  * inflated: a 1 KB file claiming 30000 × 30000 pixels used to take 10 GB.
  */
-export const MAX_DECODED_PNG_PIXELS = 2 ** 26;
+const MAX_DECODED_PNG_PIXELS = 2 ** 26;
 
 /** A PNG that cannot be decoded: malformed, or larger than the decoded-size cap; the message says which. */
 export class PngDecodeError extends Error {
@@ -76,7 +76,7 @@ export class PngDecodeError extends Error {
 }
 
 /** The width and height an IHDR chunk (the first chunk of every PNG) declares, or a PngDecodeError. */
-export function pngDimensions(bytes: Uint8Array): { width: number; height: number } {
+function pngDimensions(bytes: Uint8Array): { width: number; height: number } {
   const signature = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
   if (bytes.length < 8 || signature.some((b, i) => bytes[i] !== b)) throw new PngDecodeError('not a PNG file (no PNG signature)');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

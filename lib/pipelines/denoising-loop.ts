@@ -18,8 +18,6 @@ import type { DenoisingModel } from './pipeline-components';
 import { platformLoader } from '../loading/platform-loaders';
 import { maxBatchPerForwardFor } from './forward-memory';
 import { checkGenerateMemory } from './memory-estimate';
-// For the doc links of GenerateOptions.memoryBudgetBytes.
-import type { DEFAULT_MEMORY_BUDGET_BYTES, MemoryBudgetError } from './memory-estimate';
 
 /** What `generate` returns as `images`: a tfjs tensor, a plain float array, or one PNG file per image. */
 export type OutputType = 'tensor' | 'array' | 'png';
@@ -96,8 +94,8 @@ export interface GenerateOptions<T extends OutputType = OutputType> {
    * {@link DEFAULT_MAX_BATCH_PER_FORWARD}).
    */
   maxBatchPerForward?: number;
-  /** Bytes the run may need at its peak, estimated before anything is allocated (a {@link MemoryBudgetError}
-   * otherwise). Default {@link DEFAULT_MEMORY_BUDGET_BYTES} (4 GiB). */
+  /** Bytes the run may need at its peak, estimated before anything is allocated (a `MemoryBudgetError`
+   * otherwise, from `./memory-estimate`). Default `DEFAULT_MEMORY_BUDGET_BYTES` (4 GiB). */
   memoryBudgetBytes?: number;
 }
 

@@ -32,7 +32,7 @@ export class MemoryBudgetError extends Error {
 type EstimateConfig = Pick<UNet2DConfig, 'blockOutChannels' | 'layersPerBlock' | 'downBlockTypes' | 'upBlockTypes' | 'attentionHeadDim' | 'inChannels' | 'addAttention'>;
 
 /** Float32 bytes one sample of `height` × `width` keeps alive during a UNet forward (an upper bound). */
-export function estimateForwardBytesPerSample(config: EstimateConfig, height: number, width: number): number {
+function estimateForwardBytesPerSample(config: EstimateConfig, height: number, width: number): number {
   const levels = config.blockOutChannels.length;
   let featureMaps = 0;
   let attention = 0;
@@ -68,7 +68,7 @@ export function estimateGenerateBytes(
 }
 
 /** The most samples one forward may hold within `budgetBytes` (0 when not even one fits). */
-export function maxSamplesPerForward(config: EstimateConfig, height: number, width: number, budgetBytes = DEFAULT_MEMORY_BUDGET_BYTES): number {
+function maxSamplesPerForward(config: EstimateConfig, height: number, width: number, budgetBytes = DEFAULT_MEMORY_BUDGET_BYTES): number {
   const perSample = estimateForwardBytesPerSample(config, height, width) + height * width * config.inChannels * 4 * 6;
   return Math.max(0, Math.floor(budgetBytes / perSample));
 }
@@ -79,7 +79,7 @@ const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(bytes < 1024 ** 3 
  * Throws a {@link MemoryBudgetError} when the run's estimate exceeds `budgetBytes`; `what` names the run in the
  * message (`DDIMPipeline.generate`, `--seeds-per-forward 300000`).
  */
-export function checkMemoryBudget(
+function checkMemoryBudget(
   config: EstimateConfig,
   run: { height: number; width: number; batchSize: number; samplesPerForward: number },
   what: string,

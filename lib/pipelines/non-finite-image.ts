@@ -5,7 +5,7 @@ import type { ImagesNHWC } from './image-bytes';
  * out-of-range eta produces. Such an image would encode as a black PNG and an `abs-sum NaN` line; it is an error
  * instead, before anything is written.
  */
-export class NonFiniteImageError extends Error {
+class NonFiniteImageError extends Error {
   override name = 'NonFiniteImageError';
 }
 

@@ -115,7 +115,7 @@ describe(`${DOC} is true to the code`, () => {
     const moved = (gone: string): Tree => ({ ...repoTree, exists: (p) => p !== gone && repoTree.exists(p) });
     expect(docProblems(doc, moved('lib/loading/pipeline-layout.ts'))).toContain('lib/loading/pipeline-layout.ts does not exist');
     expect(docProblems(doc, moved('lib/backends/backend-table.ts'))).toContain('lib/backends/backend-table.ts does not exist');
-    expect(docProblems(doc, moved('native/src/winograd.cc'))).toEqual(['native/src/winograd.cc does not exist']);
+    expect(docProblems(doc, moved('native/src/ops.cc'))).toEqual(['native/src/ops.cc does not exist']);
   });
 
   test('spec/ mirrors lib/: each spec folder mirrors a lib folder, is cross-cutting, or holds no spec', () => {

@@ -8,9 +8,9 @@ import * as tf from '@tensorflow/tfjs-core';
 // that adapter, and says which adapter runs.
 
 /** The npm package that gives Node a WebGPU implementation (Dawn's Node bindings). */
-export const WEBGPU_PACKAGE = 'webgpu';
+const WEBGPU_PACKAGE = 'webgpu';
 /** The version of {@link WEBGPU_PACKAGE} this library is tested with (package.json's optional peer dependency). */
-export const WEBGPU_PACKAGE_VERSION = '0.6.2';
+const WEBGPU_PACKAGE_VERSION = '0.6.2';
 /** The environment variable that picks the adapter when `setBackend('webgpu')` is given none (name part or index). */
 export const WEBGPU_ADAPTER_ENV = 'TFJS_DIFFUSERS_WEBGPU_ADAPTER';
 
@@ -99,7 +99,7 @@ function loadDawn(): DawnModule {
   }
   let entryError: unknown;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional package, loaded only when webgpu is asked for
     return require(WEBGPU_PACKAGE) as DawnModule;
   } catch (err) {
     entryError = err;
@@ -107,7 +107,7 @@ function loadDawn(): DawnModule {
   const arch = process.platform === 'darwin' ? 'universal' : process.arch;
   const addon = path.join(dir, 'dist', `${process.platform}-${arch}`, 'dawn.node');
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a native addon file found at run time
     return require(addon) as DawnModule;
   } catch (err) {
     const first = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0];
@@ -341,7 +341,7 @@ export async function registerDawnWebGpu(option?: WebGpuAdapterChoice, env: Reco
     );
   }
 
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when setBackend('webgpu') runs, never at import
   const { WebGPUBackend } = require('@tensorflow/tfjs-backend-webgpu') as typeof import('@tensorflow/tfjs-backend-webgpu');
   for (const [flag, value] of Object.entries(WEBGPU_DETERMINISM_FLAGS)) tf.env().set(flag, value);
   const gpu = dawn.create([`adapter=${adapter.name}`, `backend=${adapter.backend}`]);

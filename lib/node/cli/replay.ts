@@ -44,7 +44,7 @@ function modelLocation(recorded: string, override: string | undefined, cwd: stri
  * from it (same model, checked by content hash; same backend unless `--backend`) and says whether the bits are
  * identical, or by how much they differ and why. Exit 0 when identical and unedited, 1 otherwise.
  */
-export async function runReplay(file: string, raw: ReplayOptions, io: CliIO): Promise<void> {
+async function runReplay(file: string, raw: ReplayOptions, io: CliIO): Promise<void> {
   const target = path.resolve(io.cwd, file);
   let png: Uint8Array;
   try {

@@ -33,7 +33,7 @@ export interface RunEnvironment {
 }
 
 /** The highest x86 ISA level the CPU flags of /proc/cpuinfo allow (oneDNN's names, as older manifests recorded). */
-export function isaFromCpuFlags(flags: ReadonlySet<string>): string {
+function isaFromCpuFlags(flags: ReadonlySet<string>): string {
   const has = (...names: string[]) => names.every((name) => flags.has(name));
   if (has('avx512f', 'avx512bw', 'avx512vl', 'avx512dq')) {
     if (has('amx_tile', 'amx_bf16')) return 'avx512_core_amx';
@@ -63,7 +63,7 @@ export function cpuIsa(): string {
 }
 
 /** `tfjsd-kernels-1`: the native kernels' name and version (what decides their bits), from the addon's info(). */
-export function nativeKernelsId(info: Pick<NativeAddonInfo, 'kernels' | 'kernelsVersion'>): string {
+function nativeKernelsId(info: Pick<NativeAddonInfo, 'kernels' | 'kernelsVersion'>): string {
   return `${info.kernels}-${info.kernelsVersion}`;
 }
 

@@ -11,12 +11,13 @@
  */
 
 /** Longest line printed from an error or a warning; the rest is elided with a count. */
-export const MAX_PRINTED_LINE_CHARS = 4000;
+const MAX_PRINTED_LINE_CHARS = 4000;
 
+// eslint-disable-next-line no-control-regex -- this pattern exists to find control characters and escape them
 const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 /** `text` with every control character (tab excepted) written as `\uXXXX`. */
-export function escapeControlCharacters(text: string): string {
+function escapeControlCharacters(text: string): string {
   return text.replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 

@@ -37,7 +37,7 @@ export function writeFileAtomic(target: string, data: string | Uint8Array, optio
 }
 
 /** The file a temporary folder of {@link writeDirAtomic} carries while it is filled: who is filling it. */
-export const TEMPORARY_MARKER = '.tfjs-diffusers-temporary';
+const TEMPORARY_MARKER = '.tfjs-diffusers-temporary';
 
 /**
  * Removes the temporary siblings of `target` that a killed {@link writeDirAtomic} left (SIGKILL, a power cut; a
@@ -45,7 +45,7 @@ export const TEMPORARY_MARKER = '.tfjs-diffusers-temporary';
  * (`.<target>.tmp-<pid>-…`) that carry {@link TEMPORARY_MARKER} naming this host and a process that is no longer
  * running. Nothing it did not write, and nothing another live process is filling, is touched.
  */
-export function removeStaleTemporaries(target: string): void {
+function removeStaleTemporaries(target: string): void {
   const folder = path.dirname(target);
   const prefix = `.${path.basename(target)}.tmp-`;
   let names: string[];

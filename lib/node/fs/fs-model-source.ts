@@ -33,7 +33,7 @@ export function readModelFile(file: string, maxBytes: number): Uint8Array {
  * The one sanctioned exception is a Hugging Face cache snapshot (`…/models--org--name/snapshots/<rev>/`), whose files
  * are symlinks into the same repository's `blobs/` folder.
  */
-export function assertInsideModelFolder(file: string, folder: string): void {
+function assertInsideModelFolder(file: string, folder: string): void {
   let real: string;
   let base: string;
   try {

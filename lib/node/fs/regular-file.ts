@@ -34,7 +34,7 @@ function kindOf(stat: fs.Stats): string {
 }
 
 /** Whether `file` (which exists) resolves, through any symlinks, to a place inside `folder`. */
-export function resolvesInside(file: string, folder: string): boolean {
+function resolvesInside(file: string, folder: string): boolean {
   const real = fs.realpathSync(file);
   const base = fs.realpathSync(folder);
   return real === base || real.startsWith(base.endsWith(path.sep) ? base : base + path.sep);

@@ -95,6 +95,7 @@ export function validateRevision(revision: string): void {
   }
   // Checked before any request: a NUL used to surface as a bare TypeError from fetch, 300 characters as ENAMETOOLONG
   // from the cache's refs/ file after the request had gone out. Git refs have no control characters.
+  // eslint-disable-next-line no-control-regex -- rejecting control characters in a revision is the point of this test
   if (revision.length > MAX_REVISION_CHARS || /[\u0000-\u001f\u007f]/.test(revision)) {
     throw new HubArgumentError(
       'revision',
@@ -105,7 +106,7 @@ export function validateRevision(revision: string): void {
 }
 
 /** Longest revision accepted: a cache file name (refs/<revision>) must stay under the usual 255-byte limit. */
-export const MAX_REVISION_CHARS = 200;
+const MAX_REVISION_CHARS = 200;
 
 export const COMMIT_HASH = /^[0-9a-f]{40}$/;
 

@@ -14,7 +14,7 @@
 export const MAX_RETRY_AFTER_MS = 60_000;
 
 /** HTTP statuses worth asking again. */
-export const RETRIED_STATUSES: ReadonlySet<number> = new Set([429, 500, 502, 503, 504]);
+const RETRIED_STATUSES: ReadonlySet<number> = new Set([429, 500, 502, 503, 504]);
 
 /** A Retry-After value in milliseconds from now (delay-seconds or an HTTP-date), or undefined when absent or malformed. */
 export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {

@@ -96,7 +96,6 @@ function describeNative(): void {
     await setBackend('wasm', { native: true });
   });
   afterAll(() => {
-    // eslint-disable-next-line no-console
     console.log('native vs wasm kernels, worst |diff| / max |out|:', worst);
     tf.removeBackend('wasm');
   });

@@ -195,6 +195,7 @@ describe('output a file controls is escaped and bounded', () => {
     const model = unetWithTensorName('ansi-name', '\u001b[2K\rok: every seed verified\u001b[0m');
     const run = await cli('generate', '--model', model, '--steps', '2');
     expect(run.code).toBe(EXIT.runtime);
+    // eslint-disable-next-line no-control-regex -- asserts no raw ESC or CR reaches stderr
     expect(run.stderr).not.toMatch(/[\u001b\r]/);
     expect(run.stderr).toContain('\\u001b[2K\\u000dok: every seed verified');
   });

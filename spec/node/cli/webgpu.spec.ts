@@ -56,7 +56,6 @@ const body = () => {
     expect(record.backend).toBe('webgpu');
     expect(record.kernelPath).toBe('webgpu:SwiftShader Device (Subzero) (vulkan, SwiftShader driver 5.0.0, software)');
     const deviation = Math.abs(record.absSum - PYTORCH_ABS_SUM);
-    // eslint-disable-next-line no-console
     console.log(`parity: CLI webgpu abs-sum ${record.absSum.toFixed(4)} vs PyTorch ${PYTORCH_ABS_SUM.toFixed(4)} (|Δ| ${deviation.toExponential(2)}, bound ${webGpuAbsSumBound(PYTORCH_ABS_SUM).toExponential(2)}), ${record.seconds} s`);
     expect(deviation).toBeLessThanOrEqual(webGpuAbsSumBound(PYTORCH_ABS_SUM));
     const manifest = fs.readdirSync(path.join(tmp, 'out')).find((f) => f.startsWith('manifest-'))!;

@@ -1,5 +1,5 @@
 // The native kernels for the tfjs wasm backend (native/: our own deterministic convolutions, matrix products and GroupNorm).
-export { loadNativeAddon, ADDON_ENV, ISA_ENV } from './addon';
+export { loadNativeAddon } from './addon';
 export type { NativeAddonInfo } from './addon';
 export { enableNativeKernels, disableNativeKernels, nativeKernelsEnabled, nativeKernelsStatus, setNativeThreads } from './register';
 export type { NativeKernelsStatus } from './register';

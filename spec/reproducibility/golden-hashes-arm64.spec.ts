@@ -32,7 +32,6 @@ const arm = arm64Node();
 const golden: GoldenFile | undefined = readGolden();
 
 function log(line: string): void {
-  // eslint-disable-next-line no-console
   console.log(`golden-hashes arm64: ${line}`);
 }
 

@@ -105,7 +105,6 @@ function expectedOrRecord(path: 'native' | 'wasm' | 'cpu', kind: ModelKind, resu
 }
 
 function log(line: string): void {
-  // eslint-disable-next-line no-console
   console.log(`golden-hashes: ${line}`);
 }
 

@@ -8,7 +8,7 @@ export const ADDON_FILE = 'tfjs_diffusers_native.node';
 export const ADDON_ENV = 'TFJS_DIFFUSERS_NATIVE';
 
 /** The package's folder of prebuilt addons, in the prebuildify / node-gyp-build layout: `prebuilds/<platform>-<arch>/`. */
-export const PREBUILDS_DIR = 'prebuilds';
+const PREBUILDS_DIR = 'prebuilds';
 
 /** The platforms the package carries a prebuilt addon for (scripts/prebuild-native.js builds them). */
 export const PREBUILT_PLATFORMS = ['linux-x64', 'linux-arm64'] as const;
@@ -29,7 +29,7 @@ export function prebuildTag(platform: string = process.platform, arch: string = 
  * node_modules/tfjs-diffusers), whatever the depth of the running file (lib/ under ts-jest, dist/, build/ of the
  * benches, a bundle in build/). Undefined when there is none (a bundle copied elsewhere).
  */
-export function packageRoot(dir: string = __dirname): string | undefined {
+function packageRoot(dir: string = __dirname): string | undefined {
   for (let current = dir, up = 0; up < 8; up++) {
     const manifest = path.join(current, 'package.json');
     try {

@@ -85,10 +85,10 @@ export interface NativeAddonInfo {
   cachedWeightBytes: number;
 }
 
-export { ADDON_FILE, ADDON_ENV } from '../native-addon-location';
+export { ADDON_ENV } from '../native-addon-location';
 
 /** Where the addon is looked for, in order: the prebuild for this platform, then a local build (native-addon-location.ts). */
-export function addonCandidates(): string[] {
+function addonCandidates(): string[] {
   return locateAddon().map((c) => c.path);
 }
 

@@ -35,6 +35,7 @@ export { UNet2DModel, UNET_METADATA_KEY } from './models/unet/unet-2d-model';
 export { parseUNet2DConfig, unet2DConfigToJSON } from './models/unet/config';
 export type { UNet2DConfig } from './models/unet/config';
 export { DDPM_CIFAR10_32_UNET_CONFIG } from './models/unet/ddpm-cifar10-32';
+export { DDPM_256_UNET_CONFIG, DDPM_256_PARAMETERS, DDPM_256_MODELS } from './models/unet/ddpm-256';
 export { loadUNetFromUrl } from './models/unet/load-unet';
 export type { LoadUNetFromUrlOptions } from './models/unet/load-unet';
 export { ConfigError } from './config/config-error';

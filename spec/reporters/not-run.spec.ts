@@ -26,7 +26,7 @@ describe('tests that need what a machine lacks', () => {
     // The last line of the output, after jest's summary (which jest writes to stderr, as the line).
     const stderrLines = stderr.trimEnd().split('\n');
     expect(stderrLines.at(-1)).toMatch(/^tfjs-diffusers: not run: /);
-    expect(stderr).toContain('Test Suites: 1 passed, 1 total');
+    expect(stderr).toMatch(/^Test Suites: /m);
     expect(stderr.indexOf('Test Suites:')).toBeLessThan(stderr.indexOf('tfjs-diffusers: not run:'));
     const lines = output.split('\n').filter((l) => l.startsWith('tfjs-diffusers: not run:'));
     expect(lines).toHaveLength(1);

@@ -39,4 +39,4 @@ function writeNodeReference(file) {
   return reference.entries.length;
 }
 
-module.exports = { nodeReferenceFromFixture, writeNodeReference };
+module.exports = { writeNodeReference };

@@ -11,6 +11,8 @@ module.exports = {
   // Builds dist/ and dist/browser/ when a selected spec needs them and they are stale (`npm ci && npm test` on a
   // fresh clone), and gives spec/helpers/not-run.ts its folder.
   globalSetup: '<rootDir>/spec/global-setup.js',
-  // One line at the end: which tests did not run (no native addon, no browser) and why.
+  // One line at the end: which tests did not run (no native addon, no browser) and why. The reporter composes it;
+  // globalTeardown, which jest runs after every reporter, prints it, so that it comes after jest's summary.
   reporters: ['default', '<rootDir>/spec/reporters/not-run-reporter.js'],
+  globalTeardown: '<rootDir>/spec/global-teardown.js',
 };

@@ -22,6 +22,7 @@
 const fs = require('fs');
 const path = require('path');
 const esbuild = require('esbuild');
+const { writeNodeReference } = require('./node-reference');
 
 const ROOT = path.resolve(__dirname, '..');
 const LIB = path.join(ROOT, 'lib');
@@ -110,13 +111,16 @@ async function main() {
   const esm = await esbuild.build({ ...commonOptions(LIB), outfile: ESM_FILE, packages: 'external', sourcemap: true, sourcesContent: true });
   fs.writeFileSync(path.join(OUT_DIR, 'index.d.mts'), ESM_TYPES);
   const { result: bundle, wasmFiles } = await buildBrowserBundle();
+  // The demo page's reference figures (examples/web/main.js fetches it).
+  const referenceEntries = writeNodeReference(path.join(OUT_DIR, 'node-reference.json'));
 
   const libFiles = (result) => Object.keys(result.metafile.inputs).filter((p) => p.startsWith('lib/')).length;
   const mb = (file) => (fs.statSync(file).size / 1e6).toFixed(2);
   console.log(
     `${path.relative(ROOT, ESM_FILE)}: ${mb(ESM_FILE)} MB, ${libFiles(esm)} library files; ` +
       `${path.relative(ROOT, BUNDLE_FILE)}: ${mb(BUNDLE_FILE)} MB, ${libFiles(bundle)} library files, ` +
-      `${wasmFiles.length} .wasm files copied (${wasmFiles.join(', ')})`,
+      `${wasmFiles.length} .wasm files copied (${wasmFiles.join(', ')}); ` +
+      `${path.relative(ROOT, path.join(OUT_DIR, 'node-reference.json'))}: ${referenceEntries} reference abs-sums`,
   );
 }
 

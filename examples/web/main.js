@@ -15,7 +15,7 @@ const $ = (id) => document.getElementById(id);
 let loaded = null; // { url, backend, pipeline, tap }
 /** The AbortController of the run in progress. */
 let running = null;
-/** Entries of dist/browser/node-reference.json, once fetched (empty when absent). */
+/** Entries of dist/browser/node-reference.json (written by build:browser from the PyTorch fixture, or by bench:backends), once fetched (empty when absent). */
 let nodeReference = null;
 /** The settings a pasted Node abs-sum belongs to: a run with other settings clears it. */
 let pastedForKey = null;
@@ -50,6 +50,21 @@ function setStatus(state, text) {
 
 function showError(err) {
   $('error').textContent = err ? (err instanceof Error ? err.message : String(err)) : '';
+}
+
+/**
+ * Clears the images and readouts of the previous run: a run that fails must not leave the last one's image and
+ * numbers on screen as if they were its own. A pasted Node abs-sum stays (it belongs to settings, not to a run).
+ */
+function clearResults() {
+  $('images').replaceChildren();
+  for (const id of ['out-backend', 'out-abs-sum', 'out-time', 'out-node-diff']) $(id).textContent = '–';
+  delete $('out-abs-sum').dataset.value;
+  if ($('node-source').textContent !== '(pasted)') {
+    $('node-abs-sum').value = '';
+    $('node-source').textContent = '';
+  }
+  window.demo.lastResult = null;
 }
 
 function readSettings() {
@@ -172,6 +187,7 @@ async function run(partialSettings = {}) {
   if (running) throw new Error('A generation is already running.');
   writeSettings(partialSettings);
   showError(null);
+  clearResults();
   $('run').disabled = true;
   $('cancel').disabled = false;
   $('progress').value = 0;
@@ -232,6 +248,7 @@ async function run(partialSettings = {}) {
     };
     return window.demo.lastResult;
   } catch (err) {
+    clearResults(); // what the failed run may have drawn before it failed
     showError(err);
     setStatus('error', 'Failed.');
     throw err;

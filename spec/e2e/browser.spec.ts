@@ -330,6 +330,32 @@ function browserTests(): void {
       }
     }
 
+    it("shows the reference abs-sum that build:browser wrote (dist/browser/node-reference.json, PyTorch's fixture)", async () => {
+      const c = PIPELINE_CASES[0];
+      const golden = fixtureCases.find((f) => f.id === c.id)!;
+      await generateInPage({ backend: 'cpu', ...c.settings });
+      expect(await page.textContent('#node-source')).toBe('(pytorch fixture, node-reference.json)');
+      expect(Number(await page.inputValue('#node-abs-sum'))).toBe(golden.image_abs_sum);
+      expect(await page.textContent('#out-node-diff')).toMatch(/^\d\.\d{3}e[-+]\d+ \(relative /);
+    });
+
+    it("a failed run clears the previous run's images and numbers", async () => {
+      await generateInPage({ backend: 'cpu', ...PIPELINE_CASES[0].settings });
+      expect(await page.locator('#images canvas').count()).toBe(1);
+      // A seed the page refuses (its own check, once the run has started): what the Generate button runs.
+      const message = await page.evaluate(() =>
+        (window as unknown as { demo: { run(s: { seed: string }): Promise<unknown> } }).demo.run({ seed: 'x' }).then(() => null, (err: Error) => err.message),
+      );
+      expect(message).toBe('Seed: a non-negative integer, got "x".');
+      expect(await page.getAttribute('#status', 'data-state')).toBe('error');
+      expect(await page.textContent('#error')).toBe('Seed: a non-negative integer, got "x".');
+      expect(await page.locator('#images canvas').count()).toBe(0);
+      for (const id of ['#out-backend', '#out-abs-sum', '#out-time', '#out-node-diff']) expect(await page.textContent(id)).toBe('–');
+      expect(await page.inputValue('#node-abs-sum')).toBe('');
+      expect(await page.evaluate(() => (window as unknown as DemoWindow).demo.lastResult)).toBeNull();
+      await page.fill('#seed', '0');
+    });
+
     it('says on the page why webgpu cannot start (Chromium runs with --disable-gpu)', async () => {
       await page.selectOption('#backend', 'webgpu');
       await page.click('#run');

@@ -239,6 +239,38 @@ describe('a project that installed the tarball', () => {
     run(process.execPath, [path.join(consumer, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.bundler.json']);
   });
 
+  test("README's TypeScript examples type-check with --strict and skipLibCheck off: our declarations need no @types/node and have no error", () => {
+    const blocks = readmeTypeScriptBlocks();
+    blocks.forEach((code, i) => fs.writeFileSync(path.join(consumer, `readme-${i}.mts`), code));
+    // `types` names tfjs-core's own type dependencies and leaves out @types/node: the package's public declarations
+    // must not lean on Node's globals (Buffer, NodeJS.*) that a browser or bundler project does not have.
+    fs.writeFileSync(
+      path.join(consumer, 'tsconfig.libcheck.json'),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', skipLibCheck: false,
+          types: ['long', 'offscreencanvas', 'seedrandom'],
+        },
+        include: ['readme-*.mts'],
+      }),
+    );
+    const result = spawnSync(process.execPath, [path.join(consumer, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.libcheck.json'], {
+      cwd: consumer,
+      encoding: 'utf8',
+      timeout: 240_000,
+    });
+    const errorFiles = [...result.stdout.matchAll(/^(\S[^(\n]*)\(\d+,\d+\): error TS\d+/gm)].map((m) => m[1]);
+    // What remains is in tfjs' declarations, as README says (66 errors with TypeScript 6.0.3): @webgpu/types (a
+    // dependency of tfjs-core) against TypeScript's own lib.dom WebGPU declarations, and tfjs-layers' index
+    // signatures under strictNullChecks. Nothing in README's code, nothing in this package's dist/ (whose
+    // read-file.d.ts named Node's `Buffer` before: "Cannot find name 'Buffer'" here).
+    const ours = errorFiles.filter(
+      (f) => !/(^|\/)node_modules\/(@tensorflow\/tfjs-(core|layers)|@webgpu\/types)\//.test(f) && !/\/typescript\/lib\/lib\.dom\.d\.ts$/.test(f),
+    );
+    expect({ ours, output: ours.length > 0 ? result.stdout : '' }).toEqual({ ours: [], output: '' });
+    expect(result.stdout).not.toMatch(/Cannot find name 'Buffer'|Cannot find namespace 'NodeJS'/);
+  });
+
   test('npx tfjs-diffusers --version prints the package version', () => {
     expect(run('npx', ['--no-install', 'tfjs-diffusers', '--version']).stdout.trim()).toBe(PKG.version);
   });

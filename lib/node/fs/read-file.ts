@@ -52,14 +52,15 @@ function kindOf(stat: fs.Stats): string {
 }
 
 /**
- * Reads the whole regular file at `file`, refusing anything else and anything over `maxBytes`.
+ * Reads the whole regular file at `file`, refusing anything else and anything over `maxBytes`. The bytes are a Node
+ * `Buffer` at run time; the declared type is `Uint8Array` so that the package's public types need no @types/node.
  *
  * ```ts
  * const bytes = readRegularFile('unet/diffusion_pytorch_model.safetensors', { maxBytes: MAX_WEIGHT_FILE_BYTES });
  * readRegularFile('/dev/zero', { maxBytes: 1024 }); // FileReadError: /dev/zero: is a character device, not a regular file
  * ```
  */
-export function readRegularFile(file: string, options: { maxBytes: number }): Buffer {
+export function readRegularFile(file: string, options: { maxBytes: number }): Uint8Array {
   const { maxBytes } = options;
   let fd: number;
   try {

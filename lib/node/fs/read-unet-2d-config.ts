@@ -14,7 +14,7 @@ import { parseUNet2DConfigText, ParseUNet2DConfigOptions, UNet2DConfig } from '.
 export function readUNet2DConfig(file: string, options: ParseUNet2DConfigOptions = {}): UNet2DConfig {
   let text: string;
   try {
-    text = readRegularFile(file, { maxBytes: MAX_JSON_FILE_BYTES }).toString('utf8');
+    text = new TextDecoder('utf-8', { ignoreBOM: true }).decode(readRegularFile(file, { maxBytes: MAX_JSON_FILE_BYTES }));
   } catch (err) {
     const reason = (err as Error).message.replace(`${file}: `, ''); // FileReadError names the file already
     throw new ConfigError(file, null, `cannot read the UNet config: ${reason}`);

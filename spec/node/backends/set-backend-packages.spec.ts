@@ -6,6 +6,18 @@ import { BACKEND_NAMES, setBackend } from '../../../lib/node/backends/set-backen
 
 type SetBackendModule = typeof import('../../../lib/node/backends/set-backend');
 
+// One copy of tfjs-core and of the backend packages for the whole file, whatever the scenarios reset: tfjs keeps its
+// platform, engine and kernel registry in a global, so a second copy of tfjs-core sets the platform again and a second
+// copy of a backend package registers its ~170 kernels again, each with a console warning ("Platform node has already
+// been set", "The kernel '…' for backend 'webgl' is already registered": 354 warning blocks in `npm test`). A user's
+// process loads each once; so does this file. The optional packages (tfjs-node(-gpu), wasm) stay per scenario below.
+const SHARED_PACKAGES = ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-backend-webgl', '@tensorflow/tfjs-backend-webgpu'];
+for (const name of SHARED_PACKAGES) {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the copy loaded before any reset, kept for the file
+  const copy: unknown = name === '@tensorflow/tfjs-core' ? tf : require(name);
+  jest.doMock(name, () => copy);
+}
+
 type PackageState = 'missing' | 'present' | 'actual';
 
 function isInstalled(name: string): boolean {
@@ -39,7 +51,6 @@ function withPackages(tfjsNodeGpu: PackageState, tfjsNode: PackageState, wasm: P
           if (state === 'present') {
             // As tfjs-node(-gpu) does on import: register its 'tensorflow' backend (isBackendAvailable checks the registry).
             if (name.startsWith('@tensorflow/tfjs-node')) {
-              const tf = jest.requireActual('@tensorflow/tfjs-core') as typeof import('@tensorflow/tfjs-core');
               if (tf.findBackendFactory('tensorflow') === null) tf.registerBackend('tensorflow', () => ({}) as never, 3);
             }
             return {};

@@ -10,7 +10,7 @@ const DOC = 'docs/architecture.md';
 /** Top-level folders whose paths the doc names from the repository root. */
 const ROOT_FOLDERS = ['lib', 'native', 'spec', 'docs', 'bench', 'scripts', 'test-support', 'models', 'examples'];
 /** spec/ folders without a lib/ counterpart (docs/architecture.md, "spec/ mirrors lib/"). */
-const CROSS_CUTTING_SPEC_FOLDERS = ['architecture', 'docs', 'e2e', 'parity', 'package', 'reporters', 'fixtures', 'helpers'];
+const CROSS_CUTTING_SPEC_FOLDERS = ['architecture', 'docs', 'e2e', 'parity', 'reproducibility', 'package', 'reporters', 'fixtures', 'helpers'];
 
 /** What the checks need to know of the repository. */
 interface Tree {

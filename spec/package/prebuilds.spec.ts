@@ -10,13 +10,13 @@ import * as path from 'path';
 import { nativeKernelsStatus } from '../../lib/node/backends/native';
 import { addonCandidates, addonNotFoundReason, ADDON_FILE, PREBUILT_PLATFORMS, prebuildTag } from '../../lib/node/backends/native-addon-location';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- CommonJS build scripts without types, loaded as they export themselves
 const { elfInfo, compareVersions, ALLOWED_NEEDED } = require('../../scripts/elf-info') as {
   elfInfo: (buf: Buffer) => { machine: string; needed: string[]; maxGlibc?: string; buildId?: string };
   compareVersions: (a: string, b: string) => number;
   ALLOWED_NEEDED: RegExp;
 };
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- CommonJS build scripts without types, loaded as they export themselves
 const { sourcesSha256, MAX_GLIBC, TARGETS } = require('../../scripts/prebuild-native') as {
   sourcesSha256: () => string;
   MAX_GLIBC: string;

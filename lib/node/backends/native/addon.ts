@@ -125,7 +125,7 @@ export function loadNativeAddon(): AddonLoad {
   const failures: string[] = [];
   for (const file of files) {
     try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- a native .node addon at a path found at run time; only require loads it
       const addon = require(file) as NativeAddon;
       addon.setNumThreads(Math.max(1, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length));
       loaded = { addon, path: file };

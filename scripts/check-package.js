@@ -21,14 +21,14 @@ const { elfInfo, compareVersions, ALLOWED_NEEDED } = require('./elf-info');
 const { sourcesSha256, TARGETS, ADDON_FILE, MAX_GLIBC } = require('./prebuild-native');
 
 /**
- * The budget: 4.6 MB packed, 12.0 MB unpacked. Measured 4.11 MB / 9.12 MB before the scheduler work of issue 20 and
- * 10.99 MB unpacked after it (eleven more schedulers, the denoising loop and pipelines, provenance and the webgpu path,
- * with their declarations and inline-source maps; packed still under 4.6 MB). Of the 9.12 MB: the embedded model's weights are
+ * The budget: 5.0 MB packed, 12.0 MB unpacked. Measured 4.11 MB / 9.12 MB before the scheduler work of issue 20 and
+ * 4.55 MB packed / 10.99 MB unpacked after it (eleven more schedulers, the denoising loop and pipelines, provenance and
+ * the webgpu path, with their declarations and inline-source maps). Of the 9.12 MB: the embedded model's weights are
  * 2.3 MB, the browser bundle with its three .wasm files 2.9 MB, the source maps with their inlined sources 1.5 MB, and
  * the two prebuilt native addons 0.98 MB: linux-x64 0.52 MB, linux-arm64 0.46 MB, stripped); the budget leaves ~10%
  * for growth, and a change that ships source maps of the bundled tfjs (7 MB), test data or unstripped addons fails it.
  */
-const PACKED_BYTES_BUDGET = 4.6e6;
+const PACKED_BYTES_BUDGET = 5.0e6;
 const UNPACKED_BYTES_BUDGET = 12.0e6;
 
 const ROOT = path.resolve(__dirname, '..');

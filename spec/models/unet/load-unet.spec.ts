@@ -35,22 +35,42 @@ function connectionLimitedFetch(connections: number): typeof fetch {
   return async (input, init) => {
     await acquire();
     const response = await fetch(input, init);
-    const read = response.arrayBuffer.bind(response);
     let released = false;
-    const readAndRelease = async () => {
-      try {
-        return await read();
-      } finally {
-        if (!released) {
-          released = true;
-          release();
-        }
+    const releaseOnce = () => {
+      if (!released) {
+        released = true;
+        release();
       }
     };
+    // The connection is held until the body has been read to its end (or cancelled), however it is read: as a stream
+    // (how the library reads it, to bound decoded sizes) or whole (arrayBuffer, json, text).
+    const source = response.body;
+    const reader = source?.getReader();
+    const body =
+      reader === undefined
+        ? null
+        : new ReadableStream<Uint8Array>({
+            async pull(controller) {
+              const { done, value } = await reader.read();
+              if (done) {
+                releaseOnce();
+                controller.close();
+              } else {
+                controller.enqueue(value);
+              }
+            },
+            cancel(reason) {
+              releaseOnce();
+              return reader.cancel(reason);
+            },
+          });
+    if (body === null) releaseOnce();
+    const whole = async (): Promise<ArrayBuffer> => (body === null ? new ArrayBuffer(0) : new Response(body).arrayBuffer());
+    Object.defineProperty(response, 'body', { value: body });
     return Object.assign(response, {
-      arrayBuffer: readAndRelease,
-      json: async () => JSON.parse(new TextDecoder().decode(await readAndRelease())),
-      text: async () => new TextDecoder().decode(await readAndRelease()),
+      arrayBuffer: whole,
+      json: async () => JSON.parse(new TextDecoder().decode(await whole())),
+      text: async () => new TextDecoder().decode(await whole()),
     });
   };
 }

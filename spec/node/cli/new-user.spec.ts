@@ -64,7 +64,9 @@ test('demo leaves an out/seed0.png it did not write alone, and replaces its own'
   fs.rmSync(path.join(tmp, 'out', 'seed0.png'));
   expect((await cli(['demo'])).code).toBe(EXIT.ok);
   const again = await cli(['demo']);
-  expect(again.stdout).toMatch(/^abs-sum 1408\.8063\n$/);
+  // The demo runs wasm with the native kernels where they load (1408.8064, PyTorch's figure), plain wasm elsewhere
+  // (1408.8063): the float32 sums differ in the last digit (README, models/README.md).
+  expect(again.stdout).toMatch(/^abs-sum 1408\.806[34]\n$/);
   expect(again.code).toBe(EXIT.ok);
 });
 

@@ -237,7 +237,8 @@ export async function runGenerate(
     const evaluations = pipeline.scheduler.timesteps.length;
     const schedulerJson = pipeline.scheduler.toDiffusersConfig();
     const modelName = options.model ?? 'embedded:tiny-random';
-    const stamp = provenanceStamper(pipeline, { model: modelName, steps: options.steps, eta: options.eta, batch: options.batch, backend, env: io.env });
+    const modelHash = await pipelineContentHash(pipeline);
+    const stamp = provenanceStamper(pipeline, { model: modelName, modelHash, steps: options.steps, eta: options.eta, batch: options.batch, backend, env: io.env });
     if (options.output.kind === 'dir') {
       const shard = options.shard;
       output = ShardOutput.open(path.resolve(io.cwd, options.output.dir), {
@@ -252,7 +253,7 @@ export async function runGenerate(
           shape: imageShape(pipeline, options.batch),
           ...runEnvironment(backend),
           model: modelName,
-          modelHash: pipelineContentHash(pipeline),
+          modelHash,
           pipeline: pipeline.pipelineName,
           scheduler: manifestSchedulerConfig(schedulerJson),
           shard: `${shard?.index ?? 0}/${shard?.count ?? 1}`,

@@ -1,17 +1,17 @@
 import { ProvenanceFields, stampProvenance } from '../png-provenance';
 import type { UNet2DPipeline } from '../../pipelines/unet2d-pipeline';
-import { cpuIsa, kernelPath, libraryVersion, pipelineContentHash } from './run-environment';
+import { cpuIsa, kernelPath, libraryVersion } from './run-environment';
 
 /** The name `generate` records for the embedded model (`replay` maps it back to the embedded folder). */
 export const EMBEDDED_MODEL_NAME = 'embedded:tiny-random';
 
 /**
- * The provenance stamp of one `generate` run: computes the model hash once (on first use) and returns a function
+ * The provenance stamp of one `generate` run (the model hash computed once by the caller): returns a function
  * that adds the provenance chunk to one seed's PNG.
  */
 export function provenanceStamper(
   pipeline: UNet2DPipeline,
-  settings: { model: string; steps: number; eta: number; batch: number; backend: string; env: Record<string, string | undefined> },
+  settings: { model: string; modelHash: string; steps: number; eta: number; batch: number; backend: string; env: Record<string, string | undefined> },
 ): (seed: bigint, png: Uint8Array) => Uint8Array {
   let fixed: Omit<ProvenanceFields, 'seed'> | undefined;
   return (seed, png) => {
@@ -22,7 +22,7 @@ export function provenanceStamper(
       pipeline: pipeline.pipelineName,
       scheduler: pipeline.scheduler.toDiffusersConfig(),
       model: settings.model,
-      modelHash: pipelineContentHash(pipeline),
+      modelHash: settings.modelHash,
       library: libraryVersion(),
       backend: settings.backend,
       kernelPath: kernelPath(settings.backend),

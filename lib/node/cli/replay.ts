@@ -78,7 +78,7 @@ async function runReplay(file: string, raw: ReplayOptions, io: CliIO): Promise<v
   });
   let regenerated: Uint8Array;
   try {
-    const modelHash = pipelineContentHash(pipeline);
+    const modelHash = await pipelineContentHash(pipeline);
     if (modelHash !== record.modelHash) {
       throw new ReplayMismatchError(`replay: not replayed: the model found (${modelHash.slice(0, 19)}…) is not the recorded one (${record.modelHash.slice(0, 19)}…); pass --model <the model the image was made with>`);
     }

@@ -98,7 +98,7 @@ export function runEnvironment(backend: string): RunEnvironment {
  * preceded by its name and shape) and the scheduler's diffusers config. The same model gives the same hash whether it
  * came from the Hub, a diffusers folder or a converted one; any changed weight or scheduler setting changes it.
  */
-export function pipelineContentHash(pipeline: UNet2DPipeline): string {
+export async function pipelineContentHash(pipeline: UNet2DPipeline): Promise<string> {
   const hash = createHash('sha256');
   const unet = pipeline.unet as unknown as { model?: { weights?: { name: string; read(): tf.Tensor }[] } };
   const weights = unet.model?.weights;
@@ -106,7 +106,8 @@ export function pipelineContentHash(pipeline: UNet2DPipeline): string {
   for (const weight of weights) {
     const value = weight.read();
     hash.update(`${weight.name}[${value.shape.join(',')}]:${value.dtype}\n`);
-    const data = value.dataSync();
+    // Read asynchronously: a GPU backend (webgpu in Node) has no synchronous read without OffscreenCanvas.
+    const data = (await value.data()) as Float32Array;
     hash.update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   }
   hash.update(JSON.stringify(pipeline.scheduler.toDiffusersConfig()));

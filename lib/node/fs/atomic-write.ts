@@ -1,17 +1,32 @@
-import { randomBytes } from 'crypto';
+import { createHash, randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { assertReplaceableOutput, OUTPUT_MARKER, outputMarkerText } from './output-folder';
 import { removeOnSignal } from './signal-cleanup';
 
+/** Eight hex digits of this host's name: a temporary name says which machine's process made it. */
+function hostTag(): string {
+  return createHash('sha256').update(os.hostname()).digest('hex').slice(0, 8);
+}
+
 /**
- * A hidden temporary name beside `target` (same folder, so a rename onto `target` is atomic). Random bytes keep it
- * unique across machines sharing a folder, where two containers can have the same pid at the same millisecond.
+ * A hidden temporary name beside `target` (same folder, so a rename onto `target` is atomic):
+ * `.<target>.tmp-<pid>-<host tag>-<time>-<random>`. Random bytes keep it unique across machines sharing a folder,
+ * where two containers can have the same pid at the same millisecond; the host tag lets a later run tell its own
+ * host's leftovers by name alone (see {@link removeStaleTemporaries}).
  */
 export function temporarySibling(target: string): string {
-  const unique = `${process.pid}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+  const unique = `${process.pid}-${hostTag()}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
   return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${unique}`);
+}
+
+/** The pid in a name {@link temporarySibling} made on this host for `target`, or undefined for any other name. */
+function ownTemporaryPid(target: string, name: string): number | undefined {
+  const prefix = `.${path.basename(target)}.tmp-`;
+  if (!name.startsWith(prefix)) return undefined;
+  const match = /^([0-9]{1,10})-([0-9a-f]{8})-[0-9a-z]{1,12}-[0-9a-f]{8}$/.exec(name.slice(prefix.length));
+  return match && match[2] === hostTag() ? Number(match[1]) : undefined;
 }
 
 /**
@@ -41,13 +56,13 @@ const TEMPORARY_MARKER = '.tfjs-diffusers-temporary';
 
 /**
  * Removes the temporary siblings of `target` that a killed {@link writeDirAtomic} left (SIGKILL, a power cut; a
- * SIGTERM is handled at once by signal-cleanup.ts when the run yields): only folders named as this library names them
- * (`.<target>.tmp-<pid>-…`) that carry {@link TEMPORARY_MARKER} naming this host and a process that is no longer
- * running. Nothing it did not write, and nothing another live process is filling, is touched.
+ * SIGTERM is handled at once by signal-cleanup.ts when the run yields): only folders named exactly as
+ * {@link temporarySibling} names them on this host, whose process is no longer running, and that either carry
+ * {@link TEMPORARY_MARKER} naming this host and that process, or are empty (a kill between the folder's creation and
+ * its marker's write). Nothing it did not write, and nothing another live process is filling, is touched.
  */
 function removeStaleTemporaries(target: string): void {
   const folder = path.dirname(target);
-  const prefix = `.${path.basename(target)}.tmp-`;
   let names: string[];
   try {
     names = fs.readdirSync(folder);
@@ -55,16 +70,27 @@ function removeStaleTemporaries(target: string): void {
     return;
   }
   for (const name of names) {
-    if (!name.startsWith(prefix)) continue;
+    const pid = ownTemporaryPid(target, name);
+    if (pid === undefined || pid === process.pid || isRunning(pid)) continue;
     const dir = path.join(folder, name);
-    let owner: { host?: unknown; pid?: unknown };
-    try {
-      owner = JSON.parse(fs.readFileSync(path.join(dir, TEMPORARY_MARKER), 'utf8'));
-    } catch {
-      continue; // not a folder of ours (or one being renamed into place)
-    }
-    if (owner.host !== os.hostname() || typeof owner.pid !== 'number' || owner.pid === process.pid || isRunning(owner.pid)) continue;
-    fs.rmSync(dir, { recursive: true, force: true });
+    if (isEmptyFolder(dir) || markerNames(dir, pid)) fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function isEmptyFolder(dir: string): boolean {
+  try {
+    return fs.lstatSync(dir).isDirectory() && fs.readdirSync(dir).length === 0;
+  } catch {
+    return false;
+  }
+}
+
+function markerNames(dir: string, pid: number): boolean {
+  try {
+    const owner = JSON.parse(fs.readFileSync(path.join(dir, TEMPORARY_MARKER), 'utf8')) as { host?: unknown; pid?: unknown };
+    return owner.host === os.hostname() && owner.pid === pid;
+  } catch {
+    return false; // not a folder of ours, or one being renamed into place
   }
 }
 

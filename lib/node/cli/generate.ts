@@ -4,6 +4,7 @@ import * as path from 'path';
 import { defaultBackendName, setBackend } from '../backends/set-backend';
 import { nativeKernelsStatus, setNativeThreads } from '../backends/native';
 import { writeFileAtomic } from '../fs/atomic-write';
+import { assertWritableFolder } from '../fs/writable-folder';
 import { encodePng } from '../png';
 import { ConfigError } from '../../config/config-error';
 import { Generator } from '../../random/generator';
@@ -140,26 +141,12 @@ function assertWritableFolders(options: GenerateOptions, cwd: string): void {
   const flag = options.output.kind === 'file' ? '--out' : '--out-dir';
   const folders = [options.output.kind === 'file' ? path.dirname(path.resolve(cwd, options.output.file)) : path.resolve(cwd, options.output.dir)];
   for (const folder of folders) {
-    const probe = path.join(folder, `.tfjs-diffusers-probe-${process.pid}`);
     try {
-      const created = fs.mkdirSync(folder, { recursive: true });
-      fs.writeFileSync(probe, '', { flag: 'wx' });
-      fs.rmSync(probe);
-      // The writers create the folder when they write; a run that fails before (a Hub fetch, a bad model) leaves no
-      // empty folder behind.
-      if (created !== undefined) removeCreatedFolders(folder, created);
+      assertWritableFolder(folder);
     } catch (err) {
       const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
       throw new UsageError(`${flag}: cannot write into ${path.relative(cwd, folder) || folder} (${reason})`);
     }
-  }
-}
-
-/** Removes the empty folders from `folder` up to `created` (the first one mkdir created), deepest first. */
-function removeCreatedFolders(folder: string, created: string): void {
-  for (let dir = folder; dir.length >= created.length; dir = path.dirname(dir)) {
-    fs.rmdirSync(dir);
-    if (dir === created) break;
   }
 }
 

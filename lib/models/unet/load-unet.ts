@@ -3,6 +3,7 @@ import { readSafetensors } from '../../io/safetensors';
 import type { StateDict } from '../../io/state-dict';
 import { readTorchCheckpoint } from '../../io/torch-pickle';
 import { CheckpointError } from '../../io/checkpoint-error';
+import { maxWeightFileBytesFor } from '../../config/memory-limits';
 import { parseUNet2DConfig, UNet2DConfig } from './config';
 import { readUNet2DMetadata, UNET_METADATA_KEY, UNet2DModel } from './unet-2d-model';
 import { writeMatchedWeights } from './state-dict-mapping';
@@ -20,14 +21,6 @@ export interface LoadUNetOptions {
   onProgress?: (fraction: number) => void;
 }
 
-/**
- * The most bytes a diffusers weight file may have for a config of `parameters` parameters: float64 tensors (the
- * widest dtype the readers accept) plus 16 MiB for headers, pickle and zip structure. A file above it cannot fit the
- * config, so it is refused before it is read.
- */
-function maxWeightFileBytes(parameters: number): number {
-  return parameters * 8 + 16 * 1024 * 1024;
-}
 
 /**
  * Decodes a weight file's bytes by the file's extension: `.safetensors`, or PyTorch's `.bin` / `.pt` / `.pth` /
@@ -151,7 +144,7 @@ async function loadDiffusersUNet(source: ModelSource, configPath: string, weight
   const config: UNet2DConfig = parseUNet2DConfig(await source.readJson(configPath), source.describe(configPath));
   const specs = unet2DWeightSpecs(config);
   const file = source.describe(weightsPath);
-  const bytes = await source.readBytes(weightsPath, { maxBytes: maxWeightFileBytes(parameterCount(specs)) });
+  const bytes = await source.readBytes(weightsPath, { maxBytes: maxWeightFileBytesFor(parameterCount(specs)) });
   const stateDict = decodeWeightFile(bytes, file);
   const matched = checkStateDict(specs, stateDict, file);
   for (const [name, tensor] of stateDict) checkFiniteTensor(tensor.data, file, name);

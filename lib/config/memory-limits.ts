@@ -54,7 +54,7 @@ export const MEMORY_LIMITS = Object.freeze({
   maxOutputPngBytes: 64 * 1024 * 1024,
   /**
    * The largest existing file `demo` reads to see whether it wrote it (its provenance chunk): 16 MiB, above the
-   * demo's own output (a grid of 16 images, ~20 KB) by far; a larger file is not ours.
+   * demo's own output (one small PNG of a few KB) by far; a larger file is not ours.
    */
   maxDemoProbeBytes: 16 * 1024 * 1024,
   /**

@@ -11,7 +11,7 @@ import { checkStateDict, checkWeightsManifest, manifestEntryBytes, parameterCoun
 import { HttpModelSource } from '../../loading/http-model-source';
 import type { LoadPipelineOptions } from '../../loading/load-options';
 import { ModelJsonError, ModelSource, ModelSourceError } from '../../loading/model-source';
-import { findUNetLayout, UNetLayout } from '../../loading/pipeline-layout';
+import { convertedShardPaths, findUNetLayout, UNetLayout } from '../../loading/pipeline-layout';
 import { resolveModelSource } from '../../loading/platform-loaders';
 
 import { checkFiniteManifestWeights, checkFiniteTensor } from './finite-weights';
@@ -39,11 +39,6 @@ export function weightFileFormat(file: string): 'safetensors' | 'torch' {
   if (file.endsWith('.safetensors')) return 'safetensors';
   if (/\.(bin|pt|pth|ckpt)$/.test(file)) return 'torch';
   throw new CheckpointError(file, 'unknown weight file extension (expected .safetensors or .bin)');
-}
-
-/** The folder part of a '/'-separated path, with its trailing '/' ('' at the top). */
-function folderOf(file: string): string {
-  return file.slice(0, file.lastIndexOf('/') + 1);
 }
 
 /** Reads `tasks` with at most `concurrency` in flight, in order of their indices. */
@@ -98,8 +93,7 @@ async function loadConvertedUNet(source: ModelSource, modelJsonPath: string, opt
   const entries = (groups as ManifestGroup[]).flatMap((g) => g.weights);
   checkWeightsManifest(specs, entries, file);
 
-  const folder = folderOf(modelJsonPath);
-  const shards = (groups as ManifestGroup[]).flatMap((g) => g.paths.map((p: string) => `${folder}${p}`));
+  const shards = convertedShardPaths(modelJson, modelJsonPath, file);
   const total = entries.reduce((sum, e) => sum + manifestEntryBytes(e, file), 0);
   let loaded = 0;
   const buffers = await inPool(shards.length, SHARD_READS_IN_FLIGHT, async (i) => {

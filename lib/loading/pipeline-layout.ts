@@ -71,14 +71,16 @@ export function modelFolderUrl(url: string): string {
  * @throws {ModelJsonError} naming `where` when `weightsManifest` is not a list of groups with string `paths`.
  */
 export function convertedShardPaths(modelJson: Record<string, unknown>, modelJsonPath: string, where: string): string[] {
-  const manifest = modelJson.weightsManifest;
-  const groups = Array.isArray(manifest) ? (manifest as unknown[]) : null;
-  const paths = groups?.map((g) => (g !== null && typeof g === 'object' && Array.isArray((g as { paths?: unknown }).paths) ? ((g as { paths: unknown[] }).paths) : null));
-  if (paths === undefined || paths.some((p) => p === null || p.some((name) => typeof name !== 'string'))) {
+  const manifest: unknown = modelJson.weightsManifest;
+  const isGroup = (group: unknown): group is { paths: string[] } => {
+    const paths = group !== null && typeof group === 'object' ? (group as { paths?: unknown }).paths : undefined;
+    return Array.isArray(paths) && paths.every((name) => typeof name === 'string');
+  };
+  if (!Array.isArray(manifest) || !manifest.every(isGroup)) {
     throw new ModelJsonError(where, 'weightsManifest must be a list of { paths: string[], weights: [...] } groups');
   }
   const folder = modelJsonPath.slice(0, modelJsonPath.lastIndexOf('/') + 1);
-  return (paths as string[][]).flat().map((name) => `${folder}${name}`);
+  return manifest.flatMap((group) => group.paths.map((name) => `${folder}${name}`));
 }
 
 /** What `tfjs-diffusers convert` writes, relative to its output folder. */

@@ -21,7 +21,6 @@ export interface LoadUNetOptions {
   onProgress?: (fraction: number) => void;
 }
 
-
 /**
  * Decodes a weight file's bytes by the file's extension: `.safetensors`, or PyTorch's `.bin` / `.pt` / `.pth` /
  * `.ckpt` (zip + pickle). Pure: bytes in, state dict out.

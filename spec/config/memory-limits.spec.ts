@@ -11,6 +11,8 @@ import { DEFAULT_MAX_BATCH_PER_FORWARD, DEFAULT_MEMORY_BUDGET_BYTES, FORWARD_MEM
  * - a SCREAMING_CASE constant whose name says it is a cap (MAX, LIMIT, BYTES, BUDGET, ELEMENTS, PIXELS, SEEDS) and
  *   whose value is a bare number expression (`const MAX_BATCH = 4096`), unless {@link NOT_MEMORY_LIMITS} says why
  *   that one is not a memory limit;
+ * - an object property named as a cap (`maxValues: 1_000_000`) whose value is a bare number expression, unless
+ *   {@link NOT_MEMORY_LIMITS} says why;
  * - a byte size written out (`16 * 1024 * 1024`, `4 * 1024 ** 3`, `64 * 1024`) or a large power of two
  *   (`2 ** 26`) anywhere in code (a unit alone, `1024 ** 3`, and a division, `bytes / (1024 * 1024)` for a
  *   message, are not limits).
@@ -34,7 +36,7 @@ const NOT_MEMORY_LIMITS: Readonly<Record<string, string>> = {
   'node/fs/tfjs-fs-handler.ts DEFAULT_SHARD_BYTES': "the shard size tfjs' converter writes (4 MiB), an output format",
   'io/torch-pickle.ts MIN_CENTRAL_RECORD_BYTES': 'the ZIP format (46-byte central records), a format fact',
   'io/torch-pickle.ts MAX_TENSOR_TO_STORAGE_RATIO': 'a ratio of the pickle checks, not a size',
-  'loading/model-source.ts MAX_JSON_DEPTH': 'JSON nesting (the parser stack), not a size',
+  'node/hub/session.ts maxRedirects': 'a count of HTTP redirects, not a size',
 };
 
 const NAME_RULE = /(MAX|LIMIT|BYTES|BUDGET|ELEMENTS|PIXELS|SEEDS)/;
@@ -57,6 +59,10 @@ export function strayLimits(file: string, source: string): string[] {
     if (NAME_RULE.test(name) && NUMBER_EXPRESSION.test(value.trim()) && !(`${file} ${name}` in NOT_MEMORY_LIMITS)) {
       found.push(`${file}: const ${name} = ${value.trim()}`);
     }
+  }
+  for (const m of code.matchAll(/\b(max[A-Z]\w*)\s*:\s*([^,}\n]+)/g)) {
+    const [, name, value] = m;
+    if (NUMBER_EXPRESSION.test(value.trim()) && !(`${file} ${name}` in NOT_MEMORY_LIMITS)) found.push(`${file}: ${name}: ${value.trim()}`);
   }
   for (const m of code.matchAll(BYTE_SIZE)) {
     const before = code.slice(0, m.index).replace(/[\s(]+$/, '');
@@ -93,7 +99,7 @@ describe('memory limits are defined once (lib/config/memory-limits.ts)', () => {
     const sources = libSources();
     const stale = Object.keys(NOT_MEMORY_LIMITS).filter((key) => {
       const [file, name] = key.split(' ');
-      return !new RegExp(`\\bconst\\s+${name}\\b`).test(sources.get(file) ?? '');
+      return !new RegExp(`\\b(const\\s+${name}\\b|${name}\\s*:)`).test(sources.get(file) ?? '');
     });
     expect(stale).toEqual([]);
   });
@@ -105,6 +111,10 @@ describe('memory limits are defined once (lib/config/memory-limits.ts)', () => {
       'models/unet/load-unet.ts: 16 * 1024 * 1024 in "return parameters * 8 + 16 * 1024 * 1024;"',
     ]);
     expect(strayLimits('node/cli/demo-output.ts', 'if (size <= 64 * 1024) x();')).toHaveLength(1);
+    expect(strayLimits('io/bounded-json.ts', 'const LIMITS = { maxDepth: 64, maxValues: 1_000_000, maxKeyChars: MAX_NAME_CHARS };')).toEqual([
+      'io/bounded-json.ts: maxDepth: 64',
+      'io/bounded-json.ts: maxValues: 1_000_000',
+    ]);
     // Units in messages, comments and the limits modules themselves are not limits.
     expect(strayLimits('pipelines/memory-estimate.ts', 'const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(bytes < 1024 ** 3 ? 2 : 1)} GiB`;')).toEqual([]);
     expect(strayLimits('node/cli/convert.ts', 'const mib = (bytes / (4 * 1024 * 1024)).toFixed(1);')).toEqual([]);

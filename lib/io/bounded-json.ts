@@ -21,10 +21,10 @@ export interface JsonLimits {
   maxKeyChars: number;
 }
 
-import { MAX_NAME_CHARS } from './reader-limits';
+import { MAX_JSON_DEPTH, MAX_JSON_VALUES, MAX_NAME_CHARS } from './reader-limits';
 
 /** Defaults for small configuration files (a diffusers config has depth ≤ 3 and a few hundred values). */
-export const DEFAULT_JSON_LIMITS: Readonly<JsonLimits> = { maxDepth: 64, maxValues: 1_000_000, maxKeyChars: MAX_NAME_CHARS };
+export const DEFAULT_JSON_LIMITS: Readonly<JsonLimits> = { maxDepth: MAX_JSON_DEPTH, maxValues: MAX_JSON_VALUES, maxKeyChars: MAX_NAME_CHARS };
 
 /** A JSON document that is malformed or over a limit; `detail` is the message without the file name. */
 export class BoundedJsonError extends Error {

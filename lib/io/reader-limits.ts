@@ -32,6 +32,18 @@ export const SAFETENSORS_HEADER_JSON_LIMITS = { maxDepth: 8, maxValues: 20 * MAX
  */
 export const MAX_JSON_FILE_BYTES = 8 * 1024 * 1024;
 
+/**
+ * How deep a JSON file may nest (`DEFAULT_JSON_LIMITS.maxDepth`, and the model sources' `MAX_JSON_DEPTH`): 64. A
+ * diffusers config nests at most 3 levels; deeper is refused by a scan before `JSON.parse` could overflow the stack.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Most values of one JSON file (`DEFAULT_JSON_LIMITS.maxValues`): 1,000,000. A diffusers config holds a few hundred
+ * (a 4000-entry `trained_betas` a few thousand); the bound keeps what JSON.parse builds to tens of MB.
+ */
+export const MAX_JSON_VALUES = 1_000_000;
+
 /** Longest value or key quoted in an error message (the rest is elided with `...`). */
 export const MAX_DESCRIBED_CHARS = 120;
 

@@ -6,6 +6,7 @@
  * Paths are relative to the source and '/'-separated (`unet/model.json`).
  */
 import { BoundedJsonError, parseBoundedJson } from '../io/bounded-json';
+import { MAX_JSON_DEPTH } from '../io/reader-limits';
 
 export interface ModelSource {
   /** The folder or URL the source reads, as the user gave it (for messages). */
@@ -22,9 +23,6 @@ export interface ModelSource {
   /** `file` parsed as a JSON object (at most `MAX_JSON_FILE_BYTES` of lib/io/reader-limits.ts), or a {@link ModelJsonError} naming it. */
   readJson(file: string): Promise<Record<string, unknown>>;
 }
-
-/** How deep a JSON file of a model folder may nest (diffusers' nest 3 levels); deeper is refused, not recursed. */
-export const MAX_JSON_DEPTH = 64;
 
 /** A model file cannot be read: the message names the file (path or URL) and why. */
 export class ModelSourceError extends Error {

@@ -1,8 +1,10 @@
-import { ModelSource, ModelSourceError } from './model-source';
+import { ModelJsonError, ModelSource, ModelSourceError } from './model-source';
 
 /**
  * The one place that knows how diffusers and tfjs-diffusers lay out a model folder, over any {@link ModelSource}
- * (a folder on disk, a Hub snapshot, an http(s) URL):
+ * (a folder on disk, a Hub snapshot, an http(s) URL, and a Hub repository itself: the Hub client picks the files to
+ * download by running this search, lib/node/hub/pipeline-files.ts, so a new weight format or layout is added here
+ * only):
  *
  * - a diffusers pipeline: `model_index.json` (its `unet` a `UNet2DModel`), `unet/` and
  *   `scheduler/scheduler_config.json`;
@@ -27,7 +29,7 @@ export const WEIGHT_FILE_NAMES = ['diffusion_pytorch_model.safetensors', 'diffus
 /** The file name of a tfjs model's topology and weights manifest. */
 export const MODEL_JSON = 'model.json';
 /** Where the scheduler config may be, in order: a pipeline's `scheduler/`, then the flat layout's. */
-export const SCHEDULER_CONFIG_PATHS = [`${SCHEDULER_FOLDER}/${SCHEDULER_CONFIG_FILE}`, SCHEDULER_CONFIG_FILE] as const;
+const SCHEDULER_CONFIG_PATHS = [`${SCHEDULER_FOLDER}/${SCHEDULER_CONFIG_FILE}`, SCHEDULER_CONFIG_FILE] as const;
 /**
  * The weight-file search, the one definition: the paths of the weight files a diffusers model folder may hold, in
  * order of preference, in `folder` ('' for the top, or `'unet/'`; any prefix ending in the separator). Every reader
@@ -56,6 +58,29 @@ export function noWeightFileDetail(folder: string): string {
  */
 export function modelFolderUrl(url: string): string {
   return url.replace(/\/model\.json(\?[^/]*)?$/, '/');
+}
+
+/**
+ * The weight shards a converted `model.json` lists (its `weightsManifest` groups' `paths`), relative to the source:
+ * each shard path is relative to the folder of `modelJsonPath`.
+ *
+ * ```ts
+ * convertedShardPaths({ weightsManifest: [{ paths: ['group1-shard1of2.bin', 'group1-shard2of2.bin'], weights: [] }] }, 'unet/model.json', 'unet/model.json');
+ * // ['unet/group1-shard1of2.bin', 'unet/group1-shard2of2.bin']
+ * ```
+ * @throws {ModelJsonError} naming `where` when `weightsManifest` is not a list of groups with string `paths`.
+ */
+export function convertedShardPaths(modelJson: Record<string, unknown>, modelJsonPath: string, where: string): string[] {
+  const manifest: unknown = modelJson.weightsManifest;
+  const isGroup = (group: unknown): group is { paths: string[] } => {
+    const paths = group !== null && typeof group === 'object' ? (group as { paths?: unknown }).paths : undefined;
+    return Array.isArray(paths) && paths.every((name) => typeof name === 'string');
+  };
+  if (!Array.isArray(manifest) || !manifest.every(isGroup)) {
+    throw new ModelJsonError(where, 'weightsManifest must be a list of { paths: string[], weights: [...] } groups');
+  }
+  const folder = modelJsonPath.slice(0, modelJsonPath.lastIndexOf('/') + 1);
+  return manifest.flatMap((group) => group.paths.map((name) => `${folder}${name}`));
 }
 
 /** What `tfjs-diffusers convert` writes, relative to its output folder. */
@@ -168,4 +193,24 @@ export async function findPipelineLayout(source: ModelSource): Promise<PipelineL
     }
   }
   return { unet, schedulerConfigFile, modelIndex };
+}
+
+/**
+ * Every file of `source` a pipeline in `layout` is read from, in reading order: `model_index.json` when there is
+ * one, the UNet's files (`config.json` and its weight file, or `model.json` and the shards it lists), the scheduler
+ * config when there is one. A copy of just these files loads like the whole folder: what the Hub client downloads.
+ *
+ * ```ts
+ * await pipelineLayoutFiles(source, await findPipelineLayout(source));
+ * // ['model_index.json', 'unet/config.json', 'unet/diffusion_pytorch_model.safetensors', 'scheduler/scheduler_config.json']
+ * ```
+ * @throws {ModelJsonError} when a converted `model.json` lists its shards wrongly.
+ */
+export async function pipelineLayoutFiles(source: ModelSource, layout: PipelineLayout): Promise<string[]> {
+  const files = layout.modelIndex !== null ? [MODEL_INDEX_FILE] : [];
+  const { unet } = layout;
+  if (unet.format === 'diffusers') files.push(unet.config, unet.weights);
+  else files.push(unet.modelJson, ...convertedShardPaths(await source.readJson(unet.modelJson), unet.modelJson, source.describe(unet.modelJson)));
+  if (layout.schedulerConfigFile !== null) files.push(layout.schedulerConfigFile);
+  return files;
 }

@@ -1,5 +1,6 @@
 import { PNG } from 'pngjs';
 import { checkImages, floatToByte, gridLayout, ImagesNHWC } from '../pipelines/image-bytes';
+import { MEMORY_LIMITS } from '../config/memory-limits';
 
 export { floatToByte, gridLayout } from '../pipelines/image-bytes';
 export type { ImagesNHWC } from '../pipelines/image-bytes';
@@ -63,13 +64,6 @@ export function encodePng(images: ImagesNHWC, options: { cols?: number } = {}): 
   return new Uint8Array(PNG.sync.write(png, { colorType, inputColorType: 6, inputHasAlpha: true }));
 }
 
-/**
- * Most pixels {@link decodePng} decodes by default: 2^26 (a 8192 × 8192 image; 256 MB as pngjs' RGBA). A 64 × 64
- * grid of 32 × 32 images is 2^22. The width and height come from the IHDR chunk, checked before anything is
- * inflated: a 1 KB file claiming 30000 × 30000 pixels used to take 10 GB.
- */
-const MAX_DECODED_PNG_PIXELS = 2 ** 26;
-
 /** A PNG that cannot be decoded: malformed, or larger than the decoded-size cap; the message says which. */
 export class PngDecodeError extends Error {
   override name = 'PngDecodeError';
@@ -92,7 +86,7 @@ function pngDimensions(bytes: Uint8Array): { width: number; height: number } {
  * over the cap gives a {@link PngDecodeError}.
  */
 export function decodePng(bytes: Uint8Array, options: { maxPixels?: number } = {}): DecodedPng {
-  const maxPixels = options.maxPixels ?? MAX_DECODED_PNG_PIXELS;
+  const maxPixels = options.maxPixels ?? MEMORY_LIMITS.maxDecodedPngPixels;
   const declared = pngDimensions(bytes);
   if (declared.width * declared.height > maxPixels) {
     throw new PngDecodeError(

@@ -1,3 +1,5 @@
+import { MEMORY_LIMITS } from '../config/memory-limits';
+
 /**
  * How many images one UNet forward may take: sized from the activation memory a forward of this UNet needs per image
  * (estimated from its config), not a fixed count, so that google/ddpm-cifar10-32 batches 16 images while a 256×256
@@ -9,14 +11,11 @@
  * ```
  */
 
-/** The most images per UNet forward whatever the memory: more no longer batches better on any backend. */
-export const DEFAULT_MAX_BATCH_PER_FORWARD = 16;
+/** The most images per UNet forward whatever the memory (`MEMORY_LIMITS.maxBatchPerForward`, lib/config/memory-limits.ts). */
+export const DEFAULT_MAX_BATCH_PER_FORWARD = MEMORY_LIMITS.maxBatchPerForward;
 
-/**
- * The activation memory one forward may use: a quarter of the wasm backend's 4 GiB heap (the tightest of the
- * backends), leaving room for the weights, the samples and the scheduler's state.
- */
-export const FORWARD_MEMORY_BUDGET_BYTES = 1024 * 1024 * 1024;
+/** The activation memory one forward may use (`MEMORY_LIMITS.forwardMemoryBudgetBytes`: 1 GiB). */
+export const FORWARD_MEMORY_BUDGET_BYTES = MEMORY_LIMITS.forwardMemoryBudgetBytes;
 
 /** The parts of a UNet config the estimate reads (a test double without them gets the default cap). */
 export interface ForwardMemoryConfig {

@@ -1,4 +1,5 @@
 import type { UNet2DConfig } from '../models/unet/config';
+import { MEMORY_LIMITS } from '../config/memory-limits';
 
 /**
  * A memory estimate for a pipeline run, checked before anything is allocated: a UNet config with `sample_size` 8192
@@ -13,8 +14,8 @@ import type { UNet2DConfig } from '../models/unet/config';
  * ```
  */
 
-/** The default budget: the wasm backend's heap stops near 4 GiB (a wasm32 memory), the others rarely have more free. */
-export const DEFAULT_MEMORY_BUDGET_BYTES = 4 * 1024 ** 3;
+/** The default budget (`MEMORY_LIMITS.runMemoryBudgetBytes`: 4 GiB, where the wasm backend's heap stops). */
+export const DEFAULT_MEMORY_BUDGET_BYTES = MEMORY_LIMITS.runMemoryBudgetBytes;
 
 /** A run whose estimate exceeds the budget; the message gives the estimate, the budget and what fits. */
 export class MemoryBudgetError extends Error {

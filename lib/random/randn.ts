@@ -1,6 +1,7 @@
 import { createFloat32Scratch, log256Ps, sincos256Ps } from './float32-math';
 import { Generator } from './generator';
 import type { MT19937 } from './mt19937';
+import { MEMORY_LIMITS } from '../config/memory-limits';
 
 /** Element types {@link randn} can draw. */
 export type RandnDtype = 'float32' | 'float64';
@@ -36,9 +37,6 @@ const BLOCK = 16;
 const HALF = 8;
 const TWO_PI_F32 = Math.fround(2 * Math.PI);
 
-/** Largest typed array this module allocates: 2^32 - 1 elements (V8's own limit on older engines). */
-const MAX_ELEMENTS = 2 ** 32 - 1;
-
 /** Elements of a shape, checking each dimension; `where` names the caller in error messages. */
 export function checkedNumel(shape: readonly number[], where: string): number {
   if (!Array.isArray(shape)) {
@@ -53,10 +51,10 @@ export function checkedNumel(shape: readonly number[], where: string): number {
     }
     numel *= d;
   }
-  if (numel > MAX_ELEMENTS) {
+  if (numel > MEMORY_LIMITS.maxTensorElements) {
     throw new Error(
       `${where}: shape [${shape.join(', ')}] has ${numel} elements, too large to allocate ` +
-        `(at most ${MAX_ELEMENTS} elements in one typed array)`,
+        `(at most ${MEMORY_LIMITS.maxTensorElements} elements in one typed array)`,
     );
   }
   return numel;

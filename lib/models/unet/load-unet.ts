@@ -3,6 +3,7 @@ import { readSafetensors } from '../../io/safetensors';
 import type { StateDict } from '../../io/state-dict';
 import { readTorchCheckpoint } from '../../io/torch-pickle';
 import { CheckpointError } from '../../io/checkpoint-error';
+import { maxWeightFileBytesFor } from '../../config/memory-limits';
 import { parseUNet2DConfig, UNet2DConfig } from './config';
 import { readUNet2DMetadata, UNET_METADATA_KEY, UNet2DModel } from './unet-2d-model';
 import { writeMatchedWeights } from './state-dict-mapping';
@@ -10,7 +11,7 @@ import { checkStateDict, checkWeightsManifest, manifestEntryBytes, parameterCoun
 import { HttpModelSource } from '../../loading/http-model-source';
 import type { LoadPipelineOptions } from '../../loading/load-options';
 import { ModelJsonError, ModelSource, ModelSourceError } from '../../loading/model-source';
-import { findUNetLayout, UNetLayout } from '../../loading/pipeline-layout';
+import { convertedShardPaths, findUNetLayout, UNetLayout } from '../../loading/pipeline-layout';
 import { resolveModelSource } from '../../loading/platform-loaders';
 
 import { checkFiniteManifestWeights, checkFiniteTensor } from './finite-weights';
@@ -18,15 +19,6 @@ import { checkFiniteManifestWeights, checkFiniteTensor } from './finite-weights'
 export interface LoadUNetOptions {
   /** Called with the fraction of weight bytes read, from 0 to 1 (converted models). */
   onProgress?: (fraction: number) => void;
-}
-
-/**
- * The most bytes a diffusers weight file may have for a config of `parameters` parameters: float64 tensors (the
- * widest dtype the readers accept) plus 16 MiB for headers, pickle and zip structure. A file above it cannot fit the
- * config, so it is refused before it is read.
- */
-function maxWeightFileBytes(parameters: number): number {
-  return parameters * 8 + 16 * 1024 * 1024;
 }
 
 /**
@@ -46,11 +38,6 @@ export function weightFileFormat(file: string): 'safetensors' | 'torch' {
   if (file.endsWith('.safetensors')) return 'safetensors';
   if (/\.(bin|pt|pth|ckpt)$/.test(file)) return 'torch';
   throw new CheckpointError(file, 'unknown weight file extension (expected .safetensors or .bin)');
-}
-
-/** The folder part of a '/'-separated path, with its trailing '/' ('' at the top). */
-function folderOf(file: string): string {
-  return file.slice(0, file.lastIndexOf('/') + 1);
 }
 
 /** Reads `tasks` with at most `concurrency` in flight, in order of their indices. */
@@ -105,8 +92,7 @@ async function loadConvertedUNet(source: ModelSource, modelJsonPath: string, opt
   const entries = (groups as ManifestGroup[]).flatMap((g) => g.weights);
   checkWeightsManifest(specs, entries, file);
 
-  const folder = folderOf(modelJsonPath);
-  const shards = (groups as ManifestGroup[]).flatMap((g) => g.paths.map((p: string) => `${folder}${p}`));
+  const shards = convertedShardPaths(modelJson, modelJsonPath, file);
   const total = entries.reduce((sum, e) => sum + manifestEntryBytes(e, file), 0);
   let loaded = 0;
   const buffers = await inPool(shards.length, SHARD_READS_IN_FLIGHT, async (i) => {
@@ -151,7 +137,7 @@ async function loadDiffusersUNet(source: ModelSource, configPath: string, weight
   const config: UNet2DConfig = parseUNet2DConfig(await source.readJson(configPath), source.describe(configPath));
   const specs = unet2DWeightSpecs(config);
   const file = source.describe(weightsPath);
-  const bytes = await source.readBytes(weightsPath, { maxBytes: maxWeightFileBytes(parameterCount(specs)) });
+  const bytes = await source.readBytes(weightsPath, { maxBytes: maxWeightFileBytesFor(parameterCount(specs)) });
   const stateDict = decodeWeightFile(bytes, file);
   const matched = checkStateDict(specs, stateDict, file);
   for (const [name, tensor] of stateDict) checkFiniteTensor(tensor.data, file, name);

@@ -1,6 +1,7 @@
 import * as path from 'path';
 import { BACKEND_NAMES, BackendName } from '../backends/set-backend';
 import { MAX_SEED, MIN_SEED } from '../../random/generator';
+import { MEMORY_LIMITS } from '../../config/memory-limits';
 import { seedFileName, SeedList, SeedSpan } from '../scale-out/seed-range';
 import type { Shard } from '../scale-out/shard';
 import { parsePositiveInteger, quoted, UsageError } from '../usage-error';
@@ -9,12 +10,6 @@ import { hasScheduler, schedulerClassNames } from '../../schedulers/registry';
 
 // Shared with lib/node/scale-out/, which sits below the CLI.
 export { parsePositiveInteger, UsageError } from '../usage-error';
-
-/**
- * The most images one run (`--batch`) may hold: 4096 CIFAR-sized images are 50 MB per float32 tensor and a 64 × 64
- * grid PNG; beyond that a run fails late on memory instead of at once on its arguments.
- */
-const MAX_BATCH = 4096;
 
 /** `--threads`: at most this many (the wasm backend's pool caps at 8 too). */
 const MAX_THREADS = 64;
@@ -182,7 +177,7 @@ export function resolveGenerateOptions(raw: RawGenerateOptions): GenerateOptions
   // DDIM's σ_t = η·√variance: above 1, 1 − ᾱ_{t−1} − σ_t² turns negative and its square root NaN (black images).
   if (eta > 1) throw new UsageError(`--eta: expected a number from 0 to 1 (0 deterministic DDIM, 1 DDPM-like), got ${quoted(raw.eta ?? '')}`);
   const batch = parsePositiveInteger('--batch', raw.batch ?? GENERATE_DEFAULTS.batch);
-  if (batch > MAX_BATCH) throw new UsageError(`--batch: expected at most ${MAX_BATCH} images per run, got ${quoted(raw.batch ?? '')}`);
+  if (batch > MEMORY_LIMITS.maxImagesPerRun) throw new UsageError(`--batch: expected at most ${MEMORY_LIMITS.maxImagesPerRun} images per run, got ${quoted(raw.batch ?? '')}`);
   const { backend, threads, native } = resolveBackendOptions(raw);
   if (raw.model !== undefined && raw.model.trim() === '') {
     throw new UsageError(`--model: expected a folder or a Hub id like google/ddpm-cifar10-32, got ${quoted(raw.model)}`);

@@ -3,6 +3,7 @@ import * as path from 'path';
 import { readITxtChunks } from '../../io/png-text-chunk';
 import { PROVENANCE_KEYWORD } from '../png-provenance';
 import { UsageError } from './arguments';
+import { MEMORY_LIMITS } from '../../config/memory-limits';
 
 /**
  * `demo` (what `npm start` runs) writes `out/seed0.png` and may replace one it wrote before, never someone else's:
@@ -18,7 +19,7 @@ export function assertDemoMayReplace(file: string, cwd: string): void {
     return; // nothing there
   }
   let ours = false;
-  if (stat.isFile() && stat.size <= 16 * 1024 * 1024) {
+  if (stat.isFile() && stat.size <= MEMORY_LIMITS.maxDemoProbeBytes) {
     try {
       ours = readITxtChunks(new Uint8Array(fs.readFileSync(target))).has(PROVENANCE_KEYWORD);
     } catch {

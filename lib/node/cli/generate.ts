@@ -27,6 +27,7 @@ import { createDownloadDisplay, createProgressDisplay } from './progress';
 import { provenanceStamper } from './provenance-stamp';
 import { checkSeedsPerForward } from './memory-checks';
 import { safeLine } from './safe-text';
+import { MEMORY_LIMITS } from '../../config/memory-limits';
 
 /** One line of `--json` output: a run of one seed. */
 export interface RunRecord {
@@ -80,16 +81,13 @@ function checkSchedulerConfigKeys(options: GenerateOptions, scheduler: Scheduler
 
 /**
  * The scheduler config as a manifest line holds it: the whole diffusers config, or, when it is over
- * {@link MAX_MANIFEST_SCHEDULER_BYTES} (long `trained_betas`), its class and the sha256 of its JSON.
+ * `MEMORY_LIMITS.maxManifestSchedulerChars` (long `trained_betas`), its class and the sha256 of its JSON.
  */
 function manifestSchedulerConfig(json: Record<string, unknown>): Record<string, unknown> {
   const text = JSON.stringify(json);
-  if (text.length <= MAX_MANIFEST_SCHEDULER_BYTES) return json;
+  if (text.length <= MEMORY_LIMITS.maxManifestSchedulerChars) return json;
   return { _class_name: json._class_name, _sha256: createHash('sha256').update(text).digest('hex') };
 }
-
-/** Manifest lines stay small: a scheduler config longer than this is recorded by its hash. */
-const MAX_MANIFEST_SCHEDULER_BYTES = 4096;
 
 /** The `abs-sum` line of one run: the figure of `print(np.abs(image).sum())`, 4 decimals. */
 export function formatAbsSumLine(absSum: number): string {

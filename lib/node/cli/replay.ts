@@ -13,13 +13,11 @@ import { schedulerFromConfig } from '../../schedulers/registry';
 import { Generator } from '../../random/generator';
 import { resolveBackendOptions, UsageError } from './arguments';
 import type { CliIO } from './cli-io';
+import { MEMORY_LIMITS } from '../../config/memory-limits';
 import { safeLine } from './safe-text';
 import { startBackend } from './generate';
 import { kernelPath, pipelineContentHash } from './run-environment';
 import { EMBEDDED_MODEL_NAME } from './provenance-stamp';
-
-/** Largest PNG `replay` reads: a 64 × 64 grid of 32 × 32 RGB images is about 13 MB uncompressed. */
-const MAX_REPLAY_PNG_BYTES = 64 * 1024 * 1024;
 
 /** `replay` found the image not reproduced (or edited): exit code 1, the message says how. */
 export class ReplayMismatchError extends Error {
@@ -48,7 +46,7 @@ async function runReplay(file: string, raw: ReplayOptions, io: CliIO): Promise<v
   const target = path.resolve(io.cwd, file);
   let png: Uint8Array;
   try {
-    png = new Uint8Array(readRegularFile(target, { maxBytes: MAX_REPLAY_PNG_BYTES }));
+    png = new Uint8Array(readRegularFile(target, { maxBytes: MEMORY_LIMITS.maxOutputPngBytes }));
   } catch (err) {
     if (err instanceof FileReadError && err.problem !== 'unreadable') throw new UsageError(`replay: ${err.message}`);
     throw err;

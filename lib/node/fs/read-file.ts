@@ -2,6 +2,7 @@ import { constants as bufferConstants } from 'buffer';
 import * as fs from 'fs';
 import { BoundedJsonError, JsonLimits, parseBoundedJson } from '../../io/bounded-json';
 import { MAX_JSON_FILE_BYTES } from '../../io/reader-limits';
+import { MEMORY_LIMITS } from '../../config/memory-limits';
 
 /**
  * Bounded reads of files a user or a download named: the file is opened without blocking and checked with `fstat`
@@ -17,8 +18,8 @@ import { MAX_JSON_FILE_BYTES } from '../../io/reader-limits';
  * (the checkpoint readers' `CheckpointError`) wrap it and keep it as `cause`.
  */
 
-/** Largest weight file read whole into memory: 4 GiB, or the platform's Buffer limit if lower. */
-export const MAX_WEIGHT_FILE_BYTES = Math.min(4 * 1024 ** 3, bufferConstants.MAX_LENGTH);
+/** Largest weight file read whole into memory: `MEMORY_LIMITS.maxWeightFileBytes` (4 GiB), or the platform's Buffer limit if lower. */
+export const MAX_WEIGHT_FILE_BYTES = Math.min(MEMORY_LIMITS.maxWeightFileBytes, bufferConstants.MAX_LENGTH);
 
 
 /** Why a file could not be read: a missing or unreadable path, not a regular file, or over the cap. */

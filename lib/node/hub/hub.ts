@@ -78,7 +78,7 @@ class HubRepo implements RepoFileSource {
       const code = networkErrorCode(err);
       if (code === undefined || err instanceof HubError) throw err;
       // Offline without saying so: use the cache if it has the answer, like huggingface_hub.
-      const cached = this.cachedAnswer(file);
+      const cached = this.cachedAnswer(file, optional);
       if (cached === undefined) throw this.unreachable(code);
       if (cached === null && !optional) throw new HubFileNotFoundError(this.repoId, file, this.revision);
       return cached;
@@ -133,8 +133,12 @@ class HubRepo implements RepoFileSource {
     throw new HubError(`${why} and ${file} of ${this.repoId}@${commit} is not in the cache (${this.cache.root})`);
   }
 
-  /** Whether the cache can answer for `file` without the network: its path, null if known absent, or undefined. */
-  private cachedAnswer(file: string): string | null | undefined {
+  /**
+   * Whether the cache can answer for `file` without the network: its path, null if known absent (or, for an
+   * `optional` file of a cached commit, assumed absent, as with HF_HUB_OFFLINE: the pipeline search asks for files a
+   * snapshot may not have, such as `unet/model.json`), or undefined.
+   */
+  private cachedAnswer(file: string, optional: boolean): string | null | undefined {
     const commit = this.commit ?? this.cache.resolveCommit(this.revision);
     if (commit === undefined) return undefined;
     const cached = this.cache.cachedFile(commit, file);
@@ -142,7 +146,7 @@ class HubRepo implements RepoFileSource {
       this.commit = commit;
       return cached;
     }
-    if (this.cache.isMarkedNoExist(commit, file)) {
+    if (optional || this.cache.isMarkedNoExist(commit, file)) {
       this.commit = commit;
       return null;
     }

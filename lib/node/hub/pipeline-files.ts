@@ -1,20 +1,14 @@
-import {
-  checkModelIndex,
-  MODEL_INDEX_FILE,
-  SCHEDULER_CONFIG_PATHS,
-  UNET_CONFIG_FILE,
-  UNET_FOLDER,
-  noWeightFileDetail,
-  weightFileCandidates,
-} from '../../loading/pipeline-layout';
-import { ModelSourceError, parseJsonObject } from '../../loading/model-source';
+import { findPipelineLayout, MODEL_INDEX_FILE, ModelLayoutError, pipelineLayoutFiles, UNET_CONFIG_FILE } from '../../loading/pipeline-layout';
+import { ModelSource, ModelSourceError, parseJsonObject } from '../../loading/model-source';
 import { readModelFile } from '../fs/fs-model-source';
 import { HubError, HubRepoFileError } from './errors';
 
 /**
- * Which files of a Hub repository a DDIM pipeline needs, in the layouts lib/loading/pipeline-layout.ts defines (the
- * one module that knows diffusers' folder layout): the Hub client asks for these, then the loader reads the
- * snapshot like any folder.
+ * Which files of a Hub repository a DDIM pipeline needs: the layout module's own search
+ * (lib/loading/pipeline-layout.ts, `findPipelineLayout` then `pipelineLayoutFiles`, the one definition of the weight
+ * files, their order, the converted layout and where the scheduler config is) run over the repository, each file it
+ * looks at fetched on demand. The Hub client downloads these, then the loader reads the snapshot like any folder
+ * and finds the same layout (`spec/node/hub/pipeline-files.spec.ts`).
  */
 
 /** A repository the picker can ask for files: `file` returns the local path, or null for a missing optional file. */
@@ -24,50 +18,86 @@ export interface RepoFileSource {
   file(file: string, optional?: boolean): Promise<string | null>;
 }
 
-async function modelFolderFiles(repo: RepoFileSource, folder: string): Promise<string[]> {
-  const prefix = folder === '' ? '' : `${folder}/`;
-  const config = `${prefix}${UNET_CONFIG_FILE}`;
-  await repo.file(config);
-  for (const weights of weightFileCandidates(prefix)) {
-    if ((await repo.file(weights, true)) !== null) return [config, weights];
-  }
-  throw new HubError(`${repo.repoId}: no weights in ${folder === '' ? 'the repository root' : `${folder}/`}: ${noWeightFileDetail(prefix)}`);
-}
+/**
+ * A Hub repository as a {@link ModelSource}: `exists` downloads the file when the repository has it (a file the
+ * search looks at is one it may choose, and the first weight file found is the one chosen), each file fetched once.
+ * Paths in messages are repository paths (`describe` is the identity), so errors can name the repository.
+ */
+class RepoModelSource implements ModelSource {
+  private readonly fetched = new Map<string, Promise<string | null>>();
 
-/** model_index.json as a checked object of components; anything else (null, a list, bad JSON, too big, no unet) a named error. */
-function readModelIndex(repoId: string, local: string, maxBytes: number): Record<string, unknown> {
-  try {
-    const components = parseJsonObject(readModelFile(local, maxBytes), MODEL_INDEX_FILE);
-    checkModelIndex(components, MODEL_INDEX_FILE);
-    return components;
-  } catch (err) {
-    if (err instanceof ModelSourceError) throw new HubRepoFileError(repoId, MODEL_INDEX_FILE, err.message.slice(`${MODEL_INDEX_FILE}: `.length));
-    throw err;
+  constructor(
+    private readonly repo: RepoFileSource,
+    private readonly maxJsonBytes: number,
+  ) {}
+
+  get location(): string {
+    return this.repo.repoId;
+  }
+
+  describe(file: string): string {
+    return file;
+  }
+
+  /** The local path of `file`, or null when the repository does not have it (asked once per file). */
+  local(file: string): Promise<string | null> {
+    let local = this.fetched.get(file);
+    if (local === undefined) {
+      local = this.repo.file(file, true);
+      this.fetched.set(file, local);
+    }
+    return local;
+  }
+
+  async exists(file: string): Promise<boolean> {
+    return (await this.local(file)) !== null;
+  }
+
+  async readBytes(file: string, options: { maxBytes: number }): Promise<Uint8Array> {
+    const local = await this.local(file);
+    if (local === null) throw new HubRepoFileError(this.repo.repoId, file, `not found at revision ${this.repo.revision}`);
+    try {
+      return readModelFile(local, options.maxBytes);
+    } catch (err) {
+      // The message names the repository file, not its path in the cache.
+      if (err instanceof ModelSourceError) throw new HubRepoFileError(this.repo.repoId, file, err.message.slice(`${err.file}: `.length));
+      throw err;
+    }
+  }
+
+  async readJson(file: string): Promise<Record<string, unknown>> {
+    return parseJsonObject(await this.readBytes(file, { maxBytes: this.maxJsonBytes }), file);
   }
 }
 
 /**
- * Fetches (through `repo`) and returns the files a DDIM pipeline needs: with a `model_index.json`, the pipeline
- * layout (`model_index.json`, `unet/config.json`, the preferred weight file, the scheduler config if the index names
- * a scheduler); without, the model layout (`config.json` and the weights at the top, and a flat
- * `scheduler_config.json` when the repository has one).
+ * Fetches (through `repo`) and returns the files a DDIM pipeline needs, as the layout module finds them: with a
+ * `model_index.json`, `unet/` (`config.json` and the preferred weight file, or a converted `model.json` and its
+ * shards); without, the UNet at the top or in `unet/`; then the scheduler config at the first of its places the
+ * repository has (none: the pipeline's default).
+ *
+ * @throws {HubRepoFileError} naming the repository file the layout refused (a `model_index.json` that is not an
+ *   object or names no UNet2DModel, a `config.json` without weights beside it), or a {@link HubError} when the
+ *   repository holds no UNet.
  */
 export async function pickPipelineFiles(repo: RepoFileSource, maxJsonBytes: number): Promise<string[]> {
-  const modelIndex = await repo.file(MODEL_INDEX_FILE, true);
-  if (modelIndex === null) {
-    if ((await repo.file(UNET_CONFIG_FILE, true)) === null) {
-      throw new HubError(`${repo.repoId}: neither ${MODEL_INDEX_FILE} (a pipeline) nor ${UNET_CONFIG_FILE} (a model) found at revision ${repo.revision}`);
-    }
-    const files = await modelFolderFiles(repo, '');
-    const flatScheduler = SCHEDULER_CONFIG_PATHS[SCHEDULER_CONFIG_PATHS.length - 1];
-    if ((await repo.file(flatScheduler, true)) !== null) files.push(flatScheduler);
+  const source = new RepoModelSource(repo, maxJsonBytes);
+  try {
+    const files = await pipelineLayoutFiles(source, await findPipelineLayout(source));
+    // The search fetched what it looked at; the shards a converted model.json lists are fetched here (all required).
+    for (const file of files) if ((await source.local(file)) === null) await repo.file(file);
     return files;
+  } catch (err) {
+    if (err instanceof ModelLayoutError && err.file === repo.repoId) {
+      const what = err.message.slice(`${repo.repoId}: `.length);
+      const kind = (await source.exists(MODEL_INDEX_FILE))
+        ? `${MODEL_INDEX_FILE} found, but the repository ${what}`
+        : `neither ${MODEL_INDEX_FILE} (a pipeline) nor ${UNET_CONFIG_FILE} (a model) found at revision ${repo.revision}; the repository ${what}`;
+      throw new HubError(`${repo.repoId}: ${kind}`);
+    }
+    if (err instanceof ModelSourceError) {
+      throw new HubRepoFileError(repo.repoId, err.file, err.message.slice(`${err.file}: `.length));
+    }
+    throw err;
   }
-  const components = readModelIndex(repo.repoId, modelIndex, maxJsonBytes);
-  const files = [MODEL_INDEX_FILE, ...(await modelFolderFiles(repo, UNET_FOLDER))];
-  if (Object.prototype.hasOwnProperty.call(components, 'scheduler')) {
-    await repo.file(SCHEDULER_CONFIG_PATHS[0]);
-    files.push(SCHEDULER_CONFIG_PATHS[0]);
-  }
-  return files;
 }

@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { decodePng } from '../png';
 import { openRegularFile } from '../fs/regular-file';
+import { MEMORY_LIMITS } from '../../config/memory-limits';
 
 /**
  * One line of a shard's manifest (`manifest-<I>-of-<N>.jsonl` in the output folder): one generated seed.
@@ -123,8 +124,8 @@ export interface ManifestLine {
   truncated: boolean;
 }
 
-/** A record is under 1 KiB; a longer line is not one, and is not kept whole (a hostile file cannot fill memory). */
-export const MAX_MANIFEST_LINE_BYTES = 64 * 1024;
+/** `MEMORY_LIMITS.maxManifestLineBytes` (64 KiB): a longer line is not a record, and is not kept whole. */
+export const MAX_MANIFEST_LINE_BYTES = MEMORY_LIMITS.maxManifestLineBytes;
 const KEPT_OF_LONG_LINE = 1024;
 const READ_CHUNK = 1 << 20;
 

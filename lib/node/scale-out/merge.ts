@@ -3,7 +3,7 @@ import * as path from 'path';
 import { temporarySibling, withFileName } from '../fs/atomic-write';
 import { decodePng, gridLayout } from '../png';
 import { readRegularFileInside } from '../fs/regular-file';
-import { MAX_OUTPUT_PNG_BYTES } from './output-png-limits';
+import { MEMORY_LIMITS } from '../../config/memory-limits';
 import { parseRecord } from './manifest';
 import { NPZ_ARRAY_KEY, writeNpzUint8 } from './npz';
 import { SeedList } from './seed-range';
@@ -56,7 +56,7 @@ export function mergeOutputs(
       for (const bytes of recordLinesInOrder(dir, index, count)) {
         const record = parseRecord(bytes.toString('utf8'));
         if (typeof record === 'string') throw new VerifyFailedError(`merge: a record that verified no longer parses: ${record}`);
-        const png = decodePng(readRegularFileInside(path.join(dir, record.file), { within: dir, maxBytes: MAX_OUTPUT_PNG_BYTES }));
+        const png = decodePng(readRegularFileInside(path.join(dir, record.file), { within: dir, maxBytes: MEMORY_LIMITS.maxOutputPngBytes }));
         if (png.channels !== channels) {
           throw new VerifyFailedError(`merge: ${record.file} has ${png.channels} channels, its record's shape says ${channels}`);
         }

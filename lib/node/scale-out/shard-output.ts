@@ -2,7 +2,7 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { readRegularFileInside, UnsafeFileError } from '../fs/regular-file';
-import { MAX_OUTPUT_PNG_BYTES } from './output-png-limits';
+import { MEMORY_LIMITS } from '../../config/memory-limits';
 import { writeFileAtomic } from '../fs/atomic-write';
 import { UsageError } from '../usage-error';
 import {
@@ -83,7 +83,7 @@ export class ShardOutput {
     if (record === undefined || record.file !== seedFileName(seed)) return false;
     let bytes: Buffer;
     try {
-      bytes = readRegularFileInside(path.join(this.dir, record.file), { within: this.dir, maxBytes: MAX_OUTPUT_PNG_BYTES });
+      bytes = readRegularFileInside(path.join(this.dir, record.file), { within: this.dir, maxBytes: MEMORY_LIMITS.maxOutputPngBytes });
     } catch (err) {
       if (err instanceof UnsafeFileError) throw err; // a FIFO, a /dev/zero link or a link out of --out-dir: say so
       return false;

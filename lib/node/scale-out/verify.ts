@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { decodePng } from '../png';
 import { readRegularFileInside, UnsafeFileError } from '../fs/regular-file';
-import { MAX_OUTPUT_PNG_BYTES } from './output-png-limits';
+import { MEMORY_LIMITS } from '../../config/memory-limits';
 import { forEachManifestLine, ManifestRecord, parseRecord, recordSeed } from './manifest';
 import { seedFileName, SeedList, SpanCollector } from './seed-range';
 import { parseManifestFileName } from './shard';
@@ -12,12 +12,6 @@ import { parseManifestFileName } from './shard';
 export class VerifyFailedError extends Error {
   override name = 'VerifyFailedError';
 }
-
-/**
- * The most seeds one `verify` covers. Its memory is fixed by the range (10 bytes a seed, 16 more for `merge`), not by
- * the records, so 2^25 seeds need ~340 MB (~870 MB for merge).
- */
-const VERIFY_MAX_SEEDS = 2 ** 25;
 
 /** Detail lines kept per kind of problem; the count of the rest is given. */
 const DETAILS_PER_KIND = 20;
@@ -119,13 +113,13 @@ function shortHash(hex: string): string {
  * of a record inside one manifest must agree; the last counts), every PNG present and matching its record (its
  * decoded pixels' sha256; PNG bytes that differ while the pixels match come from another zlib and are a note), and
  * every record made with the same settings, model, library and bit-deciding kernels. Streams the manifests twice;
- * memory is fixed by the number of seeds (see {@link VERIFY_MAX_SEEDS}), not by the size of the manifests.
+ * memory is fixed by the number of seeds (see `MEMORY_LIMITS.maxVerifySeeds`), not by the size of the manifests.
  */
 export function verifyOutputs(dir: string, seeds: SeedList, options: VerifyOptions = {}): VerifyReport {
   const checkFiles = options.checkFiles ?? true;
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new VerifyFailedError(`verify: ${dir} is not a folder`);
-  if (seeds.count > BigInt(VERIFY_MAX_SEEDS)) {
-    throw new VerifyFailedError(`verify: --seeds ${seeds} holds ${seeds.count} seeds; verify at most ${VERIFY_MAX_SEEDS} at once`);
+  if (seeds.count > BigInt(MEMORY_LIMITS.maxVerifySeeds)) {
+    throw new VerifyFailedError(`verify: --seeds ${seeds} holds ${seeds.count} seeds; verify at most ${MEMORY_LIMITS.maxVerifySeeds} at once`);
   }
   const count = Number(seeds.count);
   const manifests = listManifests(dir);
@@ -224,7 +218,7 @@ export function verifyOutputs(dir: string, seeds: SeedList, options: VerifyOptio
         }
         let bytes: Buffer;
         try {
-          bytes = readRegularFileInside(path.join(dir, record.file), { within: dir, maxBytes: MAX_OUTPUT_PNG_BYTES });
+          bytes = readRegularFileInside(path.join(dir, record.file), { within: dir, maxBytes: MEMORY_LIMITS.maxOutputPngBytes });
         } catch (err) {
           if (err instanceof UnsafeFileError) {
             mismatches.add(`seed ${seed}: ${err.message}`);

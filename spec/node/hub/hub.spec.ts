@@ -255,6 +255,9 @@ describe('snapshotDownload against a fake Hub on 127.0.0.1', () => {
     const dir = await snapshotDownload(REPO, { ...options(), offline: true, fetchImpl: noNetwork });
     expect(dir).toBe(path.join(root, 'snapshots', commit));
     expect(stateDictSha256(readStateDict(path.join(dir, 'unet')))).toBe(unetTiny.weights_sha256);
+    // Unreachable without HF_HUB_OFFLINE: the files the pipeline search asks for that this cache never recorded
+    // (unet/model.json, the safetensors: no .no_exist markers) are taken as absent, as offline.
+    expect(await snapshotDownload(REPO, { ...options(), endpoint: `http://127.0.0.1:${await closedPort()}` })).toBe(dir);
   });
 
   test('resolveModelPath: a local folder as is, a repository id downloaded, anything else a clear error', async () => {

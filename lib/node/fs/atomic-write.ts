@@ -121,10 +121,12 @@ export async function writeDirAtomic(
   fs.mkdirSync(path.dirname(path.resolve(target)), { recursive: true });
   removeStaleTemporaries(path.resolve(target));
   const tmp = temporarySibling(path.resolve(target));
-  fs.mkdirSync(tmp);
-  fs.writeFileSync(path.join(tmp, TEMPORARY_MARKER), `${JSON.stringify({ host: os.hostname(), pid: process.pid })}\n`);
+  // Registered before the folder exists: a signal between the two would otherwise kill the process by its default
+  // action with the folder made.
   const unregister = removeOnSignal(tmp);
   try {
+    fs.mkdirSync(tmp);
+    fs.writeFileSync(path.join(tmp, TEMPORARY_MARKER), `${JSON.stringify({ host: os.hostname(), pid: process.pid })}\n`);
     await fill(tmp);
     fs.rmSync(path.join(tmp, TEMPORARY_MARKER));
     fs.writeFileSync(path.join(tmp, OUTPUT_MARKER), outputMarkerText(options.writer ?? 'writeDirAtomic'));

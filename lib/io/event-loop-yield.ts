@@ -16,7 +16,7 @@
  */
 
 /** Most milliseconds of synchronous work between two turns of the event loop in the long stages. */
-export const YIELD_INTERVAL_MS = 50;
+const YIELD_INTERVAL_MS = 50;
 
 function nextMacrotask(): Promise<void> {
   // setImmediate in Node (after pending I/O and signals); a zero timeout in browsers.

@@ -9,7 +9,7 @@ import {
   SAFETENSORS_HEADER_JSON_LIMITS,
   SAFETENSORS_MAX_HEADER_BYTES,
 } from './reader-limits';
-import { StateDict } from './state-dict';
+import { NamedTensor, StateDict } from './state-dict';
 
 /**
  * The safetensors format (https://huggingface.co/docs/safetensors): an unsigned 64-bit little-endian header
@@ -211,11 +211,22 @@ function checkTiling(entries: SafetensorsEntry[], dataLength: number, source: st
  * ```
  */
 export function readSafetensors(bytes: Uint8Array, source: string): StateDict {
+  return new Map(safetensorsTensors(bytes, source));
+}
+
+/**
+ * {@link readSafetensors} one tensor at a time: the header is parsed and checked whole on the first `next()`, then
+ * each tensor is converted when it is asked for, so a caller can let the event loop turn between two (a multi-GB
+ * checkpoint converts for seconds).
+ *
+ * ```ts
+ * for (const [name, tensor] of safetensorsTensors(bytes, file)) { stateDict.set(name, tensor); await pause(); }
+ * ```
+ */
+export function* safetensorsTensors(bytes: Uint8Array, source: string): Generator<[string, NamedTensor]> {
   const { entries, dataStart } = parseSafetensorsHeader(bytes, source);
-  const stateDict: StateDict = new Map();
   for (const entry of entries) {
     const raw = bytes.subarray(dataStart + entry.begin, dataStart + entry.end);
-    stateDict.set(entry.name, { shape: entry.shape, data: toFloat32(raw, entry.dtype) });
+    yield [entry.name, { shape: entry.shape, data: toFloat32(raw, entry.dtype) }];
   }
-  return stateDict;
 }

@@ -365,6 +365,19 @@ function materialize(tensor: TensorRef, key: string, source: string): Float32Arr
  * ```
  */
 export function readTorchCheckpoint(bytes: Uint8Array, source: string): StateDict {
+  return new Map(torchCheckpointTensors(bytes, source));
+}
+
+/**
+ * {@link readTorchCheckpoint} one tensor at a time: the archive and the pickle are read and checked on the first
+ * `next()`, then each tensor's view is materialized when it is asked for, so a caller can let the event loop turn
+ * between two (a multi-GB checkpoint converts for seconds). A storage that several keys view is converted once.
+ *
+ * ```ts
+ * for (const [name, tensor] of torchCheckpointTensors(bytes, file)) { stateDict.set(name, tensor); await pause(); }
+ * ```
+ */
+export function* torchCheckpointTensors(bytes: Uint8Array, source: string): Generator<[string, NamedTensor]> {
   const { entries } = readArchive(bytes, source);
   const pickle = entries.get('data.pkl')!;
   const storages = new Map<string, StorageRef>();
@@ -385,7 +398,6 @@ export function readTorchCheckpoint(bytes: Uint8Array, source: string): StateDic
   const budget = MAX_TENSOR_TO_STORAGE_RATIO * storageElements;
   const shared = new Map<string, Float32Array>();
   let materialized = 0;
-  const stateDict: StateDict = new Map();
   for (const [key, value] of root) {
     if (typeof key !== 'string') throw new CheckpointError(source, `state dict key ${describe(key)} is not a string`);
     if (!(value instanceof TensorRef)) {
@@ -407,7 +419,6 @@ export function readTorchCheckpoint(bytes: Uint8Array, source: string): StateDic
       shared.set(viewId, data);
     }
     const tensor: NamedTensor = { shape: [...value.size], data };
-    stateDict.set(key, tensor);
+    yield [key, tensor];
   }
-  return stateDict;
 }

@@ -12,6 +12,7 @@ const NEEDS = {
   webgpu: 'WebGPU in Node',
   arm64: 'qemu-aarch64 with an arm64 Node',
   avx512: 'a CPU with AVX-512',
+  userns: 'a mount namespace (unshare -rm) for a full tmpfs',
 };
 
 /** The requirements to name in TFJS_DIFFUSERS_REQUIRE: native,browser,webgpu (what CI requires besides arm64) and any other missing one. */

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { readSafetensors } from '../../io/safetensors';
+import { eventLoopYielder } from '../../io/event-loop-yield';
+import { readSafetensors, safetensorsTensors } from '../../io/safetensors';
 import type { StateDict } from '../../io/state-dict';
-import { readTorchCheckpoint } from '../../io/torch-pickle';
+import { readTorchCheckpoint, torchCheckpointTensors } from '../../io/torch-pickle';
 import { CheckpointError } from '../../io/checkpoint-error';
 import { maxWeightFileBytesFor } from '../../config/memory-limits';
 import { parseUNet2DConfig, UNet2DConfig } from './config';
@@ -31,6 +32,20 @@ export interface LoadUNetOptions {
  */
 export function decodeWeightFile(bytes: Uint8Array, file: string): StateDict {
   return weightFileFormat(file) === 'safetensors' ? readSafetensors(bytes, file) : readTorchCheckpoint(bytes, file);
+}
+
+/**
+ * {@link decodeWeightFile} with a turn of the event loop between tensors whenever `pause` says so (see
+ * `eventLoopYielder`): a multi-GB checkpoint decodes for seconds, during which a SIGTERM would otherwise wait.
+ */
+async function decodeWeightFileYielding(bytes: Uint8Array, file: string, pause: () => Promise<void>): Promise<StateDict> {
+  const tensors = weightFileFormat(file) === 'safetensors' ? safetensorsTensors(bytes, file) : torchCheckpointTensors(bytes, file);
+  const stateDict: StateDict = new Map();
+  for (const [name, tensor] of tensors) {
+    stateDict.set(name, tensor);
+    await pause();
+  }
+  return stateDict;
 }
 
 /** The format of a weight file by its extension (checked before anything is read), else a {@link CheckpointError}. */
@@ -138,12 +153,17 @@ async function loadDiffusersUNet(source: ModelSource, configPath: string, weight
   const specs = unet2DWeightSpecs(config);
   const file = source.describe(weightsPath);
   const bytes = await source.readBytes(weightsPath, { maxBytes: maxWeightFileBytesFor(parameterCount(specs)) });
-  const stateDict = decodeWeightFile(bytes, file);
+  // Each long stage lets the event loop turn every YIELD_INTERVAL_MS, so a signal (SIGTERM mid-convert) is acted on.
+  const pause = eventLoopYielder();
+  const stateDict = await decodeWeightFileYielding(bytes, file, pause);
   const matched = checkStateDict(specs, stateDict, file);
-  for (const [name, tensor] of stateDict) checkFiniteTensor(tensor.data, file, name);
+  for (const [name, tensor] of stateDict) {
+    checkFiniteTensor(tensor.data, file, name);
+    await pause();
+  }
   const unet = UNet2DModel.fromParsedConfig(config);
   try {
-    writeMatchedWeights(unet.model, specs, matched);
+    await writeMatchedWeights(unet.model, specs, matched, pause);
   } catch (err) {
     unet.dispose();
     throw err;

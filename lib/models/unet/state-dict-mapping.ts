@@ -200,31 +200,43 @@ export function loadStateDictIntoModel(model: LayersModel, stateDict: StateDict,
 
 /**
  * Writes tensors already matched against the config's weight specs (`checkStateDict` of weight-specs.ts: one tensor
- * per spec, in the specs' order) into the model built from that config, by key, without matching them again.
+ * per spec, in the specs' order) into the model built from that config, by key, without matching them again;
+ * `between` is awaited after each tensor (an `eventLoopYielder`, so a long load lets signals and timers run).
  *
  * ```ts
- * writeMatchedWeights(unet.model, specs, checkStateDict(specs, stateDict, file));
+ * await writeMatchedWeights(unet.model, specs, checkStateDict(specs, stateDict, file), eventLoopYielder());
  * ```
  */
-export function writeMatchedWeights(model: LayersModel, specs: readonly { key: string }[], tensors: readonly NamedTensor[]): number {
+export async function writeMatchedWeights(
+  model: LayersModel,
+  specs: readonly { key: string }[],
+  tensors: readonly NamedTensor[],
+  between: () => Promise<void> = async () => {},
+): Promise<number> {
   const byKey = new Map(specs.map((spec, i) => [spec.key, tensors[i]]));
   const bindings = stateDictBindings(model);
   const ordered = bindings.map((b) => byKey.get(b.key));
   if (bindings.length !== specs.length || ordered.some((t) => t === undefined)) {
     throw new Error('writeMatchedWeights: the weight specs are not those of this model (a spec from another config)');
   }
-  return writeWeights(bindings, ordered as NamedTensor[]);
+  let parameters = 0;
+  for (let i = 0; i < bindings.length; i++) {
+    parameters += writeWeight(bindings[i], ordered[i]!);
+    await between();
+  }
+  return parameters;
 }
 
 function writeWeights(bindings: readonly WeightBinding[], tensors: readonly NamedTensor[]): number {
-  let parameters = 0;
-  bindings.forEach((b, idx) => {
-    const value = tf.tensor(toTfjsLayout(tensors[idx].data, tensors[idx].shape, b.layout), b.shape, 'float32');
-    b.variable.write(value);
-    value.dispose();
-    parameters += value.size;
-  });
-  return parameters;
+  return bindings.reduce((parameters, b, idx) => parameters + writeWeight(b, tensors[idx]), 0);
+}
+
+/** Writes one tensor (PyTorch layout) into its variable; returns its element count. */
+function writeWeight(b: WeightBinding, tensor: NamedTensor): number {
+  const value = tf.tensor(toTfjsLayout(tensor.data, tensor.shape, b.layout), b.shape, 'float32');
+  b.variable.write(value);
+  value.dispose();
+  return value.size;
 }
 
 /**

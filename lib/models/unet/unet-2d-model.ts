@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { eventLoopYielder } from '../../io/event-loop-yield';
 import { StateDict } from '../../io/state-dict';
 import { platformLoader } from '../../loading/platform-loaders';
 import { ModelLayoutError } from '../../loading/pipeline-layout';
@@ -203,7 +204,39 @@ export class UNet2DModel {
     const metadata: UNet2DMetadata = { _class_name: 'UNet2DModel', config: unet2DConfigToJSON(this.config) };
     if (options.source !== undefined) metadata.source = options.source;
     this.model.setUserDefinedMetadata({ [UNET_METADATA_KEY]: metadata as unknown as Record<string, unknown> });
-    return this.model.save(platformLoader('unetSaveHandler')(dir, options));
+    const handler = platformLoader('unetSaveHandler')(dir, options);
+    if (handler.save === undefined) throw new Error(`UNet2DModel.save(${dir}): the platform's save handler cannot save`);
+    return handler.save(await this.layersModelArtifacts());
+  }
+
+  /**
+   * What `tf.LayersModel.save` hands its IOHandler (the same topology, metadata and weight specs), except that the
+   * weights stay one buffer per tensor: tfjs concatenates them all in one synchronous copy (seconds for a multi-GB
+   * model, during which a SIGTERM waits, and a second copy of every weight in memory). The event loop turns between
+   * tensors (see `eventLoopYielder`); the fs handler cuts the shards from the list.
+   */
+  private async layersModelArtifacts(): Promise<tf.io.ModelArtifacts> {
+    const pause = eventLoopYielder();
+    const weightSpecs: tf.io.WeightsManifestEntry[] = [];
+    const weightData: ArrayBuffer[] = [];
+    for (const weight of this.model.weights) {
+      const value = weight.read();
+      if (value.dtype !== 'float32') throw new Error(`UNet2DModel.save: weight ${weight.originalName} is ${value.dtype}, expected float32`);
+      const data = (await value.data()) as Float32Array;
+      weightSpecs.push({ name: weight.originalName, shape: value.shape, dtype: 'float32' });
+      const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
+      weightData.push(whole ? (data.buffer as ArrayBuffer) : data.slice().buffer);
+      await pause();
+    }
+    return {
+      modelTopology: this.model.toJSON(null, false) as tf.io.ModelArtifacts['modelTopology'],
+      format: 'layers-model',
+      generatedBy: `TensorFlow.js tfjs-layers v${tfl.version_layers}`,
+      convertedBy: null,
+      userDefinedMetadata: this.model.getUserDefinedMetadata(),
+      weightSpecs,
+      weightData,
+    };
   }
 
   /** Frees the weights. The model cannot be used afterwards. */

@@ -52,11 +52,11 @@ export function addScaleOutCommands(program: Command, io: CliIO): void {
     .option('--out <file.jsonl>', `the merged manifest (default <dir>/${MERGED_MANIFEST})`)
     .option('--npz <file.npz>', 'also write every image as one uint8 NHWC array arr_0 (what FID tools read)')
     .option('--force', 'replace an existing --out or --npz file')
-    .action((dirArg: string, raw: { seeds: string; out?: string; npz?: string; force?: boolean }) => {
+    .action(async (dirArg: string, raw: { seeds: string; out?: string; npz?: string; force?: boolean }) => {
       const dir = path.resolve(io.cwd, checkedDir(dirArg));
       const resolve = (file: string | undefined) => (file === undefined ? undefined : path.resolve(io.cwd, file));
       refuseExistingMergeOutputs(raw, io.cwd);
-      const { report, lines } = mergeOutputs(dir, parseSeedList('--seeds', raw.seeds), { out: resolve(raw.out), npz: resolve(raw.npz) });
+      const { report, lines } = await mergeOutputs(dir, parseSeedList('--seeds', raw.seeds), { out: resolve(raw.out), npz: resolve(raw.npz) });
       io.stdout(`${lines.join('\n')}\n`);
       if (report.problemCount > 0) throw new VerifyFailedError(`merge: ${report.problemCount} problem(s) in ${dirArg}; nothing written`);
     });

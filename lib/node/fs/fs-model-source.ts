@@ -9,7 +9,7 @@ import {
   ModelSourceError,
   parseJsonObject,
 } from '../../loading/model-source';
-import { FileReadError, readRegularFile } from './read-file';
+import { FileReadError, readRegularFile, readRegularFileAsync } from './read-file';
 
 /**
  * Reads a whole regular file of at most `maxBytes`, with errors that name it: missing, not a regular file (a FIFO
@@ -20,11 +20,24 @@ export function readModelFile(file: string, maxBytes: number): Uint8Array {
   try {
     return readRegularFile(file, { maxBytes });
   } catch (err) {
-    if (!(err instanceof FileReadError)) throw err;
-    if (err.problem === 'missing') throw new ModelFileNotFoundError(file);
-    if (err.problem === 'too-large') throw new ModelFileTooLargeError(file, err.size ?? Number.NaN, maxBytes);
-    throw new ModelSourceError(file, err.detail);
+    throw modelFileError(file, maxBytes, err);
   }
+}
+
+/** {@link readModelFile} read in chunks with the event loop turning between them (a multi-GB weight file). */
+async function readModelFileAsync(file: string, maxBytes: number): Promise<Uint8Array> {
+  try {
+    return await readRegularFileAsync(file, { maxBytes });
+  } catch (err) {
+    throw modelFileError(file, maxBytes, err);
+  }
+}
+
+function modelFileError(file: string, maxBytes: number, err: unknown): unknown {
+  if (!(err instanceof FileReadError)) return err;
+  if (err.problem === 'missing') return new ModelFileNotFoundError(file);
+  if (err.problem === 'too-large') return new ModelFileTooLargeError(file, err.size ?? Number.NaN, maxBytes);
+  return new ModelSourceError(file, err.detail);
 }
 
 /**
@@ -75,7 +88,7 @@ export class FsModelSource implements ModelSource {
   async readBytes(file: string, options: { maxBytes: number }): Promise<Uint8Array> {
     const target = this.describe(file);
     assertInsideModelFolder(target, this.location);
-    return readModelFile(target, options.maxBytes);
+    return readModelFileAsync(target, options.maxBytes);
   }
 
   async readJson(file: string): Promise<Record<string, unknown>> {

@@ -62,7 +62,58 @@ function kindOf(stat: fs.Stats): string {
  * ```
  */
 export function readRegularFile(file: string, options: { maxBytes: number }): Uint8Array {
-  const { maxBytes } = options;
+  const { fd, size } = openRegularFile(file, options.maxBytes);
+  try {
+    const bytes = Buffer.allocUnsafe(size);
+    let read = 0;
+    while (read < bytes.length) {
+      const n = fs.readSync(fd, bytes, read, Math.min(bytes.length - read, 1 << 30), read);
+      if (n === 0) break;
+      read += n;
+    }
+    checkReadWhole(file, fd, size, read);
+    return bytes;
+  } catch (err) {
+    throw asReadError(file, err);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Bytes per read of {@link readRegularFileAsync}: each is a few milliseconds, between two turns of the event loop. */
+const ASYNC_READ_CHUNK_BYTES = 16 * 1024 * 1024;
+
+/**
+ * {@link readRegularFile} in chunks read by the thread pool, the event loop turning between them: a multi-GB weight
+ * file takes seconds to read, during which a signal (SIGTERM mid-convert) or a timer would otherwise wait. The same
+ * checks and errors.
+ *
+ * ```ts
+ * const bytes = await readRegularFileAsync('unet/diffusion_pytorch_model.safetensors', { maxBytes: MAX_WEIGHT_FILE_BYTES });
+ * ```
+ */
+export async function readRegularFileAsync(file: string, options: { maxBytes: number }): Promise<Uint8Array> {
+  const { fd, size } = openRegularFile(file, options.maxBytes);
+  try {
+    const bytes = Buffer.allocUnsafe(size);
+    let read = 0;
+    while (read < bytes.length) {
+      const chunk = Math.min(bytes.length - read, ASYNC_READ_CHUNK_BYTES);
+      const n = await new Promise<number>((resolve, reject) => fs.read(fd, bytes, read, chunk, read, (err, got) => (err ? reject(err) : resolve(got))));
+      if (n === 0) break;
+      read += n;
+    }
+    checkReadWhole(file, fd, size, read);
+    return bytes;
+  } catch (err) {
+    throw asReadError(file, err);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Opens `file` without blocking and checks, on the descriptor, that it is a regular file of at most `maxBytes`. */
+function openRegularFile(file: string, maxBytes: number): { fd: number; size: number } {
   let fd: number;
   try {
     // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever.
@@ -78,23 +129,23 @@ export function readRegularFile(file: string, options: { maxBytes: number }): Ui
     if (stat.size > maxBytes) {
       throw new FileReadError(file, 'too-large', `is ${stat.size} bytes, over the limit of ${maxBytes} bytes for this file: refused`, { size: stat.size });
     }
-    const bytes = Buffer.allocUnsafe(stat.size);
-    let read = 0;
-    while (read < bytes.length) {
-      const n = fs.readSync(fd, bytes, read, Math.min(bytes.length - read, 1 << 30), read);
-      if (n === 0) break;
-      read += n;
-    }
-    if (read !== stat.size || fs.readSync(fd, Buffer.alloc(1), 0, 1, read) !== 0) {
-      throw new FileReadError(file, 'changed', `changed size while being read (was ${stat.size} bytes): read it again once it is complete`);
-    }
-    return bytes;
+    return { fd, size: stat.size };
   } catch (err) {
-    if (err instanceof FileReadError) throw err;
-    throw new FileReadError(file, 'unreadable', `cannot be read: ${(err as Error).message}`, { cause: err });
-  } finally {
     fs.closeSync(fd);
+    throw asReadError(file, err);
   }
+}
+
+/** Throws when `read` bytes are not the whole file as `fstat` sized it (it shrank, or grew meanwhile). */
+function checkReadWhole(file: string, fd: number, size: number, read: number): void {
+  if (read !== size || fs.readSync(fd, Buffer.alloc(1), 0, 1, read) !== 0) {
+    throw new FileReadError(file, 'changed', `changed size while being read (was ${size} bytes): read it again once it is complete`);
+  }
+}
+
+function asReadError(file: string, err: unknown): FileReadError {
+  if (err instanceof FileReadError) return err;
+  return new FileReadError(file, 'unreadable', `cannot be read: ${(err as Error).message}`, { cause: err });
 }
 
 function openError(file: string, err: NodeJS.ErrnoException): FileReadError {

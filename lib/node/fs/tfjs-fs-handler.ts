@@ -3,6 +3,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { MAX_WEIGHT_FILE_BYTES, readJsonFile, readRegularFile } from './read-file';
 import { writeDirAtomic } from './atomic-write';
+import { eventLoopYielder } from '../../io/event-loop-yield';
 import { MODEL_JSON } from '../../loading/pipeline-layout';
 import { manifestEntryBytes } from '../../models/unet/weight-specs';
 
@@ -70,11 +71,15 @@ export function fileSystemHandler(dir: string, options: FileSystemHandlerOptions
       if (artifacts.modelInitializer != null) modelJSON.modelInitializer = artifacts.modelInitializer;
       await writeDirAtomic(
         dir,
-        (tmp) => {
-          paths.forEach((name, i) => {
+        async (tmp) => {
+          // The event loop turns between shards (at most every YIELD_INTERVAL_MS), so a SIGTERM while a multi-GB
+          // model is written removes the temporary folder at once instead of after the last shard.
+          const pause = eventLoopYielder();
+          for (let i = 0; i < paths.length; i++) {
             const end = Math.min(byteLength, (i + 1) * shardBytes);
-            fs.writeFileSync(path.join(tmp, name), new Uint8Array(weights.slice(i * shardBytes, end)));
-          });
+            fs.writeFileSync(path.join(tmp, paths[i]), new Uint8Array(weights.slice(i * shardBytes, end)));
+            await pause();
+          }
           fs.writeFileSync(path.join(tmp, MODEL_JSON), JSON.stringify(modelJSON));
         },
         { force: options.force, writer: 'UNet2DModel.save' },

@@ -1,6 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { temporarySibling, withFileName } from '../fs/atomic-write';
+import { removeOnSignal } from '../fs/signal-cleanup';
+import { eventLoopYielder } from '../../io/event-loop-yield';
 import { decodePng, gridLayout } from '../png';
 import { readRegularFileInside } from '../fs/regular-file';
 import { MEMORY_LIMITS } from '../../config/memory-limits';
@@ -33,11 +35,11 @@ function* recordLinesInOrder(dir: string, index: RecordIndex, count: number): Ge
  * atomically and streamed. Returns the report lines; throws {@link VerifyFailedError} after the report when the
  * folder does not verify (nothing is written then).
  */
-export function mergeOutputs(
+export async function mergeOutputs(
   dir: string,
   seeds: SeedList,
   options: { out?: string; npz?: string },
-): { report: VerifyReport; lines: string[] } {
+): Promise<{ report: VerifyReport; lines: string[] }> {
   const report = verifyOutputs(dir, seeds, { keepIndex: true });
   if (report.problemCount > 0) return { report, lines: report.lines };
   const index = report.index!;
@@ -52,8 +54,11 @@ export function mergeOutputs(
     const [batch, height, width, channels] = first.shape;
     const shape = [count * batch, height, width, channels];
     const { cols } = gridLayout(batch);
-    writeNpzUint8(options.npz, shape, (push) => {
+    // The event loop turns between records (at most every 50 ms): a SIGTERM removes the temporary files at once.
+    const pause = eventLoopYielder();
+    await writeNpzUint8(options.npz, shape, async (push) => {
       for (const bytes of recordLinesInOrder(dir, index, count)) {
+        await pause();
         const record = parseRecord(bytes.toString('utf8'));
         if (typeof record === 'string') throw new VerifyFailedError(`merge: a record that verified no longer parses: ${record}`);
         const png = decodePng(readRegularFileInside(path.join(dir, record.file), { within: dir, maxBytes: MEMORY_LIMITS.maxOutputPngBytes }));
@@ -75,14 +80,24 @@ export function mergeOutputs(
 
   const out = options.out ?? path.join(dir, MERGED_MANIFEST);
   const tmp = temporarySibling(out);
-  const fd = fs.openSync(tmp, 'wx');
+  const unregister = removeOnSignal(tmp);
+  let fd: number | undefined;
   try {
-    for (const bytes of recordLinesInOrder(dir, index, count)) fs.writeSync(fd, Buffer.concat([bytes, Buffer.from('\n')]));
+    fd = fs.openSync(tmp, 'wx');
+    const pause = eventLoopYielder();
+    for (const bytes of recordLinesInOrder(dir, index, count)) {
+      fs.writeSync(fd, Buffer.concat([bytes, Buffer.from('\n')]));
+      await pause();
+    }
     fs.closeSync(fd);
+    fd = undefined;
     fs.renameSync(tmp, out);
   } catch (err) {
+    if (fd !== undefined) fs.closeSync(fd);
     fs.rmSync(tmp, { force: true });
     throw withFileName(err, out);
+  } finally {
+    unregister();
   }
   lines.push(`wrote ${out} (${count} records in seed order)`);
 

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import { Zip, ZipPassThrough } from 'fflate';
 import { temporarySibling, withFileName } from '../fs/atomic-write';
+import { removeOnSignal } from '../fs/signal-cleanup';
 
 /** The array name FID tools (pytorch-fid, torch-fidelity, clean-fid, TF's evaluator) read from a sample `.npz`. */
 export const NPZ_ARRAY_KEY = 'arr_0';
@@ -33,25 +34,33 @@ export function npyUint8Header(shape: readonly number[]): Uint8Array {
  * does not compress). The file appears atomically (a temporary sibling, then a rename).
  * @throws when `fill` pushes other than the shape's byte count, or the array exceeds 4 GiB (ZIP64 is not written).
  */
-export function writeNpzUint8(target: string, shape: readonly number[], fill: (push: (bytes: Uint8Array) => void) => void): void {
+export async function writeNpzUint8(
+  target: string,
+  shape: readonly number[],
+  fill: (push: (bytes: Uint8Array) => void) => Promise<void> | void,
+): Promise<void> {
   const expected = shape.reduce((a, b) => a * b, 1);
   const header = npyUint8Header(shape);
   if (expected + header.length > MAX_NPY_BYTES) {
     throw new Error(`${target}: an array of shape [${shape.join(', ')}] is ${expected} bytes; .npz without ZIP64 holds at most 4 GiB`);
   }
   const tmp = temporarySibling(target);
-  const fd = fs.openSync(tmp, 'wx');
+  // A signal (SIGTERM, Ctrl-C) while `fill` runs removes the temporary file; `fill` lets the event loop turn.
+  const unregister = removeOnSignal(tmp);
+  let fd: number | undefined;
   try {
+    fd = fs.openSync(tmp, 'wx');
+    const out = fd;
     let failure: Error | null = null;
     const zip = new Zip((err, chunk) => {
       if (err) failure = err;
-      else fs.writeSync(fd, chunk);
+      else fs.writeSync(out, chunk);
     });
     const entry = new ZipPassThrough(`${NPZ_ARRAY_KEY}.npy`);
     zip.add(entry);
     entry.push(header);
     let pushed = 0;
-    fill((bytes) => {
+    await fill((bytes) => {
       pushed += bytes.length;
       if (pushed > expected) throw new Error(`${target}: more than the ${expected} bytes of shape [${shape.join(', ')}] were pushed`);
       entry.push(bytes);
@@ -61,14 +70,13 @@ export function writeNpzUint8(target: string, shape: readonly number[], fill: (p
     zip.end();
     if (failure) throw failure;
     fs.closeSync(fd);
+    fd = undefined;
     fs.renameSync(tmp, target);
   } catch (err) {
-    try {
-      fs.closeSync(fd);
-    } catch {
-      // already closed
-    }
+    if (fd !== undefined) fs.closeSync(fd);
     fs.rmSync(tmp, { force: true });
     throw withFileName(err, target);
+  } finally {
+    unregister();
   }
 }

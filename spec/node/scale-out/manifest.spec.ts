@@ -110,10 +110,10 @@ describe('npz: uint8 NHWC arr_0', () => {
     expect(header[8] | (header[9] << 8)).toBe(header.length - 10);
   });
 
-  test('writeNpzUint8 streams the bytes into arr_0.npy; a wrong byte count leaves no file', () => {
+  test('writeNpzUint8 streams the bytes into arr_0.npy; a wrong byte count leaves no file', async () => {
     const target = path.join(tmp, 'a.npz');
     const bytes = Uint8Array.from({ length: 2 * 4 * 4 * 3 }, (_, i) => i);
-    writeNpzUint8(target, [2, 4, 4, 3], (push) => {
+    await writeNpzUint8(target, [2, 4, 4, 3], (push) => {
       push(bytes.subarray(0, 10));
       push(bytes.subarray(10));
     });
@@ -124,7 +124,7 @@ describe('npz: uint8 NHWC arr_0', () => {
     if (python.status === 0) expect(python.stdout.trim()).toBe(`uint8 (2, 4, 4, 3) ${bytes.reduce((a, b) => a + b, 0)}`);
 
     const short = path.join(tmp, 'short.npz');
-    expect(() => writeNpzUint8(short, [2, 4, 4, 3], (push) => push(bytes.subarray(1)))).toThrow('95 bytes pushed, shape [2, 4, 4, 3] needs 96');
+    await expect(writeNpzUint8(short, [2, 4, 4, 3], (push) => push(bytes.subarray(1)))).rejects.toThrow('95 bytes pushed, shape [2, 4, 4, 3] needs 96');
     expect(fs.readdirSync(tmp).sort()).toEqual(['a.npz']);
   });
 });

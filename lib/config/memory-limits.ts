@@ -22,6 +22,12 @@ export const MEMORY_LIMITS = Object.freeze({
   /** Bytes a weight file may hold beyond its tensors: 16 MiB for the safetensors header, pickle and zip structure. */
   weightFileOverheadBytes: 16 * 1024 * 1024,
   /**
+   * Bytes one read of an asynchronous weight-file read asks for (`readRegularFileAsync`): 16 MiB, ~10 ms of disk or
+   * page cache, so the event loop turns (and a SIGTERM is acted on) between reads; no extra memory (it reads into
+   * the file's one buffer).
+   */
+  weightFileReadChunkBytes: 16 * 1024 * 1024,
+  /**
    * Most elements of one tensor `randn` / `randnTensor` generate (one typed array): 2^32 − 1, V8's own limit on older
    * engines, so a shape is refused with its element count instead of a bare RangeError.
    */

@@ -81,7 +81,7 @@ export function readRegularFile(file: string, options: { maxBytes: number }): Ui
 }
 
 /** Bytes per read of {@link readRegularFileAsync}: each is a few milliseconds, between two turns of the event loop. */
-const ASYNC_READ_CHUNK_BYTES = 16 * 1024 * 1024;
+const ASYNC_READ_CHUNK_BYTES = MEMORY_LIMITS.weightFileReadChunkBytes;
 
 /**
  * {@link readRegularFile} in chunks read by the thread pool, the event loop turning between them: a multi-GB weight

@@ -14,11 +14,13 @@ import * as path from 'path';
  */
 export function assertWritableFolder(folder: string): void {
   const probe = path.join(folder, `.tfjs-diffusers-probe-${process.pid}`);
-  // Another run's cleanup can remove the folder between our mkdir and our probe: make it again (a bounded number of
+  // Another run's cleanup can remove the folder (or a parent) between our mkdir and our probe: make it again (a bounded number of
   // times; each retry means another process made progress).
   for (let attempt = 0; ; attempt++) {
-    const created = fs.mkdirSync(folder, { recursive: true });
+    let created: string | undefined;
     try {
+      // A recursive mkdir fails with ENOENT too when another run removes a parent it has just made.
+      created = fs.mkdirSync(folder, { recursive: true });
       fs.writeFileSync(probe, '', { flag: 'wx' });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 100) continue;

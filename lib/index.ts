@@ -111,8 +111,8 @@ export type { LoadedPipelineComponents } from './pipelines/load-pipeline-compone
 export { readPipelineFolder } from './node/fs/pipeline-folder';
 export { encodePng, decodePng, gridLayout, PngDecodeError } from './node/png';
 // The provenance record every PNG of `tfjs-diffusers generate` carries (what `replay` reads).
-export { readProvenance, ProvenanceError, PROVENANCE_KEYWORD, PROVENANCE_FORMAT } from './node/png-provenance';
-export type { ImageProvenance, ReadProvenance } from './node/png-provenance';
+export { readProvenance, ProvenanceError, PROVENANCE_KEYWORD, PROVENANCE_FORMAT } from './pipelines/image-provenance';
+export type { ImageProvenance, ReadProvenance } from './pipelines/image-provenance';
 export type { ImagesNHWC, DecodedPng } from './node/png';
 
 // The CLI in-process: `main(['generate', '--seed', '1'])` resolves to the exit code (docs/api.md).

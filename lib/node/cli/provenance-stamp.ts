@@ -1,4 +1,4 @@
-import { ProvenanceFields, stampProvenance } from '../png-provenance';
+import { ProvenanceFields, stampProvenance } from '../../pipelines/image-provenance';
 import type { UNet2DPipeline } from '../../pipelines/unet2d-pipeline';
 import { cpuIsa, kernelPath, libraryVersion } from './run-environment';
 

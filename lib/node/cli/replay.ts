@@ -6,7 +6,7 @@ import { EMBEDDED_MODEL_DIR } from '../embedded-model';
 import { FileReadError, readRegularFile } from '../fs/read-file';
 import { looksLikePath } from '../hub/model-location';
 import { decodePng, encodePng } from '../png';
-import { ProvenanceError, readProvenance } from '../png-provenance';
+import { ProvenanceError, readProvenance } from '../../pipelines/image-provenance';
 import { PngChunkError } from '../../io/png-text-chunk';
 import { loadPipeline, pipelineNameOf } from '../../pipelines/pipeline-classes';
 import { schedulerFromConfig } from '../../schedulers/registry';

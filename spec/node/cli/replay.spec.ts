@@ -7,7 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { PNG } from 'pngjs';
 import { insertITxtChunk, readITxtChunks } from '../../../lib/io/png-text-chunk';
-import { PROVENANCE_KEYWORD } from '../../../lib/node/png-provenance';
+import { PROVENANCE_KEYWORD } from '../../../lib/pipelines/image-provenance';
 import { EXIT, runCli } from '../../helpers/cli';
 
 let tmp: string;

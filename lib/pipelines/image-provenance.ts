@@ -1,6 +1,6 @@
 import { createHash } from 'crypto';
 import { insertITxtChunk, readITxtChunks } from '../io/png-text-chunk';
-import { decodePng } from './png';
+import { decodePng } from '../node/png';
 
 /**
  * The provenance every PNG written by `tfjs-diffusers generate` carries, in an `iTXt` chunk with the keyword

@@ -6,7 +6,7 @@ import { EMBEDDED_MODEL_DIR } from '../embedded-model';
 import { FileReadError, readRegularFile } from '../fs/read-file';
 import { looksLikePath } from '../hub/model-location';
 import { decodePng, encodePng } from '../png';
-import { ProvenanceError, readProvenance } from '../../pipelines/image-provenance';
+import { EMBEDDED_MODEL_NAME, ProvenanceError, readProvenance } from '../../pipelines/image-provenance';
 import { PngChunkError } from '../../io/png-text-chunk';
 import { loadPipeline, pipelineNameOf } from '../../pipelines/pipeline-classes';
 import { schedulerFromConfig } from '../../schedulers/registry';
@@ -15,8 +15,8 @@ import { resolveBackendOptions, UsageError } from './arguments';
 import type { CliIO } from './cli-io';
 import { safeLine } from './safe-text';
 import { startBackend } from './generate';
-import { kernelPath, pipelineContentHash } from './run-environment';
-import { EMBEDDED_MODEL_NAME } from './provenance-stamp';
+import { kernelPath } from './run-environment';
+import { pipelineContentHash } from '../../pipelines/pipeline-content-hash';
 
 /** Largest PNG `replay` reads: a 64 × 64 grid of 32 × 32 RGB images is about 13 MB uncompressed. */
 const MAX_REPLAY_PNG_BYTES = 64 * 1024 * 1024;
@@ -24,6 +24,15 @@ const MAX_REPLAY_PNG_BYTES = 64 * 1024 * 1024;
 /** `replay` found the image not reproduced (or edited): exit code 1, the message says how. */
 export class ReplayMismatchError extends Error {
   override name = 'ReplayMismatchError';
+}
+
+/**
+ * `replay` could not load the model the record names (a browser download's URL that Node cannot reach, a Hub id
+ * offline, a folder of another machine): exit code 1; the message names the model and its content hash, which a
+ * `--model` must match.
+ */
+export class ReplayModelUnavailableError extends Error {
+  override name = 'ReplayModelUnavailableError';
 }
 
 interface ReplayOptions {
@@ -62,20 +71,38 @@ async function runReplay(file: string, raw: ReplayOptions, io: CliIO): Promise<v
   }
   const { record, problems } = read;
   const seed = BigInt(record.seed);
+  // The record is the file's text: printed through safeLine (control characters escaped, length bounded).
   io.stderr.write(
-    `replay: seed ${record.seed}, ${record.steps} step${record.steps === 1 ? '' : 's'}, eta ${record.eta}, batch ${record.batch}, ` +
-      `model ${record.model} (${record.modelHash.slice(0, 19)}…), recorded on ${record.backend} (${record.kernelPath}, ${record.cpuIsa}) by ${record.library}\n`,
+    `${safeLine(
+      `replay: seed ${record.seed}, ${record.steps} step${record.steps === 1 ? '' : 's'}, eta ${record.eta}, batch ${record.batch}, ` +
+        `model ${record.model} (${record.modelHash.slice(0, 19)}…), recorded on ${record.backend} (${record.kernelPath}, ${record.cpuIsa}) by ${record.library}`,
+    )}\n`,
   );
-  const backendOptions = resolveBackendOptions({ ...raw, backend: raw.backend ?? (BACKEND_NAMES as readonly string[]).find((b) => b === record.backend) });
+  // The recorded backend and kernel path unless told otherwise: plain wasm (a page's, or generate --native off) is
+  // replayed with the native kernels off.
+  const backendName = raw.backend ?? (BACKEND_NAMES as readonly string[]).find((b) => b === record.backend);
+  const native = raw.native ?? (raw.backend === undefined && record.backend === 'wasm' && record.kernelPath === 'wasm' ? 'off' : undefined);
+  const backendOptions = resolveBackendOptions({ ...raw, backend: backendName, native });
   const backend = await startBackend(backendOptions);
   // The recorded pipeline class with the recorded scheduler config (generate's --pipeline / --scheduler).
-  const pipeline = await loadPipeline(modelLocation(record.model, raw.model, io.cwd), {
-    pipeline: pipelineNameOf(record.pipeline) ?? 'ddim',
-    scheduler: () => schedulerFromConfig(record.scheduler),
-    env: io.env,
-    onStatus: (message) => void io.stderr.write(`${safeLine(message)}\n`),
-    onWarning: (message) => void io.stderr.write(`warning: ${safeLine(message)}\n`),
-  });
+  const location = modelLocation(record.model, raw.model, io.cwd);
+  let pipeline;
+  try {
+    pipeline = await loadPipeline(location, {
+      pipeline: pipelineNameOf(record.pipeline) ?? 'ddim',
+      scheduler: () => schedulerFromConfig(record.scheduler),
+      env: io.env,
+      onStatus: (message) => void io.stderr.write(`${safeLine(message)}\n`),
+      onWarning: (message) => void io.stderr.write(`warning: ${safeLine(message)}\n`),
+    });
+  } catch (err) {
+    const where = raw.model === undefined ? `as recorded, ${JSON.stringify(record.model)}` : `--model ${JSON.stringify(raw.model)}`;
+    throw new ReplayModelUnavailableError(
+      `replay: not replayed: the model this image needs (${where}; content hash ${record.modelHash}) cannot be loaded here: ` +
+        `${(err as Error).message}; pass --model <a folder, Hub id or URL of the model with that content hash>`,
+      { cause: err },
+    );
+  }
   let regenerated: Uint8Array;
   try {
     const modelHash = await pipelineContentHash(pipeline);
@@ -128,7 +155,7 @@ export function addReplayCommand(program: Command, io: CliIO): void {
     .option('--model <dir|hub-id>', 'where the recorded model is on this machine (default: as recorded)')
     .option('--backend <name>', `tfjs backend: ${BACKEND_NAMES.join(', ')} (default: the recorded one)`)
     .option('--threads <n>', 'CPU threads (as for generate)')
-    .option('--native <on|off|auto>', 'the native oneDNN kernels on wasm (as for generate)')
+    .option('--native <on|off|auto>', 'the native kernels on wasm (as for generate; default: as recorded, off for plain wasm)')
     .action(async (file: string, raw: ReplayOptions) => {
       await runReplay(file, raw, io);
     });

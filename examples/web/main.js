@@ -93,10 +93,13 @@ function readSettings() {
 }
 
 function writeSettings(s) {
-  const embedded = s.modelUrl === undefined || new URL(s.modelUrl, location.href).href === EMBEDDED_MODEL_URL;
-  $('model-choice').value = embedded ? 'embedded' : 'url';
-  $('model-url').disabled = embedded;
-  if (!embedded) $('model-url').value = s.modelUrl;
+  // The model only when asked for: the Generate button (run() with no settings) keeps the form's choice.
+  if (s.modelUrl !== undefined) {
+    const embedded = new URL(s.modelUrl, location.href).href === EMBEDDED_MODEL_URL;
+    $('model-choice').value = embedded ? 'embedded' : 'url';
+    $('model-url').disabled = embedded;
+    if (!embedded) $('model-url').value = s.modelUrl;
+  }
   if (s.backend !== undefined) $('backend').value = s.backend;
   if (s.seed !== undefined) $('seed').value = String(s.seed);
   if (s.steps !== undefined) $('steps').value = String(s.steps);

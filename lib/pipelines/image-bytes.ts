@@ -13,7 +13,7 @@ export interface ImagesNHWC {
 }
 
 /** Throws, naming `where`, unless `images` is an NHWC shape of positive integers with 1, 3 or 4 channels and matching data. */
-export function checkImages(images: ImagesNHWC, where: string): void {
+function checkImages(images: ImagesNHWC, where: string): void {
   const { shape, data } = images;
   if (!Array.isArray(shape) || shape.length !== 4 || !shape.every((d) => Number.isInteger(d) && d > 0)) {
     throw new Error(`${where}: expected an NHWC shape [batch, height, width, channels] of positive integers, got ${JSON.stringify(shape)}`);

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Command } from 'commander';
 import { BACKEND_NAMES } from '../backends/set-backend';
+import { backendsByRank } from '../../backends/backend-table';
 import { EMBEDDED_MODEL_DIR } from '../embedded-model';
 import { FileReadError, readRegularFile } from '../fs/read-file';
 import { looksLikePath } from '../hub/model-location';
@@ -42,9 +43,13 @@ interface ReplayOptions {
   native?: string;
 }
 
-/** Where the recorded model is on this machine: `--model` if given, the embedded folder, or the name as recorded. */
+/**
+ * Where the recorded model is on this machine: `--model` if given, the embedded folder, or the name as recorded; an
+ * http(s) or `file:` URL (a model a page loaded by URL) as it is.
+ */
 function modelLocation(recorded: string, override: string | undefined, cwd: string): string {
   const name = override ?? (recorded === EMBEDDED_MODEL_NAME ? EMBEDDED_MODEL_DIR : recorded);
+  if (/^(https?|file):\/\//i.test(name)) return name;
   return fs.existsSync(path.resolve(cwd, name)) || looksLikePath(name) ? path.resolve(cwd, name) : name;
 }
 
@@ -80,7 +85,13 @@ async function runReplay(file: string, raw: ReplayOptions, io: CliIO): Promise<v
   );
   // The recorded backend and kernel path unless told otherwise: plain wasm (a page's, or generate --native off) is
   // replayed with the native kernels off.
-  const backendName = raw.backend ?? (BACKEND_NAMES as readonly string[]).find((b) => b === record.backend);
+  // A page's webgl has no Node counterpart: the default backend then, said on stderr (the verdict says why bits differ).
+  // (webgpu runs in Node through Dawn, lib/node/backends/dawn-webgpu.ts, though never as the default.)
+  const recordedHere = [...backendsByRank('node'), 'webgpu'].find((b) => b === record.backend);
+  if (raw.backend === undefined && recordedHere === undefined) {
+    io.stderr.write(`${safeLine(`replay: the recorded backend ${record.backend} does not run in Node: replaying on the default backend (--backend to choose)`)}\n`);
+  }
+  const backendName = raw.backend ?? recordedHere;
   const native = raw.native ?? (raw.backend === undefined && record.backend === 'wasm' && record.kernelPath === 'wasm' ? 'off' : undefined);
   const backendOptions = resolveBackendOptions({ ...raw, backend: backendName, native });
   const backend = await startBackend(backendOptions);

@@ -83,25 +83,26 @@ async function runReplay(file: string, raw: ReplayOptions, io: CliIO): Promise<v
         `model ${record.model} (${record.modelHash.slice(0, 19)}…), recorded on ${record.backend} (${record.kernelPath}, ${record.cpuIsa}) by ${record.library}`,
     )}\n`,
   );
-  // The recorded backend and kernel path unless told otherwise: plain wasm (a page's, or generate --native off) is
-  // replayed with the native kernels off.
-  // A page's webgl has no Node counterpart: the default backend then, said on stderr (the verdict says why bits differ).
-  // (webgpu runs in Node through Dawn, lib/node/backends/dawn-webgpu.ts, though never as the default.)
+  // The recorded backend unless told otherwise. A page's webgl has no Node counterpart: the default backend then,
+  // said on stderr (the verdict says why the bits differ). webgpu runs in Node through Dawn (dawn-webgpu.ts), though
+  // never as the default.
   const recordedHere = [...backendsByRank('node'), 'webgpu'].find((b) => b === record.backend);
   if (raw.backend === undefined && recordedHere === undefined) {
     io.stderr.write(`${safeLine(`replay: the recorded backend ${record.backend} does not run in Node: replaying on the default backend (--backend to choose)`)}\n`);
   }
   const backendName = raw.backend ?? recordedHere;
+  // The recorded kernel path: plain wasm (a page's, or generate --native off) replays with the native kernels off.
   const native = raw.native ?? (raw.backend === undefined && record.backend === 'wasm' && record.kernelPath === 'wasm' ? 'off' : undefined);
   const backendOptions = resolveBackendOptions({ ...raw, backend: backendName, native });
   const backend = await startBackend(backendOptions);
   // The recorded pipeline class with the recorded scheduler config (generate's --pipeline / --scheduler).
-  const location = modelLocation(record.model, raw.model, io.cwd);
+  // Built before the model is loaded: a bad scheduler config is the record's fault, not the model's.
+  const scheduler = schedulerFromConfig(record.scheduler);
   let pipeline;
   try {
-    pipeline = await loadPipeline(location, {
+    pipeline = await loadPipeline(modelLocation(record.model, raw.model, io.cwd), {
       pipeline: pipelineNameOf(record.pipeline) ?? 'ddim',
-      scheduler: () => schedulerFromConfig(record.scheduler),
+      scheduler: () => scheduler,
       env: io.env,
       onStatus: (message) => void io.stderr.write(`${safeLine(message)}\n`),
       onWarning: (message) => void io.stderr.write(`warning: ${safeLine(message)}\n`),
@@ -163,7 +164,7 @@ export function addReplayCommand(program: Command, io: CliIO): void {
     .command('replay')
     .description('regenerate a PNG written by generate from the provenance it carries and say whether the bits are identical')
     .argument('<png>', 'a PNG written by tfjs-diffusers generate')
-    .option('--model <dir|hub-id>', 'where the recorded model is on this machine (default: as recorded)')
+    .option('--model <dir|hub-id|url>', 'where the recorded model is on this machine (default: as recorded)')
     .option('--backend <name>', `tfjs backend: ${BACKEND_NAMES.join(', ')} (default: the recorded one)`)
     .option('--threads <n>', 'CPU threads (as for generate)')
     .option('--native <on|off|auto>', 'the native kernels on wasm (as for generate; default: as recorded, off for plain wasm)')

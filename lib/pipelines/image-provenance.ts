@@ -4,16 +4,17 @@ import { insertITxtChunk, readITxtChunks } from '../io/png-text-chunk';
 import { platformLoader } from '../loading/platform-loaders';
 
 /**
- * The provenance every PNG written by `tfjs-diffusers generate` (and downloaded from the browser demo) carries, in an `iTXt` chunk with the keyword
- * {@link PROVENANCE_KEYWORD}: everything that decides the image's bits (seed, steps, eta, batch, the pipeline and its
- * scheduler config, the model's content hash, library version, backend and kernel path), so that
- * `tfjs-diffusers replay <png>` can regenerate the image and compare it bit for bit. Two digests make edits visible
+ * The provenance every PNG written by `tfjs-diffusers generate` (and downloaded from the browser demo) carries, in
+ * an `iTXt` chunk with the keyword {@link PROVENANCE_KEYWORD}: everything that decides the image's bits (seed,
+ * steps, eta, batch, the pipeline and its scheduler config, the model's content hash, library version, backend and
+ * kernel path), so that `tfjs-diffusers replay <png>` can regenerate the image and compare it bit for bit. Two digests make edits visible
  * before any regeneration: `imageSha256` over the decoded pixels, `digest` over the record itself (with
  * `imageSha256`). They detect changes, they do not authenticate: anyone can write a new record with new digests.
  *
  * Platform-independent: sha256 is @noble/hashes' (synchronous, so stamping and reading stay synchronous; the same
  * code and digests in Node and in a page). Decoding a PNG's pixels is a platform service: a page passes the pixels
- * it encoded (lib/pipelines/image-png.ts), Node decodes with pngjs (`decodePngPixels`, lib/node/png.ts).
+ * it encoded (lib/pipelines/image-png.ts), Node decodes with pngjs (the `decodePngPixels` service that
+ * lib/node/register-node-loaders.ts registers).
  *
  * ```ts
  * const png = stampProvenance(encodePng(images), { seed: '3', steps: 50, ... });

@@ -110,9 +110,9 @@ export type { LoadPipelineOptions } from './loading/load-options';
 export type { LoadedPipelineComponents } from './pipelines/load-pipeline-components';
 export { readPipelineFolder } from './node/fs/pipeline-folder';
 export { encodePng, decodePng, gridLayout, PngDecodeError } from './node/png';
-// The provenance record every PNG of `tfjs-diffusers generate` carries (what `replay` reads).
-export { readProvenance, ProvenanceError, PROVENANCE_KEYWORD, PROVENANCE_FORMAT } from './node/png-provenance';
-export type { ImageProvenance, ReadProvenance } from './node/png-provenance';
+// Reads and checks the provenance record a PNG carries (what `replay` reads; the pixel digest decodes with pngjs).
+export { readProvenance } from './pipelines/image-provenance';
+export type { ReadProvenance } from './pipelines/image-provenance';
 export type { ImagesNHWC, DecodedPng } from './node/png';
 
 // The CLI in-process: `main(['generate', '--seed', '1'])` resolves to the exit code (docs/api.md).

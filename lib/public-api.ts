@@ -55,3 +55,13 @@ export { imageAbsSum } from './pipelines/image-abs-sum';
 export { floatToByte } from './pipelines/image-bytes';
 export { loadPipelineFromUrl, resolvePipelineUrls } from './pipelines/load-pipeline-from-url';
 export type { LoadPipelineFromUrlOptions, PipelineUrls } from './pipelines/load-pipeline-from-url';
+
+// The provenance record a PNG carries (tfjs-diffusers generate writes it, the browser demo's download too; `replay`
+// reads it). readProvenance, which decodes the pixels, is in the Node entry.
+export { stampProvenance, ProvenanceError, PROVENANCE_KEYWORD, PROVENANCE_FORMAT, EMBEDDED_MODEL_NAME } from './pipelines/image-provenance';
+export type { ImageProvenance, ProvenanceFields } from './pipelines/image-provenance';
+export { provenancePng } from './pipelines/image-png';
+export { runProvenance } from './pipelines/run-provenance';
+export type { RunSettings } from './pipelines/run-provenance';
+export { pipelineContentHash } from './pipelines/pipeline-content-hash';
+export { LIBRARY_VERSION } from './pipelines/library-version';

@@ -14,6 +14,7 @@ const NEEDS_BUILD = {
   'spec/package.spec.ts': ['node'],
   'spec/package/consumer.spec.ts': ['node', 'browser'],
   'spec/e2e/browser.spec.ts': ['browser'],
+  'spec/e2e/browser-download.spec.ts': ['node', 'browser'],
   // The CLI as users run it: the built bin (spec/helpers/cli.ts) and the built entries.
   'spec/node/cli/main.spec.ts': ['node'],
   'spec/node/scale-out/scale-out.spec.ts': ['node'],

@@ -2,9 +2,10 @@
 // Served from the repository root (scripts/build-browser.js writes the bundle to dist/browser/):
 //   /examples/web/index.html, /dist/browser/tfjs-diffusers.esm.js, /models/tiny-random/
 // `window.demo.run(settings)` runs the same code as the Generate button, for scripts and the end-to-end test.
+// "Download PNG" saves the images with their provenance chunk: `npx tfjs-diffusers replay <png>` regenerates them in Node.
 import * as lib from '../../dist/browser/tfjs-diffusers.esm.js';
 
-const { tf, DDIMPipeline, Generator, loadPipelineFromUrl, setBackend, imageAbsSum, floatToByte } = lib;
+const { tf, DDIMPipeline, Generator, loadPipelineFromUrl, setBackend, imageAbsSum, floatToByte, runProvenance, provenancePng, pipelineContentHash, EMBEDDED_MODEL_NAME } = lib;
 
 const EMBEDDED_MODEL_URL = new URL('../../models/tiny-random/', import.meta.url).href;
 const NODE_REFERENCE_URL = new URL('../../dist/browser/node-reference.json', import.meta.url).href;
@@ -12,7 +13,7 @@ const NODE_REFERENCE_URL = new URL('../../dist/browser/node-reference.json', imp
 const $ = (id) => document.getElementById(id);
 
 /** The loaded pipeline, for one model URL on one backend (weights live on the backend that loaded them). */
-let loaded = null; // { url, backend, pipeline, tap }
+let loaded = null; // { url, backend, pipeline, tap, hashed, modelHash }
 /** The AbortController of the run in progress. */
 let running = null;
 /** Entries of dist/browser/node-reference.json (written by build:browser from the PyTorch fixture, or by bench:backends), once fetched (empty when absent). */
@@ -58,6 +59,7 @@ function showError(err) {
  */
 function clearResults() {
   $('images').replaceChildren();
+  clearDownload('');
   for (const id of ['out-backend', 'out-abs-sum', 'out-time', 'out-node-diff']) $(id).textContent = '–';
   delete $('out-abs-sum').dataset.value;
   if ($('node-source').textContent !== '(pasted)') {
@@ -91,10 +93,13 @@ function readSettings() {
 }
 
 function writeSettings(s) {
-  const embedded = s.modelUrl === undefined || new URL(s.modelUrl, location.href).href === EMBEDDED_MODEL_URL;
-  $('model-choice').value = embedded ? 'embedded' : 'url';
-  $('model-url').disabled = embedded;
-  if (!embedded) $('model-url').value = s.modelUrl;
+  // The model only when asked for: the Generate button (run() with no settings) keeps the form's choice.
+  if (s.modelUrl !== undefined) {
+    const embedded = new URL(s.modelUrl, location.href).href === EMBEDDED_MODEL_URL;
+    $('model-choice').value = embedded ? 'embedded' : 'url';
+    $('model-url').disabled = embedded;
+    if (!embedded) $('model-url').value = s.modelUrl;
+  }
   if (s.backend !== undefined) $('backend').value = s.backend;
   if (s.seed !== undefined) $('seed').value = String(s.seed);
   if (s.steps !== undefined) $('steps').value = String(s.steps);
@@ -122,8 +127,58 @@ async function pipelineFor(settings) {
   });
   const tap = tapFirstSample(fromUrl.unet);
   const pipeline = new DDIMPipeline({ unet: tap, scheduler: fromUrl.scheduler });
-  loaded = { url: settings.modelUrl, backend: settings.backend, pipeline, tap };
+  // The model's content hash reads the UNet itself (the tap wraps it) and the scheduler the pipeline runs.
+  const hashed = { unet: fromUrl.unet, scheduler: pipeline.scheduler };
+  loaded = { url: settings.modelUrl, backend: settings.backend, pipeline, tap, hashed, modelHash: null };
   return loaded;
+}
+
+/** The object URL of the PNG the download link offers (revoked when replaced). */
+let downloadUrl = null;
+
+/** Disables the download link, saying why (empty: nothing generated yet). */
+function clearDownload(why) {
+  if (downloadUrl !== null) URL.revokeObjectURL(downloadUrl);
+  downloadUrl = null;
+  const link = $('download');
+  link.setAttribute('aria-disabled', 'true');
+  link.href = '#';
+  link.removeAttribute('download');
+  $('download-note').textContent = why;
+}
+
+/**
+ * Offers the run's images as one PNG (a grid for a batch) stamped with its provenance: the record
+ * `tfjs-diffusers generate` writes, so `tfjs-diffusers replay <png>` can regenerate it. One generator per image
+ * (seed, seed+1, …) is not a run `generate` makes: no download for a batch made that way.
+ */
+async function offerDownload(settings, images) {
+  if (settings.perImageGenerators && settings.batch > 1) {
+    clearDownload('(no download with one generator per image: its provenance has one seed; untick it to download)');
+    return null;
+  }
+  loaded.modelHash ??= await pipelineContentHash(loaded.hashed);
+  const fields = await runProvenance(
+    { pipelineName: loaded.pipeline.pipelineName, unet: loaded.hashed.unet, scheduler: loaded.pipeline.scheduler },
+    {
+      seed: settings.seed,
+      steps: settings.steps,
+      eta: settings.eta,
+      batch: settings.batch,
+      model: settings.modelUrl === EMBEDDED_MODEL_URL ? EMBEDDED_MODEL_NAME : settings.modelUrl,
+      backend: tf.getBackend(),
+      modelHash: loaded.modelHash,
+    },
+  );
+  const png = provenancePng(images, fields);
+  clearDownload('');
+  downloadUrl = URL.createObjectURL(new Blob([png], { type: 'image/png' }));
+  const link = $('download');
+  link.href = downloadUrl;
+  link.download = `tfjs-diffusers-seed${settings.seed}-${fields.backend}.png`;
+  link.setAttribute('aria-disabled', 'false');
+  $('download-note').textContent = `(${png.length} bytes; ${fields.backend}, kernel path ${fields.kernelPath}; model ${fields.modelHash.slice(0, 19)}…)`;
+  return fields;
 }
 
 /** One RGB canvas per image: the bytes diffusers' numpy_to_pil would write, `round(x * 255)` (half to even). */
@@ -221,6 +276,7 @@ async function run(partialSettings = {}) {
     const totalMs = performance.now() - started;
     const absSum = imageAbsSum(images);
     drawImages(images);
+    const provenance = await offerDownload(settings, images);
     $('out-backend').textContent = `${tf.getBackend()}${tf.getBackend() === 'webgl' ? ' (float32 textures)' : ''}`;
     $('out-abs-sum').textContent = absSum.toFixed(4);
     $('out-abs-sum').dataset.value = String(absSum);
@@ -245,6 +301,7 @@ async function run(partialSettings = {}) {
       initialNoiseNHWC: tap.firstSampleNHWC && { shape: tap.firstSampleNHWC.shape, data: Array.from(tap.firstSampleNHWC.data) },
       stepMs,
       totalMs,
+      provenance,
     };
     return window.demo.lastResult;
   } catch (err) {

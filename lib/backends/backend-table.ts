@@ -75,3 +75,17 @@ export const BATCH_INVARIANT_BACKENDS: readonly BackendName[] = BACKEND_NAMES.fi
 export function backendOfRegistryName(registryName: string): BackendRow | undefined {
   return BACKEND_NAMES.map((n) => BACKENDS[n]).find((row) => row.registryName === registryName);
 }
+
+/**
+ * The kernel path provenance records for `backend` where no native kernels exist (a page): the table's kernelPath,
+ * with the 'other' backends named by themselves, since each runs its own kernels — `cpu`, `wasm`, `webgl`,
+ * `webgpu`; a name the table does not know is returned as it is. Node refines it (lib/node/cli/run-environment.ts
+ * `kernelPath`: `wasm+tfjsd-kernels-1+winograd` when the native kernels run, `webgpu:<adapter>` with Dawn).
+ *
+ * ```ts
+ * tableKernelPath('webgl'); // 'webgl'
+ * ```
+ */
+export function tableKernelPath(backend: string): string {
+  return isBackendName(backend) && BACKENDS[backend].kernelPath !== 'other' ? BACKENDS[backend].kernelPath : backend;
+}

@@ -1,7 +1,8 @@
 /**
  * PNG `iTXt` chunks (international text, UTF-8; PNG 1.2 §11.3.4.5): written into an encoded PNG before its `IEND`,
  * and read back with every length checked against the bytes present. Pure (no Node APIs): the CLI and the browser
- * demo use it to embed an image's provenance (lib/pipelines/image-provenance.ts).
+ * demo use it to embed an image's provenance (lib/pipelines/image-provenance.ts); `encodePngChunk` also serves the
+ * page's PNG encoder (lib/pipelines/image-png.ts).
  *
  * ```ts
  * const tagged = insertITxtChunk(pngBytes, 'tfjs-diffusers', JSON.stringify({ seed: 3 }));
@@ -9,7 +10,7 @@
  * ```
  */
 
-const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+export const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 let crcTable: Uint32Array | undefined;
 
@@ -72,6 +73,18 @@ function checkKeyword(keyword: string): void {
   if (!/^[\x20-\x7e\xa1-\xff]{1,79}$/.test(keyword)) throw new PngChunkError(`iTXt keyword ${JSON.stringify(keyword)} must be 1 to 79 printable Latin-1 characters`);
 }
 
+/** One PNG chunk: length, `type` (4 Latin-1 letters), `data`, and the CRC over type and data. */
+export function encodePngChunk(type: string, data: Uint8Array): Uint8Array {
+  if (!/^[A-Za-z]{4}$/.test(type)) throw new PngChunkError(`PNG chunk type ${JSON.stringify(type)} must be 4 ASCII letters`);
+  const chunk = new Uint8Array(12 + data.length);
+  const view = new DataView(chunk.buffer);
+  view.setUint32(0, data.length);
+  chunk.set(latin1(type), 4);
+  chunk.set(data, 8);
+  view.setUint32(8 + data.length, crc32(chunk.subarray(4, 8 + data.length)));
+  return chunk;
+}
+
 /** `png` with an uncompressed `iTXt` chunk (`keyword`, UTF-8 `text`) inserted before its IEND. */
 export function insertITxtChunk(png: Uint8Array, keyword: string, text: string): Uint8Array {
   checkKeyword(keyword);
@@ -82,12 +95,7 @@ export function insertITxtChunk(png: Uint8Array, keyword: string, text: string):
   const data = new Uint8Array(keyword.length + 5 + utf8.length);
   data.set(latin1(keyword), 0);
   data.set(utf8, keyword.length + 5);
-  const chunk = new Uint8Array(12 + data.length);
-  const view = new DataView(chunk.buffer);
-  view.setUint32(0, data.length);
-  chunk.set(latin1('iTXt'), 4);
-  chunk.set(data, 8);
-  view.setUint32(8 + data.length, crc32(chunk.subarray(4, 8 + data.length)));
+  const chunk = encodePngChunk('iTXt', data);
   const out = new Uint8Array(png.length + chunk.length);
   out.set(png.subarray(0, iend.start), 0);
   out.set(chunk, iend.start);

@@ -35,6 +35,8 @@ export interface PlatformLoaders {
   unetSaveHandler(dir: string, options: SaveHandlerOptions): tf.io.IOHandler;
   /** `outputType: 'png'`: PNG bytes for NHWC float images. */
   encodePng(images: PngImages): Uint8Array;
+  /** `readProvenance`: a PNG's decoded 8-bit pixels (height × width × channels, row-major), for its pixel digest. */
+  decodePngPixels(png: Uint8Array): Uint8Array;
 }
 
 const registered: Partial<PlatformLoaders> = {};
@@ -47,7 +49,8 @@ export function registerPlatformLoaders(loaders: Partial<PlatformLoaders>): void
 const BROWSER_HINT: Record<keyof PlatformLoaders, string> = {
   openModelSource: 'in a browser, pass the http(s) URL of a model folder (or one relative to the page)',
   unetSaveHandler: 'in a browser, pass a tf.io handler (e.g. tf.io.browserDownloads()) to unet.model.save',
-  encodePng: "in a browser, take outputType 'array' or 'tensor' and draw it on a canvas",
+  encodePng: "in a browser, take outputType 'array' or 'tensor' and draw it on a canvas (or provenancePng(images, fields) for a PNG file)",
+  decodePngPixels: 'in a browser, pass the pixels you encoded to stampProvenance; check a PNG\'s provenance with `tfjs-diffusers replay <png>` in Node',
 };
 
 /**

@@ -1,5 +1,5 @@
 import { PNG } from 'pngjs';
-import { checkImages, floatToByte, gridLayout, ImagesNHWC } from '../pipelines/image-bytes';
+import { imageGridPixels, ImagesNHWC } from '../pipelines/image-bytes';
 import { MEMORY_LIMITS } from '../config/memory-limits';
 
 export { floatToByte, gridLayout } from '../pipelines/image-bytes';
@@ -24,39 +24,19 @@ export interface DecodedPng {
  * ```
  */
 export function encodePng(images: ImagesNHWC, options: { cols?: number } = {}): Uint8Array {
-  checkImages(images, 'encodePng');
-  const [batch, height, width, channels] = images.shape;
-  let { rows, cols } = gridLayout(batch);
-  if (options.cols !== undefined) {
-    if (!Number.isInteger(options.cols) || options.cols < 1) {
-      throw new Error(`encodePng: cols must be a positive integer, got ${options.cols}`);
-    }
-    cols = Math.min(options.cols, batch);
-    rows = Math.ceil(batch / cols);
-  }
-  const png = new PNG({ width: width * cols, height: height * rows });
-  // Opaque black where the grid has no image (a transparent pixel would be blended to white by the RGB writer).
-  png.data.fill(0);
-  for (let i = 3; i < png.data.length; i += 4) png.data[i] = 255;
-  const gridWidth = width * cols;
-  for (let n = 0; n < batch; n++) {
-    const x0 = (n % cols) * width;
-    const y0 = Math.floor(n / cols) * height;
-    for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
-        const src = ((n * height + y) * width + x) * channels;
-        const dst = ((y0 + y) * gridWidth + (x0 + x)) * 4;
-        if (channels === 1) {
-          const v = floatToByte(images.data[src]);
-          png.data[dst] = png.data[dst + 1] = png.data[dst + 2] = v;
-          png.data[dst + 3] = 255;
-        } else {
-          png.data[dst] = floatToByte(images.data[src]);
-          png.data[dst + 1] = floatToByte(images.data[src + 1]);
-          png.data[dst + 2] = floatToByte(images.data[src + 2]);
-          png.data[dst + 3] = channels === 4 ? floatToByte(images.data[src + 3]) : 255;
-        }
-      }
+  const { width, height, channels, data } = imageGridPixels(images, options, 'encodePng');
+  const png = new PNG({ width, height });
+  // pngjs takes RGBA: grey is spread over R, G and B, and alpha is opaque where the images have none.
+  for (let p = 0; p < width * height; p++) {
+    const dst = p * 4;
+    if (channels === 1) {
+      png.data[dst] = png.data[dst + 1] = png.data[dst + 2] = data[p];
+      png.data[dst + 3] = 255;
+    } else {
+      png.data[dst] = data[p * channels];
+      png.data[dst + 1] = data[p * channels + 1];
+      png.data[dst + 2] = data[p * channels + 2];
+      png.data[dst + 3] = channels === 4 ? data[p * 4 + 3] : 255;
     }
   }
   // colorType 2 = RGB without alpha, 6 = RGBA, 0 = grey; the input buffer is always RGBA.

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { BACKEND_NAMES, BACKENDS, backendOfRegistryName, backendsByRank, BATCH_INVARIANT_BACKENDS, isBackendName } from '../../lib/backends/backend-table';
+import { BACKEND_NAMES, BACKENDS, backendOfRegistryName, backendsByRank, BATCH_INVARIANT_BACKENDS, isBackendName, tableKernelPath } from '../../lib/backends/backend-table';
 import { startRegisteredBackend } from '../../lib/backends/start-backend';
 import { activeKernelPath } from '../../lib/models/unet/ops/kernel-path';
 import { setBackend } from '../../lib/node/backends/set-backend';
@@ -22,6 +22,11 @@ describe('backend table', () => {
     expect(isBackendName('wasm')).toBe(true);
     expect(isBackendName('toString')).toBe(false);
     expect(backendOfRegistryName('nope')).toBeUndefined();
+  });
+
+  test("a page's kernel path in provenance records is the row's, the 'other' backends named by themselves", () => {
+    expect(['cpu', 'wasm', 'webgl', 'webgpu', 'tfjs-node'].map(tableKernelPath)).toEqual(['cpu', 'wasm', 'webgl', 'webgpu', 'tfjs-node']);
+    expect(tableKernelPath('some-backend')).toBe('some-backend');
   });
 
   test("the UNet's kernel path follows the active backend's row", async () => {

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { readITxtChunks } from '../../io/png-text-chunk';
-import { PROVENANCE_KEYWORD } from '../png-provenance';
+import { PROVENANCE_KEYWORD } from '../../pipelines/image-provenance';
 import { UsageError } from './arguments';
 import { MEMORY_LIMITS } from '../../config/memory-limits';
 

@@ -15,7 +15,8 @@ import type { Scheduler } from '../../schedulers/scheduler';
 import { imageAbsSum } from '../../pipelines/image-abs-sum';
 import { assertFiniteImages } from '../../pipelines/non-finite-image';
 import { GenerateOptions, outputFileForSeed, UsageError } from './arguments';
-import { kernelPath, runEnvironment, pipelineContentHash } from './run-environment';
+import { kernelPath, runEnvironment } from './run-environment';
+import { pipelineContentHash } from '../../pipelines/pipeline-content-hash';
 import { effectiveSeedsPerForward } from './scale-out-options';
 import { SeedList } from '../scale-out/seed-range';
 import { shardSeeds } from '../scale-out/shard';
@@ -25,6 +26,7 @@ import { EMBEDDED_MODEL_DIR } from '../embedded-model';
 import { looksLikePath } from '../hub/model-location';
 import { createDownloadDisplay, createProgressDisplay } from './progress';
 import { provenanceStamper } from './provenance-stamp';
+import { EMBEDDED_MODEL_NAME } from '../../pipelines/image-provenance';
 import { checkSeedsPerForward } from './memory-checks';
 import { safeLine } from './safe-text';
 import { MEMORY_LIMITS } from '../../config/memory-limits';
@@ -221,7 +223,7 @@ export async function runGenerate(
     pipeline.scheduler.setTimesteps(options.steps);
     const evaluations = pipeline.scheduler.timesteps.length;
     const schedulerJson = pipeline.scheduler.toDiffusersConfig();
-    const modelName = options.model ?? 'embedded:tiny-random';
+    const modelName = options.model ?? EMBEDDED_MODEL_NAME;
     const modelHash = await pipelineContentHash(pipeline);
     const stamp = provenanceStamper(pipeline, { model: modelName, modelHash, steps: options.steps, eta: options.eta, batch: options.batch, backend, env: io.env });
     if (options.output.kind === 'dir') {

@@ -14,7 +14,7 @@ import { VerifyFailedError } from '../scale-out/verify';
 import { kernelsLine } from './kernels-line';
 import { resolveScaleOutOptions } from './scale-out-options';
 import { addScaleOutCommands, addScaleOutOptions } from './scale-out-commands';
-import { addReplayCommand, ReplayMismatchError } from './replay';
+import { addReplayCommand, ReplayMismatchError, ReplayModelUnavailableError } from './replay';
 import { assertDemoMayReplace } from './demo-output';
 import { safeLine } from './safe-text';
 
@@ -134,7 +134,7 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
       io.stderr.write(`tfjs-diffusers: ${describeError(err)}\n`);
       return EXIT_USAGE;
     }
-    if (err instanceof VerifyFailedError || err instanceof ReplayMismatchError) {
+    if (err instanceof VerifyFailedError || err instanceof ReplayMismatchError || err instanceof ReplayModelUnavailableError) {
       io.stderr.write(`tfjs-diffusers: ${describeError(err)}\n`);
       return EXIT_RUNTIME_ERROR;
     }

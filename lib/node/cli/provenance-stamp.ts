@@ -1,9 +1,7 @@
-import { ProvenanceFields, stampProvenance } from '../png-provenance';
+import { ProvenanceFields, stampProvenance } from '../../pipelines/image-provenance';
 import type { UNet2DPipeline } from '../../pipelines/unet2d-pipeline';
+import { decodePng } from '../png';
 import { cpuIsa, kernelPath, libraryVersion } from './run-environment';
-
-/** The name `generate` records for the embedded model (`replay` maps it back to the embedded folder). */
-export const EMBEDDED_MODEL_NAME = 'embedded:tiny-random';
 
 /**
  * The provenance stamp of one `generate` run (the model hash computed once by the caller): returns a function
@@ -28,7 +26,8 @@ export function provenanceStamper(
       kernelPath: kernelPath(settings.backend),
       cpuIsa: cpuIsa(),
     };
-    return stampProvenance(png, { seed: seed.toString(), ...fixed });
+    // The pixel digest over what the PNG decodes to, decoded here (pngjs) rather than trusted from the encoder.
+    return stampProvenance(png, { seed: seed.toString(), ...fixed }, decodePng(png).data);
   };
 }
 

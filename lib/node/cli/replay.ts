@@ -2,11 +2,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Command } from 'commander';
 import { BACKEND_NAMES } from '../backends/set-backend';
+import { backendsByRank } from '../../backends/backend-table';
 import { EMBEDDED_MODEL_DIR } from '../embedded-model';
 import { FileReadError, readRegularFile } from '../fs/read-file';
 import { looksLikePath } from '../hub/model-location';
 import { decodePng, encodePng } from '../png';
-import { ProvenanceError, readProvenance } from '../png-provenance';
+import { EMBEDDED_MODEL_NAME, ProvenanceError, readProvenance } from '../../pipelines/image-provenance';
 import { PngChunkError } from '../../io/png-text-chunk';
 import { loadPipeline, pipelineNameOf } from '../../pipelines/pipeline-classes';
 import { schedulerFromConfig } from '../../schedulers/registry';
@@ -16,12 +17,21 @@ import type { CliIO } from './cli-io';
 import { MEMORY_LIMITS } from '../../config/memory-limits';
 import { safeLine } from './safe-text';
 import { startBackend } from './generate';
-import { kernelPath, pipelineContentHash } from './run-environment';
-import { EMBEDDED_MODEL_NAME } from './provenance-stamp';
+import { kernelPath } from './run-environment';
+import { pipelineContentHash } from '../../pipelines/pipeline-content-hash';
 
 /** `replay` found the image not reproduced (or edited): exit code 1, the message says how. */
 export class ReplayMismatchError extends Error {
   override name = 'ReplayMismatchError';
+}
+
+/**
+ * `replay` could not load the model the record names (a browser download's URL that Node cannot reach, a Hub id
+ * offline, a folder of another machine): exit code 1; the message names the model and its content hash, which a
+ * `--model` must match.
+ */
+export class ReplayModelUnavailableError extends Error {
+  override name = 'ReplayModelUnavailableError';
 }
 
 interface ReplayOptions {
@@ -31,9 +41,13 @@ interface ReplayOptions {
   native?: string;
 }
 
-/** Where the recorded model is on this machine: `--model` if given, the embedded folder, or the name as recorded. */
+/**
+ * Where the recorded model is on this machine: `--model` if given, the embedded folder, or the name as recorded; an
+ * http(s) or `file:` URL (a model a page loaded by URL) as it is.
+ */
 function modelLocation(recorded: string, override: string | undefined, cwd: string): string {
   const name = override ?? (recorded === EMBEDDED_MODEL_NAME ? EMBEDDED_MODEL_DIR : recorded);
+  if (/^(https?|file):\/\//i.test(name)) return name;
   return fs.existsSync(path.resolve(cwd, name)) || looksLikePath(name) ? path.resolve(cwd, name) : name;
 }
 
@@ -60,20 +74,45 @@ async function runReplay(file: string, raw: ReplayOptions, io: CliIO): Promise<v
   }
   const { record, problems } = read;
   const seed = BigInt(record.seed);
+  // The record is the file's text: printed through safeLine (control characters escaped, length bounded).
   io.stderr.write(
-    `replay: seed ${record.seed}, ${record.steps} step${record.steps === 1 ? '' : 's'}, eta ${record.eta}, batch ${record.batch}, ` +
-      `model ${record.model} (${record.modelHash.slice(0, 19)}…), recorded on ${record.backend} (${record.kernelPath}, ${record.cpuIsa}) by ${record.library}\n`,
+    `${safeLine(
+      `replay: seed ${record.seed}, ${record.steps} step${record.steps === 1 ? '' : 's'}, eta ${record.eta}, batch ${record.batch}, ` +
+        `model ${record.model} (${record.modelHash.slice(0, 19)}…), recorded on ${record.backend} (${record.kernelPath}, ${record.cpuIsa}) by ${record.library}`,
+    )}\n`,
   );
-  const backendOptions = resolveBackendOptions({ ...raw, backend: raw.backend ?? (BACKEND_NAMES as readonly string[]).find((b) => b === record.backend) });
+  // The recorded backend unless told otherwise. A page's webgl has no Node counterpart: the default backend then,
+  // said on stderr (the verdict says why the bits differ). webgpu runs in Node through Dawn (dawn-webgpu.ts), though
+  // never as the default.
+  const recordedHere = [...backendsByRank('node'), 'webgpu'].find((b) => b === record.backend);
+  if (raw.backend === undefined && recordedHere === undefined) {
+    io.stderr.write(`${safeLine(`replay: the recorded backend ${record.backend} does not run in Node: replaying on the default backend (--backend to choose)`)}\n`);
+  }
+  const backendName = raw.backend ?? recordedHere;
+  // The recorded kernel path: plain wasm (a page's, or generate --native off) replays with the native kernels off.
+  const native = raw.native ?? (raw.backend === undefined && record.backend === 'wasm' && record.kernelPath === 'wasm' ? 'off' : undefined);
+  const backendOptions = resolveBackendOptions({ ...raw, backend: backendName, native });
   const backend = await startBackend(backendOptions);
   // The recorded pipeline class with the recorded scheduler config (generate's --pipeline / --scheduler).
-  const pipeline = await loadPipeline(modelLocation(record.model, raw.model, io.cwd), {
-    pipeline: pipelineNameOf(record.pipeline) ?? 'ddim',
-    scheduler: () => schedulerFromConfig(record.scheduler),
-    env: io.env,
-    onStatus: (message) => void io.stderr.write(`${safeLine(message)}\n`),
-    onWarning: (message) => void io.stderr.write(`warning: ${safeLine(message)}\n`),
-  });
+  // Built before the model is loaded: a bad scheduler config is the record's fault, not the model's.
+  const scheduler = schedulerFromConfig(record.scheduler);
+  let pipeline;
+  try {
+    pipeline = await loadPipeline(modelLocation(record.model, raw.model, io.cwd), {
+      pipeline: pipelineNameOf(record.pipeline) ?? 'ddim',
+      scheduler: () => scheduler,
+      env: io.env,
+      onStatus: (message) => void io.stderr.write(`${safeLine(message)}\n`),
+      onWarning: (message) => void io.stderr.write(`warning: ${safeLine(message)}\n`),
+    });
+  } catch (err) {
+    const where = raw.model === undefined ? `as recorded, ${JSON.stringify(record.model)}` : `--model ${JSON.stringify(raw.model)}`;
+    throw new ReplayModelUnavailableError(
+      `replay: not replayed: the model this image needs (${where}; content hash ${record.modelHash}) cannot be loaded here: ` +
+        `${(err as Error).message}; pass --model <a folder, Hub id or URL of the model with that content hash>`,
+      { cause: err },
+    );
+  }
   let regenerated: Uint8Array;
   try {
     const modelHash = await pipelineContentHash(pipeline);
@@ -123,10 +162,10 @@ export function addReplayCommand(program: Command, io: CliIO): void {
     .command('replay')
     .description('regenerate a PNG written by generate from the provenance it carries and say whether the bits are identical')
     .argument('<png>', 'a PNG written by tfjs-diffusers generate')
-    .option('--model <dir|hub-id>', 'where the recorded model is on this machine (default: as recorded)')
+    .option('--model <dir|hub-id|url>', 'where the recorded model is on this machine (default: as recorded)')
     .option('--backend <name>', `tfjs backend: ${BACKEND_NAMES.join(', ')} (default: the recorded one)`)
     .option('--threads <n>', 'CPU threads (as for generate)')
-    .option('--native <on|off|auto>', 'the native oneDNN kernels on wasm (as for generate)')
+    .option('--native <on|off|auto>', 'the native kernels on wasm (as for generate; default: as recorded, off for plain wasm)')
     .action(async (file: string, raw: ReplayOptions) => {
       await runReplay(file, raw, io);
     });

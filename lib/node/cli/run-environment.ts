@@ -1,12 +1,9 @@
-import { createHash } from 'crypto';
 import * as fs from 'fs';
-import * as tf from '@tensorflow/tfjs-core';
-import { BACKENDS, isBackendName } from '../../backends/backend-table';
+import { tableKernelPath } from '../../backends/backend-table';
 import { nativeKernelsStatus } from '../backends/native/register';
 import type { NativeAddonInfo } from '../backends/native/addon';
 import { webGpuKernelPath } from '../backends/dawn-webgpu';
 import { packageInfo } from '../package-version';
-import type { UNet2DPipeline } from '../../pipelines/unet2d-pipeline';
 
 /**
  * What decides an image's bits besides the seed and the settings: recorded in every manifest line so that `verify`
@@ -70,7 +67,7 @@ function nativeKernelsId(info: Pick<NativeAddonInfo, 'kernels' | 'kernelsVersion
 /** The kernels the active backend runs the UNet with (see {@link RunEnvironment.kernelPath}). */
 export function kernelPath(backend: string): string {
   if (backend === 'webgpu') return webGpuKernelPath();
-  if (!isBackendName(backend) || BACKENDS[backend].kernelPath !== 'wasm') return backend;
+  if (tableKernelPath(backend) !== 'wasm') return tableKernelPath(backend);
   const native = nativeKernelsStatus();
   if (!native.enabled) return 'wasm';
   const info = native.info;
@@ -91,25 +88,4 @@ export function runEnvironment(backend: string): RunEnvironment {
   const native = backend === 'wasm' ? nativeKernelsStatus() : undefined;
   const isa = native?.enabled && native.info ? `${cpuIsa()} (native ${native.info.isa})` : cpuIsa();
   return { backend, kernelPath: kernelPath(backend), cpuIsa: isa, library: libraryVersion() };
-}
-
-/**
- * A content hash of a loaded pipeline: sha256 over the UNet's float32 weights (in the model's weight order, each
- * preceded by its name and shape) and the scheduler's diffusers config. The same model gives the same hash whether it
- * came from the Hub, a diffusers folder or a converted one; any changed weight or scheduler setting changes it.
- */
-export async function pipelineContentHash(pipeline: UNet2DPipeline): Promise<string> {
-  const hash = createHash('sha256');
-  const unet = pipeline.unet as unknown as { model?: { weights?: { name: string; read(): tf.Tensor }[] } };
-  const weights = unet.model?.weights;
-  if (weights === undefined) throw new Error('pipelineContentHash: the pipeline\'s UNet exposes no weights (not a UNet2DModel)');
-  for (const weight of weights) {
-    const value = weight.read();
-    hash.update(`${weight.name}[${value.shape.join(',')}]:${value.dtype}\n`);
-    // Read asynchronously: a GPU backend (webgpu in Node) has no synchronous read without OffscreenCanvas.
-    const data = (await value.data()) as Float32Array;
-    hash.update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-  }
-  hash.update(JSON.stringify(pipeline.scheduler.toDiffusersConfig()));
-  return `sha256:${hash.digest('hex')}`;
 }

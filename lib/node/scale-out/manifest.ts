@@ -43,7 +43,7 @@ export interface ManifestRecord {
   cpuIsa: string;
   /** `--model` as given, or `embedded:tiny-random`. */
   model: string;
-  /** `sha256:…` over the weights and scheduler config (see `pipelineContentHash`). */
+  /** `sha256:…` over the weights and scheduler config (see lib/pipelines/pipeline-content-hash.ts). */
   modelHash: string;
   /** The pipeline's diffusers class name (`DDIMPipeline`, `DDPMPipeline`, `PNDMPipeline`); absent in older manifests. */
   pipeline?: string;

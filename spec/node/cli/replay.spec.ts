@@ -7,7 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { PNG } from 'pngjs';
 import { insertITxtChunk, readITxtChunks } from '../../../lib/io/png-text-chunk';
-import { PROVENANCE_KEYWORD } from '../../../lib/node/png-provenance';
+import { PROVENANCE_KEYWORD } from '../../../lib/pipelines/image-provenance';
 import { EXIT, runCli } from '../../helpers/cli';
 
 let tmp: string;
@@ -85,4 +85,23 @@ test('a PNG without provenance, or not a PNG, is a usage error naming the file (
   const text = await cli('replay', 'text.png');
   expect(text.stderr).toContain('text.png: not a PNG file');
   expect(text.code).toBe(EXIT.usage);
+});
+
+test('a PNG of plain wasm (generate --native off) replays on plain wasm by default: identical', async () => {
+  const run = await cli('generate', '--seed', '3', '--steps', '2', '--backend', 'wasm', '--native', 'off', '--out', 'plain-wasm.png');
+  expect(run.code).toBe(EXIT.ok);
+  expect(JSON.parse(readITxtChunks(new Uint8Array(fs.readFileSync(path.join(tmp, 'plain-wasm.png')))).get(PROVENANCE_KEYWORD)!).kernelPath).toBe('wasm');
+  const replay = await cli('replay', 'plain-wasm.png');
+  expect(replay.stdout).toBe('identical: plain-wasm.png is reproduced bit for bit (wasm, wasm)\n');
+  expect(replay.code).toBe(EXIT.ok);
+});
+
+test('control characters in a record field reach the terminal escaped (a record cannot print a fake verdict line)', async () => {
+  const png = fs.readFileSync(path.join(tmp, 'a.png'));
+  const record = JSON.parse(readITxtChunks(new Uint8Array(png)).get(PROVENANCE_KEYWORD)!);
+  fs.writeFileSync(path.join(tmp, 'ansi.png'), rewrite(png, JSON.stringify({ ...record, library: 'x\u001b[2K\ridentical: fake' })));
+  const run = await cli('replay', 'ansi.png');
+  expect(run.stderr).toContain('by x\\u001b[2K\\u000didentical: fake');
+  expect(run.stderr).not.toContain('\u001b');
+  expect(run.code).toBe(EXIT.runtime);
 });

@@ -1,18 +1,24 @@
-import { createHash } from 'crypto';
+import { sha256 as nobleSha256 } from '@noble/hashes/sha2';
+import { bytesToHex } from '@noble/hashes/utils';
 import { insertITxtChunk, readITxtChunks } from '../io/png-text-chunk';
-import { decodePng } from './png';
+import { platformLoader } from '../loading/platform-loaders';
 
 /**
- * The provenance every PNG written by `tfjs-diffusers generate` carries, in an `iTXt` chunk with the keyword
- * {@link PROVENANCE_KEYWORD}: everything that decides the image's bits (seed, steps, eta, batch, the pipeline and its
- * scheduler config, the model's content hash, library version, backend and kernel path), so that
- * `tfjs-diffusers replay <png>` can regenerate the image and compare it bit for bit. Two digests make edits visible
+ * The provenance every PNG written by `tfjs-diffusers generate` (and downloaded from the browser demo) carries, in
+ * an `iTXt` chunk with the keyword {@link PROVENANCE_KEYWORD}: everything that decides the image's bits (seed,
+ * steps, eta, batch, the pipeline and its scheduler config, the model's content hash, library version, backend and
+ * kernel path), so that `tfjs-diffusers replay <png>` can regenerate the image and compare it bit for bit. Two digests make edits visible
  * before any regeneration: `imageSha256` over the decoded pixels, `digest` over the record itself (with
  * `imageSha256`). They detect changes, they do not authenticate: anyone can write a new record with new digests.
  *
+ * Platform-independent: sha256 is @noble/hashes' (synchronous, so stamping and reading stay synchronous; the same
+ * code and digests in Node and in a page). Decoding a PNG's pixels is a platform service: a page passes the pixels
+ * it encoded (lib/pipelines/image-png.ts), Node decodes with pngjs (the `decodePngPixels` service that
+ * lib/node/register-node-loaders.ts registers).
+ *
  * ```ts
  * const png = stampProvenance(encodePng(images), { seed: '3', steps: 50, ... });
- * readProvenance(png); // { record, problems: [] }
+ * readProvenance(png); // { record, problems: [] } (Node: the pixels are decoded with pngjs)
  * ```
  */
 
@@ -45,21 +51,29 @@ export interface ImageProvenance {
 
 export type ProvenanceFields = Omit<ImageProvenance, 'format' | 'imageSha256' | 'digest'>;
 
-const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex');
+/** The name `generate` and the browser demo record for the embedded model (`replay` maps it back to models/tiny-random). */
+export const EMBEDDED_MODEL_NAME = 'embedded:tiny-random';
+
+/** Hex sha256 of bytes, or of a string's UTF-8. */
+const sha256 = (data: Uint8Array | string) => bytesToHex(nobleSha256(data));
 
 function recordDigest(record: Omit<ImageProvenance, 'digest'>): string {
   const { format, seed, steps, eta, batch, pipeline, scheduler, model, modelHash, library, backend, kernelPath, cpuIsa, imageSha256 } = record;
   return sha256(JSON.stringify({ format, seed, steps, eta, batch, pipeline, scheduler, model, modelHash, library, backend, kernelPath, cpuIsa, imageSha256 }));
 }
 
-/** sha256 of a PNG's decoded pixels. */
+/** sha256 of a PNG's decoded pixels (8-bit, height × width × channels, row-major), decoded by the platform (Node). */
 function pixelDigest(png: Uint8Array): string {
-  return sha256(decodePng(png).data);
+  return sha256(platformLoader('decodePngPixels')(png));
 }
 
-/** `png` with its provenance chunk added. */
-export function stampProvenance(png: Uint8Array, fields: ProvenanceFields): Uint8Array {
-  const withImage = { format: PROVENANCE_FORMAT, ...fields, imageSha256: pixelDigest(png) } as const;
+/**
+ * `png` with its provenance chunk added. `pixels` are the image's decoded 8-bit pixels (height × width × channels,
+ * row-major: what the PNG decodes to); without them the platform decodes `png` (Node only: in a page pass them).
+ */
+export function stampProvenance(png: Uint8Array, fields: ProvenanceFields, pixels?: Uint8Array): Uint8Array {
+  const imageSha256 = pixels === undefined ? pixelDigest(png) : sha256(pixels);
+  const withImage = { format: PROVENANCE_FORMAT, ...fields, imageSha256 } as const;
   const record: ImageProvenance = { ...withImage, digest: recordDigest(withImage) };
   return insertITxtChunk(png, PROVENANCE_KEYWORD, JSON.stringify(record));
 }
@@ -85,10 +99,13 @@ const FIELD_TYPES: Record<keyof ImageProvenance, 'string' | 'number' | 'object'>
   imageSha256: 'string', digest: 'string',
 };
 
-/** Reads and checks the provenance chunk of `png`; throws ProvenanceError when there is none or it is malformed. */
+/**
+ * Reads and checks the provenance chunk of `png`; throws ProvenanceError when there is none or it is malformed.
+ * Checking the pixel digest decodes the PNG: Node only (a platform service of the Node entry).
+ */
 export function readProvenance(png: Uint8Array): ReadProvenance {
   const text = readITxtChunks(png).get(PROVENANCE_KEYWORD);
-  if (text === undefined) throw new ProvenanceError(`no ${PROVENANCE_KEYWORD} provenance chunk (iTXt): not written by tfjs-diffusers generate, or stripped by an image tool`);
+  if (text === undefined) throw new ProvenanceError(`no ${PROVENANCE_KEYWORD} provenance chunk (iTXt): not written by tfjs-diffusers generate or its browser demo, or stripped by an image tool`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import { registerPlatformLoaders } from '../loading/platform-loaders';
 import { fileSystemHandler } from './fs/tfjs-fs-handler';
 import { openModelSource } from './open-model-source';
@@ -5,7 +6,7 @@ import { decodePng, encodePng } from './png';
 
 /**
  * Plugs the Node implementations into the core's platform services: folders, `file:` URLs and Hub ids for
- * `fromPretrained`, model folders for `UNet2DModel.save`, pngjs for `outputType: 'png'` and for the pixel digest of `readProvenance`. Imported for its effect by
+ * `fromPretrained`, model folders for `UNet2DModel.save`, pngjs for `outputType: 'png'` and for the pixel digest of `readProvenance`, OpenSSL's sha256 for content hashes. Imported for its effect by
  * the Node entry.
  */
 registerPlatformLoaders({
@@ -13,4 +14,8 @@ registerPlatformLoaders({
   unetSaveHandler: (dir, options) => fileSystemHandler(dir, { force: options.force }),
   encodePng,
   decodePngPixels: (png) => decodePng(png).data,
+  createSha256: () => {
+    const hash = createHash('sha256');
+    return { update: (data) => void hash.update(data), hex: () => hash.digest('hex') };
+  },
 });

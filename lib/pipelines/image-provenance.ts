@@ -1,7 +1,5 @@
-import { sha256 as nobleSha256 } from '@noble/hashes/sha2';
-import { bytesToHex } from '@noble/hashes/utils';
 import { insertITxtChunk, readITxtChunks } from '../io/png-text-chunk';
-import { platformLoader } from '../loading/platform-loaders';
+import { createSha256, platformLoader } from '../loading/platform-loaders';
 
 /**
  * The provenance every PNG written by `tfjs-diffusers generate` (and downloaded from the browser demo) carries, in
@@ -11,8 +9,8 @@ import { platformLoader } from '../loading/platform-loaders';
  * before any regeneration: `imageSha256` over the decoded pixels, `digest` over the record itself (with
  * `imageSha256`). They detect changes, they do not authenticate: anyone can write a new record with new digests.
  *
- * Platform-independent: sha256 is @noble/hashes' (synchronous, so stamping and reading stay synchronous; the same
- * code and digests in Node and in a page). Decoding a PNG's pixels is a platform service: a page passes the pixels
+ * Platform-independent: sha256 is synchronous on every platform ({@link createSha256}: OpenSSL's in Node, @noble/hashes'
+ * in a page; the same digests), so stamping and reading stay synchronous. Decoding a PNG's pixels is a platform service: a page passes the pixels
  * it encoded (lib/pipelines/image-png.ts), Node decodes with pngjs (the `decodePngPixels` service that
  * lib/node/register-node-loaders.ts registers).
  *
@@ -54,8 +52,12 @@ export type ProvenanceFields = Omit<ImageProvenance, 'format' | 'imageSha256' | 
 /** The name `generate` and the browser demo record for the embedded model (`replay` maps it back to models/tiny-random). */
 export const EMBEDDED_MODEL_NAME = 'embedded:tiny-random';
 
-/** Hex sha256 of bytes, or of a string's UTF-8. */
-const sha256 = (data: Uint8Array | string) => bytesToHex(nobleSha256(data));
+/** Hex sha256 of bytes, or of a string's UTF-8 ({@link createSha256}: the platform's, else @noble/hashes'). */
+function sha256(data: Uint8Array | string): string {
+  const hash = createSha256();
+  hash.update(typeof data === 'string' ? new TextEncoder().encode(data) : data);
+  return hash.hex();
+}
 
 function recordDigest(record: Omit<ImageProvenance, 'digest'>): string {
   const { format, seed, steps, eta, batch, pipeline, scheduler, model, modelHash, library, backend, kernelPath, cpuIsa, imageSha256 } = record;

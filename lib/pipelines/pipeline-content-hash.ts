@@ -1,6 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { sha256 } from '@noble/hashes/sha2';
-import { bytesToHex } from '@noble/hashes/utils';
+import { createSha256 } from '../loading/platform-loaders';
 import type { Scheduler } from '../schedulers/scheduler';
 
 /** What {@link pipelineContentHash} reads: a pipeline, or a UNet2DModel and the scheduler the pipeline runs. */
@@ -17,8 +16,8 @@ interface HashedPipeline {
  *
  * A weight's name is the one its layer gave it (tfjs-layers' `originalName`): tfjs-layers appends `_1`, `_2`, … to
  * the names of a model loaded again in the same process or page, which must not change the model's identity.
- * Incremental (@noble/hashes, in Node and in a page): no copy of the weights is made; about 1 s for
- * google/ddpm-cifar10-32's 143 MB in Node on one core.
+ * Incremental ({@link createSha256}: OpenSSL's in Node, ~0.1 s for google/ddpm-cifar10-32's 143 MB on one core;
+ * @noble/hashes' in a page, ~1 s): no copy of the weights is made.
  *
  * ```ts
  * const pipeline = await DDIMPipeline.fromPretrained(EMBEDDED_MODEL);
@@ -26,7 +25,7 @@ interface HashedPipeline {
  * ```
  */
 export async function pipelineContentHash(pipeline: HashedPipeline): Promise<string> {
-  const hash = sha256.create();
+  const hash = createSha256();
   const encoder = new TextEncoder();
   const unet = pipeline.unet as { model?: { weights?: { name: string; originalName?: string; read(): tf.Tensor }[] } };
   const weights = unet.model?.weights;
@@ -39,5 +38,5 @@ export async function pipelineContentHash(pipeline: HashedPipeline): Promise<str
     hash.update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   }
   hash.update(encoder.encode(JSON.stringify(pipeline.scheduler.toDiffusersConfig())));
-  return `sha256:${bytesToHex(hash.digest())}`;
+  return `sha256:${hash.hex()}`;
 }

@@ -1,5 +1,11 @@
+const os = require('os');
+
 /** @type {import('jest').Config} */
 module.exports = {
+  // At least 2 workers (jest's default is one fewer than the cores: 1 on the 2-core machines CI and many laptops
+  // have). Many specs wait on child processes (the CLI, Chromium, qemu) or run one-threaded JavaScript, so two suites
+  // at once fill the second core; every spec must pass beside another anyway (a user's `npm test` on 8 cores runs 7).
+  maxWorkers: Math.max(2, os.availableParallelism() - 1),
   testEnvironment: 'node',
   roots: ['<rootDir>/spec'],
   testMatch: ['**/*.spec.ts'],

@@ -127,7 +127,8 @@ describeEachBackend('sensitivity: the parity bounds catch small model mistakes',
  * Full size (unet_full.json: 128–256 channels, where wasm+native runs its Winograd convolutions): the fullForward bound
  * catches norm_eps 1e-5 (torch's GroupNorm default) on every forward case. norm_eps 3e-6 moves the full-size output by
  * 1.4–2.0e-5, within 5× the measured error of every backend, so only the tiny model's bounds above catch it; this
- * block measures and prints it rather than asserting it. Not on cpu: a full-size forward takes ~10 s there.
+ * block measures and prints it (with TFJS_DIFFUSERS_SENSITIVITY_EPS3=1) rather than asserting it. Not on cpu: a
+ * full-size forward takes ~10 s there.
  */
 describeEachBackend('sensitivity at full size: the fullForward bound catches norm_eps 1e-5', (_tfBackend, label) => {
   const fixture = fullFixture();
@@ -146,11 +147,13 @@ describeEachBackend('sensitivity at full size: the fullForward bound catches nor
   test('control within, norm_eps 1e-5 beyond the bound on every case', async () => {
     const bound = parityBound('fullForward', label);
     const control = await errors(1e-6);
-    const eps3 = await errors(3e-6);
+    // norm_eps 3e-6 is measured only on request (TFJS_DIFFUSERS_SENSITIVITY_EPS3=1): it is not asserted, and its
+    // forwards took a third of this suite's time.
+    const eps3 = process.env.TFJS_DIFFUSERS_SENSITIVITY_EPS3 === '1' ? await errors(3e-6) : undefined;
     const eps10 = await errors(1e-5);
     console.log(
       `sensitivity: full size [${label}] bound ${bound.toExponential(2)}; control ${control.map((e) => e.toExponential(2)).join(' ')}; ` +
-        `norm_eps 3e-6 ${eps3.map((e) => e.toExponential(2)).join(' ')} (not asserted); norm_eps 1e-5 ${eps10.map((e) => e.toExponential(2)).join(' ')}`,
+        `${eps3 ? `norm_eps 3e-6 ${eps3.map((e) => e.toExponential(2)).join(' ')} (not asserted); ` : ''}norm_eps 1e-5 ${eps10.map((e) => e.toExponential(2)).join(' ')}`,
     );
     expect(Math.max(...control)).toBeLessThanOrEqual(bound);
     expect(Math.min(...eps10)).toBeGreaterThan(bound);

@@ -57,10 +57,19 @@ class NotRunReporter {
       (g) => `${g.tests} test${g.tests === 1 ? '' : 's'} needing ${NEEDS[g.requirement] ?? g.requirement} ` +
         `in ${[...g.files].sort().join(', ')} (${g.reason})`,
     );
-    // Other skips (test.skip in a spec) are named by their titles, which say why (e.g. an opt-in data folder).
-    if (other.length > 0) {
-      const named = other.length <= 3 ? `: ${other.join('; ')}` : '';
-      parts.push(`${other.length} other skipped test${other.length === 1 ? '' : 's'}${named}`);
+    // Opt-in tests (a title with "(opt-in: VARIABLE=value…)") are counted per variable, so the line says how to run
+    // them; other skips (test.skip in a spec) are named by their titles, which say why (e.g. an opt-in data folder).
+    const optIn = new Map();
+    const rest = [];
+    for (const title of other) {
+      const variable = /\(opt-in: ([A-Z][A-Z0-9_]*=[^;)\s]+)/.exec(title)?.[1];
+      if (variable === undefined) rest.push(title);
+      else optIn.set(variable, (optIn.get(variable) ?? 0) + 1);
+    }
+    for (const [variable, count] of [...optIn].sort()) parts.push(`${count} opt-in test${count === 1 ? '' : 's'} (${variable})`);
+    if (rest.length > 0) {
+      const named = rest.length <= 3 ? `: ${rest.join('; ')}` : '';
+      parts.push(`${rest.length} other skipped test${rest.length === 1 ? '' : 's'}${named}`);
     }
     const line = parts.length === 0
       ? 'tfjs-diffusers: not run: nothing (every test that was selected ran)'

@@ -24,6 +24,11 @@ constexpr double kSerialFlops = 8e6;
 
 int threads_for(double flops) { return flops < kSerialFlops ? 1 : pool_threads(); }
 
+// GroupNorm's work per element on the kSerialFlops scale: ~4 ns an element on one Zen 3 core (the 51 GroupNorms of a
+// batch-1 forward took 10.6 ms, 16 % of it, all on one thread when they were counted at 4 flops an element), i.e.
+// ~400 flops at ~100 GFLOP/s. So a GroupNorm of more than ~20,000 elements (32x32x128 at batch 1) uses the pool.
+constexpr double kGroupNormWorkPerElement = 400;
+
 // Grow-only scratch buffers, reused by every call (the ops run one at a time on the JS thread).
 template <typename T>
 T* scratch(std::vector<T>& buffer, size_t count) {
@@ -306,7 +311,7 @@ void group_norm(const float* x, const float* gamma, const float* beta, float* y,
   const int64_t per_group = c / groups;
   constexpr int64_t kChannelsPerTask = 64;
   const int64_t chunks = (c + kChannelsPerTask - 1) / kChannelsPerTask;
-  const int threads = threads_for(4.0 * static_cast<double>(n * hw * c));
+  const int threads = threads_for(kGroupNormWorkPerElement * static_cast<double>(n * hw * c));
   // Pass 1: per-channel sums of x and x^2 over the pixels, in pixel order (one task: up to 64 channels of a sample).
   double* sums = scratch(group_sums_buffer, static_cast<size_t>(2 * n * c));
   parallel_for(n * chunks, threads, [&](int64_t t0, int64_t t1) {

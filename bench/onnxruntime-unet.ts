@@ -7,7 +7,7 @@
  *       [--runs 3] [--threads 2]
  */
 import { parseBenchArgs, positiveInt, positiveIntList } from './args';
-import { median, warmUp } from './stats';
+import { median, timedForwards, warmUp } from './stats';
 
 export const ORT_PREFIX = 'ORT_UNET_RESULT ';
 
@@ -45,18 +45,17 @@ async function main(): Promise<void> {
   for (const batch of batches) {
     const sample = new Float32Array(batch * 3 * 32 * 32).map((_, i) => Math.sin(i * 12.9898) * 0.5);
     const feeds = { sample: new ort.Tensor('float32', sample, [batch, 3, 32, 32]), timestep: new ort.Tensor('int64', new BigInt64Array(batch).fill(500n), [batch]) };
-    let start = performance.now();
+    const start = performance.now();
     await session.run(feeds);
     const firstMs = performance.now() - start;
     await warmUp(() => session.run(feeds));
-    const times: number[] = [];
-    for (let r = 0; r < runs; r++) {
-      start = performance.now();
+    const times = await timedForwards(async () => {
+      const t0 = performance.now();
       await session.run(feeds);
-      times.push(performance.now() - start);
-    }
+      return performance.now() - t0;
+    }, runs);
     const medianMs = median(times);
-    results.push({ batch, firstMs, medianMs, minMs: Math.min(...times), runs, msPerSample: medianMs / batch });
+    results.push({ batch, firstMs, medianMs, minMs: Math.min(...times), runs: times.length, msPerSample: medianMs / batch });
   }
   console.log(ORT_PREFIX + JSON.stringify({ onnxruntime: ort.env.versions.common, threads, batches: results }));
 }

@@ -26,7 +26,7 @@ import { writeFileAtomic } from '../lib/node/fs/atomic-write';
 import { oneOf, parseBenchArgs, positiveInt, positiveIntList } from './args';
 import { ORT_PREFIX } from './onnxruntime-unet';
 import { findPythonPeer, onnxModel, onnxruntimeModule, ONNXRUNTIME_VERSION, PythonPeer, TORCH_PREFIX } from './peers';
-import { median, WARMUP_FORWARDS, WARMUP_SECONDS } from './stats';
+import { median, TIMED_MAX_FORWARDS, TIMED_MIN_SECONDS, WARMUP_FORWARDS, WARMUP_SECONDS } from './stats';
 import { configLabel, ForwardOptions, ForwardResult, GFLOP_PER_SAMPLE, RESULT_PREFIX } from './unet-forward';
 
 /** Denoising steps of the DDIM pipeline the per-image estimate is for. */
@@ -164,7 +164,7 @@ function torchPeer(python: PythonPeer): Peer {
     label,
     run: (batches, runs) => {
       const script = path.join(REPO_ROOT, 'bench', 'torch_unet.py');
-      const warmup = ['--warmup-forwards', String(WARMUP_FORWARDS), '--warmup-seconds', String(WARMUP_SECONDS)];
+      const warmup = ['--warmup-forwards', String(WARMUP_FORWARDS), '--warmup-seconds', String(WARMUP_SECONDS), '--min-seconds', String(TIMED_MIN_SECONDS), '--max-forwards', String(TIMED_MAX_FORWARDS)];
       const child = spawnSync(python.python, [script, '--batches', batches.join(','), '--runs', String(runs), '--threads', String(threads), ...warmup], {
         encoding: 'utf8',
         env: python.env,
@@ -369,7 +369,7 @@ async function main(): Promise<void> {
     if (o.only !== 'pipeline') {
       sections.push(
         `### UNet forward (${o.smoke ? 'SMOKE RUN: the tiny UNet, timings meaningless' : '35.7 M parameters, synthetic weights'})\n\n${o.rounds} interleaved rounds, each configuration in its own process per ` +
-          `round, ${o.runs} timed forwards per round after a warm-up of up to ${WARMUP_FORWARDS} forwards or ${WARMUP_SECONDS} s (the same for the peers); GFLOP/s at ${GFLOP_PER_SAMPLE} GFLOP per sample for every contender, the direct algorithm's count (the native path's Winograd convolutions do fewer multiplies, so its figure can pass the FMA peak).\n\n${forwardTable(rounds, o.batches)}` +
+          `round, at least ${o.runs} timed forwards per round and more until ${TIMED_MIN_SECONDS} s of them (at most ${TIMED_MAX_FORWARDS}), after a warm-up of up to ${WARMUP_FORWARDS} forwards or ${WARMUP_SECONDS} s (the same for the peers); GFLOP/s at ${GFLOP_PER_SAMPLE} GFLOP per sample for every contender, the direct algorithm's count (the native path's Winograd convolutions do fewer multiplies, so its figure can pass the FMA peak).\n\n${forwardTable(rounds, o.batches)}` +
           (missing.length ? `\n\nNot measured or failed: ${missing.join('; ')}.` : ''),
       );
     }

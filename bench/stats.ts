@@ -24,6 +24,26 @@ export function median(values: number[]): number {
 export const WARMUP_FORWARDS = 20;
 export const WARMUP_SECONDS = 5;
 
+/**
+ * The timed forwards after the warm-up, the same rule for every contender: at least the `--runs` asked for, and more
+ * until TIMED_MIN_SECONDS of timed forwards have passed, at most TIMED_MAX_FORWARDS. Three batch-1 forwards (~0.2 s)
+ * gave medians 15 % apart between rounds of the same addon (AMD EPYC Zen 3, quiet); a second of them does not.
+ */
+export const TIMED_MIN_SECONDS = 1;
+export const TIMED_MAX_FORWARDS = 30;
+
+/** Times `forward` (its own ms per call) by the rule above. */
+export async function timedForwards(forward: () => Promise<number>, runs: number): Promise<number[]> {
+  const times: number[] = [];
+  let total = 0;
+  while (times.length < runs || (total < TIMED_MIN_SECONDS * 1000 && times.length < TIMED_MAX_FORWARDS)) {
+    const ms = await forward();
+    times.push(ms);
+    total += ms;
+  }
+  return times;
+}
+
 /** Runs `forward` as the warm-up rule above says; returns how many forwards ran. */
 export async function warmUp(forward: () => Promise<unknown>, maxForwards = WARMUP_FORWARDS, maxSeconds = WARMUP_SECONDS): Promise<number> {
   const start = performance.now();

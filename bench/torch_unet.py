@@ -77,6 +77,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--batches", default="1,16")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--min-seconds", type=float, default=0)
+    ap.add_argument("--max-forwards", type=int, default=30)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--warmup-forwards", type=int, default=20)
     ap.add_argument("--warmup-seconds", type=float, default=5.0)
@@ -105,13 +107,15 @@ def main():
                 warm += 1
                 if warm >= args.warmup_forwards or time.perf_counter() - warm_start >= args.warmup_seconds:
                     break
+            # The timed-forward rule of bench/stats.ts (timedForwards): at least --runs, and more until
+            # --min-seconds of timed forwards, at most --max-forwards.
             times = []
-            for _ in range(args.runs):
+            while len(times) < args.runs or (sum(times) < args.min_seconds * 1000 and len(times) < args.max_forwards):
                 start = time.perf_counter()
                 unet(x, t)
                 times.append((time.perf_counter() - start) * 1000)
             med = statistics.median(times)
-            batches.append({"batch": batch, "firstMs": first, "medianMs": med, "minMs": min(times), "runs": args.runs, "msPerSample": med / batch})
+            batches.append({"batch": batch, "firstMs": first, "medianMs": med, "minMs": min(times), "runs": len(times), "msPerSample": med / batch})
     result = {
         "torch": torch.__version__,
         "diffusers": diffusers.__version__,

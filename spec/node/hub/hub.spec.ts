@@ -36,13 +36,18 @@ const noNetwork = (() => {
 }) as unknown as typeof fetch;
 
 
-/** Two GETs: the first without Range, the second resuming from what arrived (at most `sent` bytes). */
+/**
+ * The first GET without Range, the second resuming from what arrived (at most `sent` bytes), and any further one (a
+ * resumed transfer that paused past the timeout again: seen once beside another test run, load 6.5 on 2 cores)
+ * resuming from further on still: never from the start, never backwards.
+ */
 function expectResumed(gets: HubRequest[], sent: number): void {
-  expect(gets).toHaveLength(2);
+  expect(gets.length).toBeGreaterThanOrEqual(2);
   expect(gets[0].range).toBeUndefined();
-  const from = Number(/^bytes=(\d+)-$/.exec(gets[1].range ?? '')?.[1]);
-  expect(from).toBeGreaterThan(0);
-  expect(from).toBeLessThanOrEqual(sent);
+  const from = gets.slice(1).map((g) => Number(/^bytes=(\d+)-$/.exec(g.range ?? '')?.[1]));
+  expect(from[0]).toBeGreaterThan(0);
+  expect(from[0]).toBeLessThanOrEqual(sent);
+  for (let i = 1; i < from.length; i++) expect(from[i]).toBeGreaterThan(from[i - 1]);
 }
 
 describe('snapshotDownload against a fake Hub on 127.0.0.1', () => {

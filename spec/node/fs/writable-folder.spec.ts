@@ -30,23 +30,32 @@ test('8 processes probing the same new folders at once for a second: no process 
   const bundled = path.join(work, 'writable-folder.js');
   esbuild.buildSync({ entryPoints: [path.resolve(__dirname, '../../../lib/node/fs/writable-folder.ts')], outfile: bundled, bundle: true, platform: 'node', format: 'cjs', logLevel: 'error' });
   const base = path.join(work, 'race');
-  // Every process starts at the same instant, then probes base/<r mod 4>/out/images for r = 0, 1, … for 1 s.
+  // Every process says it is ready, waits for the go file, then probes base/<r mod 4>/out/images for r = 0, 1, …
+  // for 1 s: the processes race whatever the machine's load (a start time fixed in advance was missed by processes
+  // that took longer than that to start, beside another test run).
+  const go = path.join(work, 'go');
   const script = `
+    const fs = require('fs');
     const { assertWritableFolder } = require(${JSON.stringify(bundled)});
-    const [startAt, base] = [Number(process.argv[1]), process.argv[2]];
-    while (Date.now() < startAt);
+    const [go, base] = [process.argv[1], process.argv[2]];
+    console.log('ready');
+    while (!fs.existsSync(go));
+    const end = Date.now() + 1000;
     let rounds = 0, failures = [];
-    for (let r = 0; Date.now() < startAt + 1000; r++, rounds++) {
+    for (let r = 0; Date.now() < end; r++, rounds++) {
       try { assertWritableFolder(base + '/' + (r % 4) + '/out/images'); } catch (e) { failures.push(e.code || e.message); }
     }
     console.log(JSON.stringify({ rounds, failures: failures.slice(0, 5), failed: failures.length }));`;
-  const startAt = Date.now() + 1500; // after every process has started
+  let ready = 0;
   const results = await Promise.all(
     Array.from({ length: 8 }, () => new Promise<{ rounds: number; failed: number; failures: string[] }>((resolve, reject) => {
-      const child = spawn(process.execPath, ['-e', script, String(startAt), base], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, ['-e', script, go, base], { stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
-      child.stdout.on('data', (d) => (out += d));
-      child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`child exited ${code}`))));
+      child.stdout.on('data', (d) => {
+        if (!out.includes('ready') && (out + d).includes('ready') && ++ready === 8) fs.writeFileSync(go, '');
+        out += d;
+      });
+      child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.slice(out.indexOf('ready') + 'ready'.length))) : reject(new Error(`child exited ${code}`))));
     })),
   );
   expect(results.map((r) => r.failures)).toEqual(results.map(() => []));

@@ -12,11 +12,12 @@ export type ModelLocation = { kind: 'folder'; dir: string } | { kind: 'hub'; rep
  * backslash or a drive letter, ends with a slash, or has more than one `/` (a Hub id has exactly one: `org/name`).
  */
 export function looksLikePath(location: string): boolean {
+  if (/^https?:\/\//i.test(location)) return false; // a URL (`http:` is not a drive letter)
   return (
     /^(\.{1,2}|~)([/\\]|$)/.test(location) ||
     path.isAbsolute(location) ||
     location.includes('\\') ||
-    /^[A-Za-z]:/.test(location) ||
+    /^[A-Za-z]:([/\\]|$)/.test(location) ||
     location.endsWith('/') ||
     (location.match(/\//g) ?? []).length > 1
   );

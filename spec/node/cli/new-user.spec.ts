@@ -6,6 +6,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { CLI_BIN, EXIT, REPO_ROOT, runCli } from '../../helpers/cli';
 import { closedPort } from '../../helpers/ports';
+import { startStaticServer } from '../../../test-support/static-server';
 
 let tmp: string;
 const cli = (args: string[], env: Record<string, string | undefined> = {}) => runCli(args, { cwd: tmp, env, timeoutMs: 90_000 });
@@ -38,6 +39,18 @@ test('--model ./missing is a bad argument: exit 2, like a missing convert input'
   const run = await cli(['generate', '--model', './missing', '--steps', '2']);
   expect(run.stderr).toContain('--model: "./missing" does not exist');
   expect(run.code).toBe(EXIT.usage);
+});
+
+test('--model http://…: a model folder served over http loads (http: was once taken for a drive letter)', async () => {
+  const server = await startStaticServer({ '/models/': path.join(REPO_ROOT, 'models') });
+  try {
+    const run = await cli(['generate', '--model', `${server.origin}/models/tiny-random`, '--seed', '0', '--steps', '2']);
+    expect(run.stderr).not.toContain('does not exist');
+    expect(run.code).toBe(EXIT.ok);
+    expect(run.stdout).toMatch(/abs-sum 1408\.806[34]/);
+  } finally {
+    await server.close();
+  }
 });
 
 test('an existing --out file: the hint is --force only (--resume needs --out-dir)', async () => {

@@ -16,6 +16,7 @@
 const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
+const { findNodeGyp, localNodeDir } = require('./node-gyp-location');
 
 const root = path.resolve(__dirname, '..');
 const nativeDir = path.join(root, 'native');
@@ -50,35 +51,6 @@ function hasCompiler() {
   return names.some((n) => (path.isAbsolute(n) ? fs.existsSync(n) : dirs.some((d) => fs.existsSync(path.join(d, n)))));
 }
 
-/** npm's own node-gyp (npm sets npm_config_node_gyp for scripts), an installed one, or the one next to node. */
-function findNodeGyp() {
-  const candidates = [process.env.npm_config_node_gyp];
-  try {
-    candidates.push(require.resolve('node-gyp/bin/node-gyp.js'));
-  } catch {
-    // not installed as a package
-  }
-  if (process.env.npm_execpath) {
-    candidates.push(path.join(path.dirname(process.env.npm_execpath), '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
-  }
-  const prefix = path.dirname(path.dirname(process.execPath));
-  candidates.push(path.join(prefix, 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
-  return candidates.find((p) => p && fs.existsSync(p));
-}
-
-/** The oneDNN C++ header in the compiler's usual places (or under $DNNL_ROOT/include). */
-function findDnnlHeader() {
-  const dirs = ['/usr/include', '/usr/local/include', '/opt/homebrew/include'];
-  if (process.env.DNNL_ROOT) dirs.unshift(path.join(process.env.DNNL_ROOT, 'include'));
-  return dirs.map((d) => path.join(d, 'oneapi', 'dnnl', 'dnnl.hpp')).find((p) => fs.existsSync(p));
-}
-
-/** node's own headers when they are installed (Debian, nodesource, official tarballs): no download needed. */
-function localNodeDir() {
-  const prefix = path.dirname(path.dirname(process.execPath));
-  return fs.existsSync(path.join(prefix, 'include', 'node', 'node_api.h')) ? prefix : undefined;
-}
-
 function lastErrorLine(text) {
   const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
   const error = lines.filter((l) => /error|not found|cannot find/i.test(l) && !/^gyp (info|ERR! (cwd|node -v|node-gyp -v|command|System))/.test(l));
@@ -99,10 +71,6 @@ function main() {
     const prebuilt = fs.existsSync(path.dirname(prebuildPath)) ? '' : `no prebuilt addon for ${process.platform}-${process.arch} and `;
     return skip(`${because}${prebuilt}no C++ compiler found`);
   }
-  // oneDNN builds (binding.gyp links -ldnnl) need its headers.
-  if (/-ldnnl\b/.test(fs.readFileSync(path.join(nativeDir, 'binding.gyp'), 'utf8')) && !findDnnlHeader()) {
-    return skip(`${because}oneDNN headers not found: \`apt install libdnnl-dev\``);
-  }
   const nodeGyp = findNodeGyp();
   if (!nodeGyp) return skip(`${because}node-gyp not found (it comes with npm)`);
   const args = [nodeGyp, 'rebuild'];
@@ -120,7 +88,7 @@ function main() {
   // Load it in a child process: a missing shared library at run time shows here, not in the user's first run.
   const problem = loadError(addonPath);
   if (problem !== null) return skip(`the built addon does not load: ${problem}`);
-  const note = fs.existsSync(prebuildPath) && prebuildProblem === undefined ? ` The prebuilt ${path.relative(root, prebuildPath)} is loaded first: \`npm run prebuild\` refreshes it.` : '';
+  const note = fs.existsSync(prebuildPath) && prebuildProblem === undefined ? ` The prebuilt ${path.relative(root, prebuildPath)} is loaded first: \`npm run build:prebuilds\` refreshes it.` : '';
   return done(`native kernels built from source (${path.relative(root, addonPath)}).${note}`, true);
 }
 

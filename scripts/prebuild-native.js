@@ -28,6 +28,7 @@ const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const { elfInfo, compareVersions, ALLOWED_NEEDED } = require('./elf-info');
+const { findNodeGyp, localNodeDir } = require('./node-gyp-location');
 
 const ROOT = path.resolve(__dirname, '..');
 const ADDON_FILE = 'tfjs_diffusers_native.node';
@@ -80,28 +81,6 @@ function sourcesSha256(nativeDir = NATIVE_DIR) {
     hash.update(bytes);
   }
   return hash.digest('hex');
-}
-
-/** npm's own node-gyp (npm sets npm_config_node_gyp for scripts), an installed one, or the one next to node. */
-function findNodeGyp() {
-  const candidates = [process.env.npm_config_node_gyp];
-  try {
-    candidates.push(require.resolve('node-gyp/bin/node-gyp.js'));
-  } catch {
-    // not installed as a package
-  }
-  if (process.env.npm_execpath) {
-    candidates.push(path.join(path.dirname(process.env.npm_execpath), '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
-  }
-  const prefix = path.dirname(path.dirname(process.execPath));
-  candidates.push(path.join(prefix, 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
-  return candidates.find((p) => p && fs.existsSync(p));
-}
-
-/** node's own headers when they are installed: no download needed. */
-function localNodeDir() {
-  const prefix = path.dirname(path.dirname(process.execPath));
-  return fs.existsSync(path.join(prefix, 'include', 'node', 'node_api.h')) ? prefix : undefined;
 }
 
 function run(cmd, args, options) {

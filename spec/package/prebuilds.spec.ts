@@ -113,7 +113,8 @@ describe('the install script without a prebuild for the platform', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfjs-diffusers-install-'));
     try {
       fs.mkdirSync(path.join(dir, 'scripts'));
-      fs.copyFileSync(path.join(ROOT, 'scripts', 'build-native.js'), path.join(dir, 'scripts', 'build-native.js'));
+      // The install script and what it requires, as package.json's "files" ships them.
+      for (const file of ['build-native.js', 'node-gyp-location.js']) fs.copyFileSync(path.join(ROOT, 'scripts', file), path.join(dir, 'scripts', file));
       fs.cpSync(path.join(ROOT, 'native', 'binding.gyp'), path.join(dir, 'native', 'binding.gyp'));
       const env: NodeJS.ProcessEnv = { ...process.env, PATH: path.join(dir, 'no-such-bin') };
       delete env.CXX;

@@ -9,6 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { deflateSync, crc32 as zlibCrc32 } from 'zlib';
 import { EXIT, REPO_ROOT, runCli } from '../../helpers/cli';
+import { signalWhenTemporaryAppears } from '../../helpers/signal-mid-write';
 import { editSafetensorsHeader } from '../../../test-support/safetensors-bytes';
 
 let tmp: string;
@@ -213,15 +214,10 @@ describe('leftovers of killed runs', () => {
     const { spawn } = await import('child_process');
     const out = path.join(tmp, 'sigterm-out');
     const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'node', 'cli', 'main.js'), 'convert', path.join(REPO_ROOT, 'spec', 'fixtures', 'tiny-unet'), out], { cwd: tmp, stdio: 'ignore' });
-    const ended = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
     // Wait until the temporary folder exists (the conversion is under way), then stop it as `timeout` or Kubernetes do.
-    const temporaries = () => fs.readdirSync(tmp).filter((f) => f.startsWith('.sigterm-out.tmp-'));
-    const deadline = Date.now() + 60_000;
-    while (temporaries().length === 0 && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-    expect(temporaries().length).toBe(1);
-    child.kill('SIGTERM');
-    const signal = await ended;
-    expect(temporaries()).toEqual([]);
+    const { temporariesAtSignal, signal } = await signalWhenTemporaryAppears(child, tmp, '.sigterm-out.tmp-', 'SIGTERM');
+    expect(temporariesAtSignal).toBe(1);
+    expect(fs.readdirSync(tmp).filter((f) => f.startsWith('.sigterm-out.tmp-'))).toEqual([]);
     // The tiny model converts in a few tens of milliseconds, less than the 50 ms between two turns of the event loop:
     // Node may dispatch the signal only after the rename, or (the loop having ended) not at all, and the run ends
     // complete. Either way: no leftover, and the target is absent (stopped by the signal) or complete. A real-sized
@@ -235,12 +231,9 @@ test('a convert killed with SIGKILL leaves a .tmp-* folder that the next convert
   const foreign = path.join(tmp, '.killed-out.tmp-1-x-y');
   fs.mkdirSync(foreign); // not ours: no marker
   const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'node', 'cli', 'main.js'), 'convert', path.join(REPO_ROOT, 'spec', 'fixtures', 'tiny-unet'), 'killed-out'], { cwd: tmp, stdio: 'ignore' });
-  const ended = new Promise((resolve) => child.on('exit', resolve));
   const ours = () => fs.readdirSync(tmp).filter((f) => f.startsWith('.killed-out.tmp-') && f !== path.basename(foreign));
-  const deadline = Date.now() + 60_000;
-  while (ours().length === 0 && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
-  child.kill('SIGKILL');
-  await ended;
+  // Ours, not the foreign one: its names carry our pid first.
+  await signalWhenTemporaryAppears(child, tmp, `.killed-out.tmp-${child.pid}-`, 'SIGKILL');
   if (ours().length === 0) return expect(fs.existsSync(path.join(tmp, 'killed-out', 'unet', 'model.json'))).toBe(true); // it finished first
   const run = await cli('convert', path.join(REPO_ROOT, 'spec', 'fixtures', 'tiny-unet'), 'killed-out', '--force');
   expect(run.code).toBe(EXIT.ok);

@@ -10,6 +10,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CLI_BIN } from '../../helpers/cli';
+import { signalWhenTemporaryAppears } from '../../helpers/signal-mid-write';
 import { encodeSafetensors } from '../../../test-support/safetensors-bytes';
 import { DDPM_CIFAR10_32_UNET_CONFIG } from '../../../lib/models/unet/ddpm-cifar10-32';
 import { parseUNet2DConfig } from '../../../lib/models/unet/config';
@@ -43,20 +44,12 @@ test('SIGTERM mid-convert of a 143 MB checkpoint: the run ends by the signal wit
   const child = spawn(process.execPath, [CLI_BIN, 'convert', 'cifar', 'out'], { cwd: tmp, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
-  );
-  const temporaries = () => fs.readdirSync(tmp).filter((f) => f.startsWith('.out.tmp-'));
-  const deadline = Date.now() + 60_000;
-  while (temporaries().length === 0 && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-  expect(temporaries()).toHaveLength(1);
   // The folder appears before the checkpoint is read: the signal lands in the long part (read, decode, write).
-  const sent = Date.now();
-  child.kill('SIGTERM');
-  const { code, signal, at } = await ended;
-  expect({ code, signal, stderr }).toEqual({ code: null, signal: 'SIGTERM', stderr: '' });
-  expect(at - sent).toBeLessThan(SIGTERM_EXIT_BOUND_MS);
-  expect(temporaries()).toEqual([]);
+  const run = await signalWhenTemporaryAppears(child, tmp, '.out.tmp-', 'SIGTERM');
+  expect(run.temporariesAtSignal).toBe(1);
+  expect({ code: run.code, signal: run.signal, stderr }).toEqual({ code: null, signal: 'SIGTERM', stderr: '' });
+  expect(run.msToExit).toBeLessThan(SIGTERM_EXIT_BOUND_MS);
+  expect(fs.readdirSync(tmp).filter((f) => f.startsWith('.out.tmp-'))).toEqual([]);
   expect(fs.existsSync(path.join(tmp, 'out'))).toBe(false);
   expect(fs.readdirSync(tmp).sort()).toEqual(['cifar']);
 });

@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CLI_BIN, EXIT, runCli } from '../../helpers/cli';
+import { signalWhenTemporaryAppears } from '../../helpers/signal-mid-write';
 
 /** Most milliseconds from SIGTERM to the end of the process. */
 const SIGTERM_EXIT_BOUND_MS = 5000;
@@ -36,19 +37,11 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 test(`SIGTERM while merge --npz writes ${SEEDS} images: the run ends by the signal within the bound, no temporary left`, async () => {
   const child = spawn(process.execPath, [CLI_BIN, 'merge', 'run', '--seeds', `0-${SEEDS - 1}`, '--npz', 'images.npz'], { cwd: tmp, stdio: 'ignore' });
-  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
-  );
-  const temporaries = () => fs.readdirSync(tmp).filter((f) => f.startsWith('.images.npz.tmp-'));
-  const deadline = Date.now() + 60_000;
   // The npz's temporary appears once the folder verified: the signal lands in the loop over the records.
-  while (temporaries().length === 0 && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-  expect(temporaries()).toHaveLength(1);
-  const sent = Date.now();
-  child.kill('SIGTERM');
-  const { code, signal, at } = await ended;
-  expect({ code, signal }).toEqual({ code: null, signal: 'SIGTERM' });
-  expect(at - sent).toBeLessThan(SIGTERM_EXIT_BOUND_MS);
+  const run = await signalWhenTemporaryAppears(child, tmp, '.images.npz.tmp-', 'SIGTERM');
+  expect(run.temporariesAtSignal).toBe(1);
+  expect({ code: run.code, signal: run.signal }).toEqual({ code: null, signal: 'SIGTERM' });
+  expect(run.msToExit).toBeLessThan(SIGTERM_EXIT_BOUND_MS);
   expect(fs.readdirSync(tmp).sort()).toEqual(['one', 'run']);
   // No merged manifest either (the npz comes first).
   expect(fs.readdirSync(path.join(tmp, 'run')).filter((f) => !/^seed\d+\.png$/.test(f))).toEqual([manifest]);

@@ -16,17 +16,9 @@ import { MARGIN } from '../helpers/tolerances';
 import { startStaticServer, type StaticServer } from '../../test-support/static-server';
 import { chromiumMissingReason, launchChromium, type LaunchedChromium } from '../../test-support/chromium';
 
+import { DemoSettings, runDemoForm } from '../helpers/demo-form';
 const ROOT = path.join(__dirname, '..', '..');
 
-interface DemoSettings {
-  backend: 'webgl' | 'wasm' | 'cpu';
-  seed: string;
-  steps: number;
-  eta: number;
-  batch: number;
-  /** The embedded model (default) or a converted pipeline folder by URL. */
-  modelUrl?: string;
-}
 
 let tmp: string;
 let server: StaticServer;
@@ -51,18 +43,7 @@ const recordOf = (file: string) => JSON.parse(readITxtChunks(new Uint8Array(fs.r
 
 /** Fills the demo's form, presses Generate, waits for it, clicks "Download PNG" and saves the download as `file`. */
 async function downloadFromDemo(settings: DemoSettings, file: string): Promise<void> {
-  await page.evaluate(() => void (document.getElementById('status')!.dataset.state = 'idle'));
-  await page.selectOption('#model-choice', settings.modelUrl === undefined ? 'embedded' : 'url');
-  if (settings.modelUrl !== undefined) await page.fill('#model-url', settings.modelUrl);
-  await page.selectOption('#backend', settings.backend);
-  await page.fill('#seed', settings.seed);
-  await page.fill('#steps', String(settings.steps));
-  await page.fill('#eta', String(settings.eta));
-  await page.fill('#batch', String(settings.batch));
-  await page.click('#run');
-  await page.waitForFunction(() => ['done', 'error'].includes(document.getElementById('status')!.dataset.state ?? ''), undefined, { timeout: 120000 });
-  const error = await page.textContent('#error');
-  if (error) throw new Error(`the demo page failed on ${settings.backend}: ${error}`);
+  await runDemoForm(page, settings, 120000);
   expect(await page.getAttribute('#download', 'aria-disabled')).toBe('false');
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
   expect(download.suggestedFilename()).toBe(`tfjs-diffusers-seed${settings.seed}-${settings.backend}.png`);

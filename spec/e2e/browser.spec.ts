@@ -15,6 +15,7 @@ import { browserAbsSumBound, browserForwardBound, browserPipelineBound } from '.
 import { tinyFixture } from '../models/unet/unet-fixture';
 import { chromiumMissingReason, launchChromium, type LaunchedChromium } from '../../test-support/chromium';
 import { describeNotRun } from '../helpers/not-run';
+import { DemoSettings, runDemoForm } from '../helpers/demo-form';
 
 // The library in headless Chromium (Debian's chromium, driven by playwright-core): the demo page examples/web runs
 // DDIMPipeline on the embedded models/tiny-random (the fixture's tiny UNet and scheduler config) on webgl and wasm,
@@ -27,13 +28,6 @@ const EMBEDDED_MODEL = path.join(ROOT, 'models', 'tiny-random');
 const ARTIFACTS_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'tfjs-diffusers-e2e-'));
 
 /** What the demo page puts on `window` (examples/web/main.js). */
-interface DemoSettings {
-  backend: 'webgl' | 'wasm' | 'cpu' | 'webgpu';
-  seed: string;
-  steps: number;
-  eta: number;
-  batch: number;
-}
 interface DemoResult {
   backend: string;
   absSum: number;
@@ -92,21 +86,8 @@ async function nodeCpuImagesFor(c: PipelineCase): Promise<Float32Array> {
 
 /** Fills the demo's form, presses Generate, and waits for the page to say done (or fail). */
 async function generateInPage(settings: DemoSettings): Promise<DemoResult> {
-  await page.evaluate(() => {
-    (window as unknown as DemoWindow).demo.lastResult = null;
-    document.getElementById('status')!.dataset.state = 'idle';
-  });
-  await page.selectOption('#backend', settings.backend);
-  await page.fill('#seed', settings.seed);
-  await page.fill('#steps', String(settings.steps));
-  await page.fill('#eta', String(settings.eta));
-  await page.fill('#batch', String(settings.batch));
-  await page.click('#run');
-  await page.waitForFunction(() => ['done', 'error'].includes(document.getElementById('status')!.dataset.state ?? ''), undefined, {
-    timeout: 90000,
-  });
-  const error = await page.textContent('#error');
-  if (error) throw new Error(`the demo page failed on ${settings.backend}: ${error}`);
+  await page.evaluate(() => void ((window as unknown as DemoWindow).demo.lastResult = null));
+  await runDemoForm(page, settings, 90000);
   return page.evaluate(() => (window as unknown as DemoWindow).demo.lastResult!);
 }
 

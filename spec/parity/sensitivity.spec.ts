@@ -19,7 +19,7 @@ import type { StateDict } from '../../lib/io/state-dict';
 import { FREQ_SHIFT_IGNORED, patchedLibCopy } from '../helpers/patched-lib';
 import { parityBound, tinyPipelineBound } from '../helpers/tolerances';
 import { fullFixture, nchwValues, nhwcFromFixture, tinyFixture, UNetCase } from '../models/unet/unet-fixture';
-import { caseGenerator, pipelineFixture } from '../pipelines/pipeline-fixture';
+import { generateCase, pipelineFixture } from '../pipelines/pipeline-fixture';
 
 /** The tiny model folder with config.json overridden, in a fresh temporary directory. */
 function tinyModelWith(overrides: Record<string, unknown>): string {
@@ -55,13 +55,7 @@ async function pipelineErrors(unet: UNet2DModel, label: TestBackend): Promise<Re
   const out: Record<string, { error: number; bound: number }> = {};
   if (label === 'cpu') return out;
   for (const c of pipelineFixture().cases.filter((k) => SENSITIVITY_PIPELINE_CASES.has(k.id))) {
-    const { images } = await pipeline.generate({
-      batchSize: c.batch_size,
-      generator: caseGenerator(c),
-      eta: c.eta,
-      numInferenceSteps: c.num_inference_steps,
-      outputType: 'array',
-    });
+    const { images } = await generateCase(pipeline, c);
     out[c.id] = { error: maxAbsDiff(images.data, c.images.data), bound: tinyPipelineBound(c.id, label) };
   }
   return out;

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../../lib/node/backends/set-backend';
 import { decodePng, floatToByte } from '../../lib/node/png';
 import { UNet2DModel } from '../../lib/models/unet/unet-2d-model';
-import { DDIMPipeline, GenerateOptions, PipelineCancelledError } from '../../lib/pipelines/ddim-pipeline';
+import { DDIMPipeline, PipelineCancelledError } from '../../lib/pipelines/ddim-pipeline';
 import { imageAbsSum } from '../../lib/pipelines/image-abs-sum';
 import { Generator } from '../../lib/random/generator';
 import { DDIMScheduler } from '../../lib/schedulers/ddim';
@@ -10,22 +10,11 @@ import { DDPMScheduler } from '../../lib/schedulers/ddpm';
 import { describeEachBackend } from '../helpers/backends';
 import { fixturePath, maxAbsDiff } from '../helpers/fixtures';
 import { activeTestBackend, parityBound, reportParity, tinyPipelineBound } from '../helpers/tolerances';
-import { caseGenerator, nchwToNhwcValues, PipelineCase, pipelineCase, pipelineFixture } from './pipeline-fixture';
+import { generateCase, nchwToNhwcValues, pipelineCase, pipelineFixture } from './pipeline-fixture';
 
 async function tinyPipeline(): Promise<DDIMPipeline> {
   const unet = await UNet2DModel.fromPretrained(fixturePath('tiny-unet'));
   return new DDIMPipeline({ unet, scheduler: pipelineFixture().scheduler_config });
-}
-
-async function runCase(pipeline: DDIMPipeline, c: PipelineCase, extra: Pick<GenerateOptions, 'maxBatchPerForward' | 'onStep'> = {}) {
-  return pipeline.generate({
-    batchSize: c.batch_size,
-    generator: caseGenerator(c),
-    eta: c.eta,
-    numInferenceSteps: c.num_inference_steps,
-    outputType: 'array',
-    ...extra,
-  });
 }
 
 function float64AbsSum(values: ArrayLike<number>): number {
@@ -60,7 +49,7 @@ describeEachBackend('DDIMPipeline against diffusers 0.30.3 (spec/fixtures/pipeli
     const traceTolerance = parityBound('tinyPipelineTrace', label);
     let traceError = 0;
     const traced: number[] = [];
-    const { images } = await runCase(pipeline, c, {
+    const { images } = await generateCase(pipeline, c, {
       // The per-step trace (2-step cases): every step's UNet output, predicted x0 and x_{t-1}, NCHW in the fixture.
       // Per-step bound: tinyPipelineTrace (spec/helpers/tolerances.ts), over the UNet output, x0 and x_{t-1}.
       onStep: ({ step, timestep, modelOutputNHWC, predOriginalSampleNHWC, sampleNHWC }) => {
@@ -110,8 +99,8 @@ describeEachBackend('DDIMPipeline against diffusers 0.30.3 (spec/fixtures/pipeli
 
   test(`${backend}: the same seed twice gives bit-identical images`, async () => {
     const c = pipelineCase('tiny_s2_eta1_b1_seed0');
-    const first = (await runCase(pipeline, c)).images.data;
-    const second = (await runCase(pipeline, c)).images.data;
+    const first = (await generateCase(pipeline, c)).images.data;
+    const second = (await generateCase(pipeline, c)).images.data;
     expect(Buffer.from(second.buffer).equals(Buffer.from(first.buffer))).toBe(true);
   });
 
@@ -133,7 +122,7 @@ describeEachBackend('DDIMPipeline against diffusers 0.30.3 (spec/fixtures/pipeli
     const c = pipelineCase('tiny_s2_eta1_b2_seed0');
     const before = tf.memory().numTensors;
     const during: number[] = [];
-    const chunked = (await runCase(pipeline, c, { maxBatchPerForward: 1, onStep: () => void during.push(tf.memory().numTensors) })).images.data;
+    const chunked = (await generateCase(pipeline, c, { maxBatchPerForward: 1, onStep: () => void during.push(tf.memory().numTensors) })).images.data;
     expect(maxAbsDiff(chunked, c.images.data)).toBeLessThanOrEqual(tinyPipelineBound(c.id, label));
     expect(during).toHaveLength(2);
     expect(new Set(during).size).toBe(1);
@@ -149,7 +138,7 @@ describe('DDIMPipeline: cpu and wasm agree', () => {
       await setBackend(backend);
       const pipeline = await tinyPipeline();
       try {
-        results.push((await runCase(pipeline, c)).images.data);
+        results.push((await generateCase(pipeline, c)).images.data);
       } finally {
         pipeline.dispose();
       }

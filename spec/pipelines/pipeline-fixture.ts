@@ -1,3 +1,4 @@
+import type { DDIMPipeline, GenerateOptions } from '../../lib/pipelines/ddim-pipeline';
 import { Generator } from '../../lib/random/generator';
 import { FixtureArray, loadFixture } from '../helpers/fixtures';
 
@@ -50,4 +51,19 @@ export function nchwToNhwcValues(a: FixtureArray): Float32Array {
       for (let y = 0; y < h; y++)
         for (let x = 0; x < w; x++) out[((b * h + y) * w + x) * c + ch] = a.data[((b * c + ch) * h + y) * w + x];
   return out;
+}
+
+/**
+ * Runs fixture case `c` on `pipeline` as diffusers' reference run did (batch size, the case's generator(s), eta,
+ * steps), images as arrays; `extra` adds options under test (forward chunking, a step callback).
+ */
+export function generateCase(pipeline: DDIMPipeline, c: PipelineCase, extra: Pick<GenerateOptions, 'maxBatchPerForward' | 'onStep'> = {}) {
+  return pipeline.generate({
+    batchSize: c.batch_size,
+    generator: caseGenerator(c),
+    eta: c.eta,
+    numInferenceSteps: c.num_inference_steps,
+    outputType: 'array',
+    ...extra,
+  });
 }

@@ -21,7 +21,7 @@ import { fixturePath, maxAbsDiff } from '../../helpers/fixtures';
 import { reportParity, webGpuForwardBound, webGpuPipelineBound } from '../../helpers/tolerances';
 import { describeOnWebGpu } from '../../helpers/webgpu';
 import { nchwValues, nhwcFromFixture, tinyFixture } from '../../models/unet/unet-fixture';
-import { caseGenerator, pipelineCase, pipelineFixture } from '../../pipelines/pipeline-fixture';
+import { generateCase, pipelineCase, pipelineFixture } from '../../pipelines/pipeline-fixture';
 
 const SWIFTSHADER_LABEL = 'SwiftShader Device (Subzero) (vulkan, SwiftShader driver 5.0.0, software)';
 
@@ -114,13 +114,7 @@ describeOnWebGpu('the webgpu backend in Node (Dawn on SwiftShader)', () => {
     test('pipeline tiny_s2_eta1_b1_seed0 (2 steps, η 1: noise drawn in the steps too): images within the case\'s webgpu bound', async () => {
       const c = pipelineCase('tiny_s2_eta1_b1_seed0');
       const pipeline = new DDIMPipeline({ unet, scheduler: pipelineFixture().scheduler_config });
-      const { images } = await pipeline.generate({
-        batchSize: c.batch_size,
-        generator: caseGenerator(c),
-        eta: c.eta,
-        numInferenceSteps: c.num_inference_steps,
-        outputType: 'array',
-      });
+      const { images } = await generateCase(pipeline, c);
       const error = maxAbsDiff(images.data, c.images.data);
       reportParity(`tiny pipeline ${c.id}`, 'webgpu', error, webGpuPipelineBound(c.id));
       expect(error).toBeLessThanOrEqual(webGpuPipelineBound(c.id));

@@ -14,7 +14,7 @@ function hostTag(): string {
  * A hidden temporary name beside `target` (same folder, so a rename onto `target` is atomic):
  * `.<target>.tmp-<pid>-<host tag>-<time>-<random>`. Random bytes keep it unique across machines sharing a folder,
  * where two containers can have the same pid at the same millisecond; the host tag lets a later run tell its own
- * host's leftovers by name alone (see {@link removeStaleTemporaries}).
+ * host's leftovers by name alone (see {@link cleanUpAfterKilledWriters}).
  */
 export function temporarySibling(target: string): string {
   const unique = `${process.pid}-${hostTag()}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
@@ -54,14 +54,28 @@ export function writeFileAtomic(target: string, data: string | Uint8Array, optio
 /** The file a temporary folder of {@link writeDirAtomic} carries while it is filled: who is filling it. */
 const TEMPORARY_MARKER = '.tfjs-diffusers-temporary';
 
+/** {@link TEMPORARY_MARKER}'s text for process `pid` on this host. */
+function temporaryMarkerText(pid: number): string {
+  return `${JSON.stringify({ host: os.hostname(), pid })}\n`;
+}
+
+/** Suffix of the name `target` is moved aside to while `--force` replaces it. */
+const ASIDE_SUFFIX = '.old';
+
 /**
- * Removes the temporary siblings of `target` that a killed {@link writeDirAtomic} left (SIGKILL, a power cut; a
- * SIGTERM is handled at once by signal-cleanup.ts when the run yields): only folders named exactly as
- * {@link temporarySibling} names them on this host, whose process is no longer running, and that either carry
- * {@link TEMPORARY_MARKER} naming this host and that process, or are empty (a kill between the folder's creation and
- * its marker's write). Nothing it did not write, and nothing another live process is filling, is touched.
+ * Cleans up what a killed {@link writeDirAtomic} for `target` left beside it (SIGKILL, the OOM killer, a power cut; a
+ * SIGTERM is handled at once by signal-cleanup.ts when the run yields). It looks only at names exactly as
+ * {@link temporarySibling} makes them on this host, of a process that is no longer running. Every instant at which a
+ * kill can land leaves one of these, and each is handled:
+ * - the temporary folder, empty (killed after the mkdir), or holding {@link TEMPORARY_MARKER} naming that process,
+ *   whole or cut short (killed inside the marker's write, or while filling), or holding {@link OUTPUT_MARKER}
+ *   (killed after the fill, before the rename): removed;
+ * - the old `target`, moved aside to `<temporary>.old` while `--force` replaced it: put back if `target` is missing
+ *   (killed between the two renames: the user keeps what they had), removed otherwise.
+ *
+ * Anything else (a foreign name, another host's, a live process's, a folder of files with no marker) is kept.
  */
-function removeStaleTemporaries(target: string): void {
+function cleanUpAfterKilledWriters(target: string): void {
   const folder = path.dirname(target);
   let names: string[];
   try {
@@ -70,28 +84,58 @@ function removeStaleTemporaries(target: string): void {
     return;
   }
   for (const name of names) {
-    const pid = ownTemporaryPid(target, name);
+    const aside = name.endsWith(ASIDE_SUFFIX);
+    const pid = ownTemporaryPid(target, aside ? name.slice(0, -ASIDE_SUFFIX.length) : name);
     if (pid === undefined || pid === process.pid || isRunning(pid)) continue;
     const dir = path.join(folder, name);
-    if (isEmptyFolder(dir) || markerNames(dir, pid)) fs.rmSync(dir, { recursive: true, force: true });
+    if (aside) putBackOrRemove(dir, target); else if (isOwnTemporary(dir, pid)) {
+      removeOwnFolder(dir);
+    }
   }
 }
 
-function isEmptyFolder(dir: string): boolean {
+/** `target` moved aside to `aside`: renamed back if `target` is missing, removed if `target` is there again. */
+function putBackOrRemove(aside: string, target: string): void {
+  if (!fs.existsSync(target)) {
+    try {
+      fs.renameSync(aside, target);
+      return;
+    } catch {
+      if (!fs.existsSync(target)) return; // could not put it back: keep it, never delete the only copy
+    }
+  }
+  removeOwnFolder(aside);
+}
+
+/** Whether `dir` is a temporary folder process `pid` made: empty, or holding one of the two markers (see above). */
+function isOwnTemporary(dir: string, pid: number): boolean {
+  let entries: string[];
   try {
-    return fs.lstatSync(dir).isDirectory() && fs.readdirSync(dir).length === 0;
+    if (!fs.lstatSync(dir).isDirectory()) return false;
+    entries = fs.readdirSync(dir);
+    if (entries.length === 0 || entries.includes(OUTPUT_MARKER)) return true;
+    if (!entries.includes(TEMPORARY_MARKER)) return false;
+    // A prefix, not equality: writeFileSync creates the file before it writes, and a kill can fall in between.
+    return temporaryMarkerText(pid).startsWith(fs.readFileSync(path.join(dir, TEMPORARY_MARKER), 'utf8'));
   } catch {
-    return false;
+    return false; // gone meanwhile, or unreadable: leave it
   }
 }
 
-function markerNames(dir: string, pid: number): boolean {
+/**
+ * Removes a folder this library wrote, its markers last: a kill during the removal leaves a folder that
+ * {@link cleanUpAfterKilledWriters} still recognises, never an unmarked remnant.
+ */
+function removeOwnFolder(dir: string): void {
+  const markers = [TEMPORARY_MARKER, OUTPUT_MARKER];
+  let entries: string[] = [];
   try {
-    const owner = JSON.parse(fs.readFileSync(path.join(dir, TEMPORARY_MARKER), 'utf8')) as { host?: unknown; pid?: unknown };
-    return owner.host === os.hostname() && owner.pid === pid;
+    entries = fs.readdirSync(dir);
   } catch {
-    return false; // not a folder of ours, or one being renamed into place
+    // not a folder, or gone: the final rmSync handles both
   }
+  for (const entry of entries) if (!markers.includes(entry)) fs.rmSync(path.join(dir, entry), { recursive: true, force: true });
+  fs.rmSync(dir, { recursive: true, force: true });
 }
 
 function isRunning(pid: number): boolean {
@@ -107,43 +151,43 @@ function isRunning(pid: number): boolean {
  * Fills a folder atomically: `fill` writes into a temporary sibling folder, which then replaces `target`.
  * Refuses to replace an existing `target` unless `force`, and even with `force` replaces only an empty folder or one
  * this library wrote (it carries `OUTPUT_MARKER`, which every folder written here gets); on any error the temporary
- * folder is removed and `target` is left as it was.
+ * folder is removed and `target` is left as it was. A run killed at any instant leaves nothing that the next write
+ * to the same `target` does not clean up or put back (see {@link cleanUpAfterKilledWriters}).
  */
 export async function writeDirAtomic(
   target: string,
   fill: (tmpDir: string) => Promise<void> | void,
   options: { force?: boolean; writer?: string } = {},
 ): Promise<void> {
+  fs.mkdirSync(path.dirname(path.resolve(target)), { recursive: true });
+  // First: a target that a killed run had moved aside is back before the checks below look at it.
+  cleanUpAfterKilledWriters(path.resolve(target));
   if (!options.force && fs.existsSync(target)) {
     throw new Error(`${target} already exists; pass --force (force: true) to overwrite it`);
   }
   assertReplaceableOutput(target);
-  fs.mkdirSync(path.dirname(path.resolve(target)), { recursive: true });
-  removeStaleTemporaries(path.resolve(target));
   const tmp = temporarySibling(path.resolve(target));
   // Registered before the folder exists: a signal that arrives between the mkdir and the registration would otherwise
   // end the process by its default action and leave the folder (seen under load in CI).
+  const aside = `${tmp}${ASIDE_SUFFIX}`;
   const unregister = removeOnSignal(tmp);
   try {
     fs.mkdirSync(tmp);
-    fs.writeFileSync(path.join(tmp, TEMPORARY_MARKER), `${JSON.stringify({ host: os.hostname(), pid: process.pid })}\n`);
+    fs.writeFileSync(path.join(tmp, TEMPORARY_MARKER), temporaryMarkerText(process.pid));
     await fill(tmp);
-    fs.rmSync(path.join(tmp, TEMPORARY_MARKER));
+    // The output marker before the temporary one goes: at every instant the folder holds one of them.
     fs.writeFileSync(path.join(tmp, OUTPUT_MARKER), outputMarkerText(options.writer ?? 'writeDirAtomic'));
-    if (fs.existsSync(target)) {
-      const old = `${tmp}.old`;
-      fs.renameSync(target, old);
-      fs.renameSync(tmp, target);
-      fs.rmSync(old, { recursive: true, force: true });
-    } else {
-      fs.renameSync(tmp, target);
-    }
+    fs.rmSync(path.join(tmp, TEMPORARY_MARKER));
+    if (fs.existsSync(target)) fs.renameSync(target, aside);
+    fs.renameSync(tmp, target);
   } catch (err) {
-    fs.rmSync(tmp, { recursive: true, force: true });
+    removeOwnFolder(tmp);
+    putBackOrRemove(aside, target);
     throw withFileName(err, target);
   } finally {
     unregister();
   }
+  if (fs.existsSync(aside)) removeOwnFolder(aside);
 }
 
 /**

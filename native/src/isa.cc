@@ -15,7 +15,7 @@ bool cpu_has(const std::string& isa) {
 #if defined(__x86_64__) || defined(_M_X64)
   __builtin_cpu_init();
   // libgcc's checks include the OS enabling the AVX / AVX-512 register state (XGETBV).
-  if (isa == "avx2") return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (isa == "avx2" || isa == "avx512-emulated") return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   if (isa == "avx512") {
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   }
@@ -29,15 +29,17 @@ bool cpu_has(const std::string& isa) {
 const KernelTable* table_of(const std::string& isa) {
   if (isa == "avx512") return avx512_table();
   if (isa == "avx2") return avx2_table();
+  if (isa == "avx512-emulated") return avx512_emulated_table();
   if (isa == "neon") return neon_table();
   if (isa == "scalar") return scalar_table();
   return nullptr;
 }
 
-// The ISAs this architecture's build has, best first.
+// The ISAs this architecture's build has, best first (auto takes the first the CPU has; avx512-emulated, a test path
+// slower than avx2, needs AVX2, so it is never first).
 std::vector<std::string> compiled_isas() {
   std::vector<std::string> out;
-  for (const char* isa : {"avx512", "avx2", "neon", "scalar"}) {
+  for (const char* isa : {"avx512", "avx2", "neon", "avx512-emulated", "scalar"}) {
     if (table_of(isa) != nullptr) out.emplace_back(isa);
   }
   return out;

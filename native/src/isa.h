@@ -1,5 +1,6 @@
 // Which ISA's kernels run: chosen once, when the addon loads, from TFJS_DIFFUSERS_NATIVE_ISA (avx512 | avx2 | scalar
-// on x86-64, neon | scalar on arm64; unset or "auto": the best the CPU has). Every choice gives the same bits.
+// on x86-64, neon | scalar on arm64; unset or "auto": the best the CPU has; avx512-emulated, a test path: the AVX-512
+// kernels on AVX2 hardware). Every choice gives the same bits.
 #pragma once
 
 #include <string>

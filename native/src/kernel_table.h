@@ -52,7 +52,7 @@ struct WinogradGeometry {
 };
 
 struct KernelTable {
-  const char* name;     // "avx512", "avx2", "neon", "scalar"
+  const char* name;     // "avx512", "avx2", "neon", "scalar", "avx512-emulated"
   int mr, nr;           // the GEMM micro-tile: rows, columns (the packing width)
   int kc;               // K-block length (B panel block kept in L1)
   // The GEMM's work is split in tasks (one product, one panel of columns, a block of rows), run in any order.
@@ -79,6 +79,7 @@ struct KernelTable {
 
 // The tables compiled into this binary (null where the architecture has no such ISA).
 const KernelTable* avx512_table();
+const KernelTable* avx512_emulated_table();  // the AVX-512 kernels on AVX2 hardware (isa_avx512.cc), a test path
 const KernelTable* avx2_table();
 const KernelTable* neon_table();
 const KernelTable* scalar_table();

@@ -166,14 +166,18 @@ export function cpuFlags(): Set<string> {
   }
 }
 
-/** The native kernels' code paths on x86-64 (`TFJS_DIFFUSERS_NATIVE_ISA`), and why one cannot run on this CPU. */
-export const X64_ISAS = ['avx512', 'avx2', 'scalar'] as const;
+/**
+ * The native kernels' code paths on x86-64 (`TFJS_DIFFUSERS_NATIVE_ISA`), and why one cannot run on this CPU.
+ * `avx512-emulated` is the AVX-512 kernels (16 lanes, their tile and K-block) with each 512-bit operation done as two
+ * AVX2 ones: the AVX-512 path's arithmetic, checked on every CPU with AVX2, AVX-512 or not.
+ */
+export const X64_ISAS = ['avx512', 'avx2', 'avx512-emulated', 'scalar'] as const;
 export type X64Isa = (typeof X64_ISAS)[number];
 
 export function isaUnavailableReason(isa: X64Isa, flags: Set<string> = cpuFlags()): string | null {
   if (process.arch !== 'x64') return `this is ${process.arch}, not x86-64`;
   if (isa === 'avx512' && !['avx512f', 'avx512bw', 'avx512vl'].every((f) => flags.has(f))) return 'the CPU lacks AVX-512';
-  if (isa === 'avx2' && !['avx2', 'fma'].every((f) => flags.has(f))) return 'the CPU lacks AVX2 + FMA';
+  if ((isa === 'avx2' || isa === 'avx512-emulated') && !['avx2', 'fma'].every((f) => flags.has(f))) return 'the CPU lacks AVX2 + FMA';
   return null;
 }
 

@@ -65,7 +65,8 @@ export interface NativeAddonInfo {
   sourceHash: string;
   /**
    * The ISA whose kernels run: 'avx512', 'avx2', 'neon' or 'scalar' (TFJS_DIFFUSERS_NATIVE_ISA at load, else the
-   * best the CPU has). Every ISA gives the same bits: it is not part of the kernels' identity.
+   * best the CPU has), or 'avx512-emulated' (a test path: the AVX-512 kernels with AVX2 instructions). Every ISA
+   * gives the same bits: it is not part of the kernels' identity.
    */
   isa: string;
   /** The ISAs this binary can run on this CPU, best first. */

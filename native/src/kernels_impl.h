@@ -236,10 +236,8 @@ void winograd_output(const WinogradGeometry& s, int64_t first, int64_t total, co
   }
 }
 
-typedef float f32x16 __attribute__((vector_size(64)));
-typedef float f32x16u __attribute__((vector_size(64), aligned(4)));  // the same, at any 4-byte aligned address
+typedef float f32x16u __attribute__((vector_size(64), aligned(4)));  // f32x16 (elementwise.h) at any 4-byte aligned address
 typedef double f64x16 __attribute__((vector_size(128)));
-typedef int32_t i32x16 __attribute__((vector_size(64)));
 
 __attribute__((always_inline)) inline f32x16 load16(const float* p) { return *reinterpret_cast<const f32x16u*>(p); }
 __attribute__((always_inline)) inline void store16(float* p, f32x16 v) { *reinterpret_cast<f32x16u*>(p) = v; }
@@ -261,26 +259,6 @@ void channel_sums(const float* x, int64_t hw, int64_t c, int64_t c0, int64_t c1,
       sq[j] = sq[j] + d * d;  // exact: a float's square fits a double
     }
   }
-}
-
-inline f32x16 splat16(float v) { return f32x16{} + v; }
-
-inline f32x16 exp16(f32x16 x) {  // exp_fixed, lane by lane (NaN lanes give NaN: p is NaN)
-  x = x < splat16(-87.0f) ? splat16(-87.0f) : x;
-  x = x > splat16(88.0f) ? splat16(88.0f) : x;
-  const f32x16 t = x * 1.44269504088896341f;
-  const f32x16 rounded = (t + 12582912.0f) - 12582912.0f;
-  const f32x16 r = (x - rounded * 0.693145751953125f) - rounded * 1.42860682030941723212e-6f;
-  f32x16 p = splat16(1.0f / 5040.0f);
-  p = p * r + 1.0f / 720.0f;
-  p = p * r + 1.0f / 120.0f;
-  p = p * r + 1.0f / 24.0f;
-  p = p * r + 1.0f / 6.0f;
-  p = p * r + 0.5f;
-  p = p * r + 1.0f;
-  p = p * r + 1.0f;
-  const i32x16 bits = (__builtin_convertvector(rounded, i32x16) + 127) * 8388608;
-  return p * (f32x16)bits;
 }
 
 void scale_shift_rows(const float* x, float* y, const float* scale, const float* shift, int64_t rows, int64_t c,

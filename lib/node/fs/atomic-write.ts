@@ -88,9 +88,8 @@ function cleanUpAfterKilledWriters(target: string): void {
     const pid = ownTemporaryPid(target, aside ? name.slice(0, -ASIDE_SUFFIX.length) : name);
     if (pid === undefined || pid === process.pid || isRunning(pid)) continue;
     const dir = path.join(folder, name);
-    if (aside) putBackOrRemove(dir, target); else if (isOwnTemporary(dir, pid)) {
-      removeOwnFolder(dir);
-    }
+    if (aside) putBackOrRemove(dir, target);
+    else if (isOwnTemporary(dir, pid)) removeOwnFolder(dir);
   }
 }
 
@@ -167,9 +166,9 @@ export async function writeDirAtomic(
   }
   assertReplaceableOutput(target);
   const tmp = temporarySibling(path.resolve(target));
+  const aside = `${tmp}${ASIDE_SUFFIX}`;
   // Registered before the folder exists: a signal that arrives between the mkdir and the registration would otherwise
   // end the process by its default action and leave the folder (seen under load in CI).
-  const aside = `${tmp}${ASIDE_SUFFIX}`;
   const unregister = removeOnSignal(tmp);
   try {
     fs.mkdirSync(tmp);

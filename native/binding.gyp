@@ -2,7 +2,7 @@
   # The native kernels for the tfjs `wasm` backend (native/src): our own deterministic convolutions, matrix products
   # and GroupNorm(+SiLU), running in place on the wasm heap. No external libraries: one binary per OS/architecture
   # serves every CPU of it (the AVX-512 / AVX2 kernels are compiled for their ISA by target pragmas inside
-  # isa_avx512.cc / isa_avx2.cc and chosen at load, isa.cc). Built by scripts/build-native.js.
+  # isa_avx512.cc / isa_avx2.cc, isa_target.h, and chosen at load, isa.cc). Built by scripts/build-native.js.
   # -ffp-contract=off: no multiply-add is contracted except the explicit fused ones of the GEMM (the bits must not
   # depend on the compiler's choices). libstdc++ and libgcc are linked statically (nothing to install but libc).
   "targets": [

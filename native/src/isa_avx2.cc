@@ -2,17 +2,13 @@
 // AVX2 by the target pragma below, whatever the compiler flags; run only where the CPU has AVX2 and FMA (isa.cc).
 #include <cstdint>
 
+#include "isa_target.h"
 #include "kernel_table.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-#endif
+TFJSD_TARGET_BEGIN("avx2,fma")
 
 namespace tfjs_diffusers {
 namespace isa_avx2 {
@@ -37,11 +33,7 @@ constexpr int MR = 6, NV = 2, KC = 256;
 }  // namespace isa_avx2
 }  // namespace tfjs_diffusers
 
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+TFJSD_TARGET_END
 
 namespace tfjs_diffusers {
 const KernelTable* avx2_table() { return &isa_avx2::kTable; }

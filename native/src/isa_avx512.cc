@@ -8,6 +8,7 @@
 // path, never chosen by auto.
 #include <cstdint>
 
+#include "isa_target.h"
 #include "kernel_table.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -20,12 +21,7 @@ constexpr int kAvx512Mr = 12, kAvx512Nv = 2, kAvx512Kc = 128;
 }  // namespace
 }  // namespace tfjs_diffusers
 
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx512f,avx2,fma"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx2,fma")
-#endif
+TFJSD_TARGET_BEGIN("avx512f,avx2,fma")
 
 namespace tfjs_diffusers {
 namespace isa_avx512 {
@@ -50,18 +46,9 @@ constexpr int MR = kAvx512Mr, NV = kAvx512Nv, KC = kAvx512Kc;
 }  // namespace isa_avx512
 }  // namespace tfjs_diffusers
 
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+TFJSD_TARGET_END
 
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-#endif
+TFJSD_TARGET_BEGIN("avx2,fma")
 
 namespace tfjs_diffusers {
 namespace isa_avx512_emulated {
@@ -91,11 +78,7 @@ constexpr int MR = kAvx512Mr, NV = kAvx512Nv, KC = kAvx512Kc;
 }  // namespace isa_avx512_emulated
 }  // namespace tfjs_diffusers
 
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+TFJSD_TARGET_END
 
 namespace tfjs_diffusers {
 const KernelTable* avx512_table() { return &isa_avx512::kTable; }

@@ -28,7 +28,7 @@ const NEEDS_BUILD = {
   'spec/loading/one-code-path.spec.ts': ['node'],
 };
 
-const REQUIREMENTS = ['native', 'browser', 'webgpu', 'arm64', 'avx512'];
+const REQUIREMENTS = ['native', 'browser', 'webgpu', 'arm64', 'avx512', 'userns', 'bochs'];
 
 module.exports = async function globalSetup(globalConfig) {
   const required = (process.env.TFJS_DIFFUSERS_REQUIRE ?? '').split(',').map((s) => s.trim()).filter(Boolean);

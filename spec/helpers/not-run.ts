@@ -4,21 +4,22 @@ import * as path from 'path';
 /**
  * Tests that need something a machine may lack: the native addon, a Chromium to drive, WebGPU in Node (the npm package
  * `webgpu` and a Vulkan driver: SwiftShader, test-support/swiftshader.ts), qemu-aarch64 with an arm64 Node (the arm64
- * golden hashes), a CPU with AVX-512 (that code path of the native kernels), a mount namespace an unprivileged user may
+ * golden hashes), a CPU with AVX-512 (that code path of the native kernels), the Bochs guest that emulates one (opt-in:
+ * only run when named, golden-hashes-avx512-bochs.spec.ts), a mount namespace an unprivileged user may
  * open (`unshare -rm`, to mount a small full tmpfs: full-disk.spec.ts). When it is missing
  * they are registered as skipped (jest counts them) and recorded, and spec/reporters/not-run-reporter.js prints one
  * line at the end of the run saying which did not run and why. When this project's variable asks for them
  * (`TFJS_DIFFUSERS_REQUIRE=native,browser,webgpu`, set by .ci/run; not `CI=true`, which every hosted CI sets for users who
  * lack oneDNN), a missing one is a failing test instead.
  */
-export type Requirement = 'native' | 'browser' | 'webgpu' | 'arm64' | 'avx512' | 'userns';
+export type Requirement = 'native' | 'browser' | 'webgpu' | 'arm64' | 'avx512' | 'userns' | 'bochs';
 
 /** The project variable that turns a missing requirement into a failure. */
 export const REQUIRE_ENV = 'TFJS_DIFFUSERS_REQUIRE';
 /** Folder where skipped blocks are recorded for the reporter (set by spec/global-setup.js). */
 export const NOT_RUN_DIR_ENV = 'TFJS_DIFFUSERS_NOT_RUN_DIR';
 
-const REQUIREMENTS: readonly Requirement[] = ['native', 'browser', 'webgpu', 'arm64', 'avx512', 'userns'];
+const REQUIREMENTS: readonly Requirement[] = ['native', 'browser', 'webgpu', 'arm64', 'avx512', 'userns', 'bochs'];
 
 /** The requirements `TFJS_DIFFUSERS_REQUIRE` names (comma-separated); throws on a name it does not know. */
 export function requiredHere(env: string | undefined = process.env[REQUIRE_ENV]): Set<Requirement> {

@@ -13,6 +13,7 @@ const NEEDS = {
   arm64: 'qemu-aarch64 with an arm64 Node',
   avx512: 'a CPU with AVX-512',
   userns: 'a mount namespace (unshare -rm) for a full tmpfs',
+  bochs: 'the AVX-512 guest in the Bochs emulator (opt-in)',
 };
 
 /** The requirements to name in TFJS_DIFFUSERS_REQUIRE: native,browser,webgpu (what CI requires besides arm64) and any other missing one. */

@@ -27,7 +27,7 @@ import { CHROMIUM_FLAGS, launchChromium } from '../test-support/chromium';
 import { startStaticServer } from '../test-support/static-server';
 import { syntheticStateDict } from '../test-support/synthetic-checkpoint';
 import { parseBenchArgs } from './args';
-import { median } from './stats';
+import { maxAbsDiff, median } from './stats';
 
 const ROOT = path.join(__dirname, '..', '..');
 const EMBEDDED_MODEL = path.join(ROOT, 'models', 'tiny-random');
@@ -234,12 +234,6 @@ async function fullSizeStepMs(
   );
 }
 
-
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 function formatDiff(d: number | undefined): string {
   if (d === undefined) return '–';

@@ -27,7 +27,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { recipeStateDict } from '../spec/helpers/recipe-weights';
 import { oneOf, parseBenchArgs, positiveInt } from './args';
-import { median, warmUp } from './stats';
+import { maxAbsDiff, median, warmUp } from './stats';
 
 const script = 'bench/gpu-check';
 
@@ -108,12 +108,6 @@ async function fullSizeParity(): Promise<string[]> {
   }
   unet.dispose();
   return lines;
-}
-
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
-  return max;
 }
 
 async function main(): Promise<void> {

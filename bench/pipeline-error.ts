@@ -16,9 +16,11 @@ import * as path from 'path';
 import { setBackend } from '../lib/node/backends/set-backend';
 import { nativeKernelsStatus } from '../lib/node/backends/native';
 import { DDIMPipeline } from '../lib/pipelines/ddim-pipeline';
+import { imageAbsSum } from '../lib/pipelines/image-abs-sum';
 import { Generator } from '../lib/random/generator';
 import { parseBenchArgs, positiveInt } from './args';
 import { findPythonPeer } from './peers';
+import { maxAbsDiff } from './stats';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const CHILD_PREFIX = 'PIPELINE_ERROR_RESULT ';
@@ -48,13 +50,6 @@ function readF32(file: string): Float32Array {
   return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 }
 
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) throw new Error(`bench/pipeline-error: ${a.length} values against ${b.length}`);
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
-  return max;
-}
-
 /** The child: one path, one generate() from the pipeline folder PyTorch saved, compared with its image. */
 async function child(folder: string, native: boolean, options: Options): Promise<ChildResult> {
   await setBackend('wasm', { threads: 1, native });
@@ -68,8 +63,7 @@ async function child(folder: string, native: boolean, options: Options): Promise
   });
   const seconds = (Date.now() - started) / 1000;
   const reference = readF32(path.join(folder, 'image.f32'));
-  let absSum = 0;
-  for (const v of images.data) absSum += Math.abs(v);
+  const absSum = imageAbsSum(images);
   const status = nativeKernelsStatus();
   const kernels = status.enabled ? `native ${String(status.info?.isa)} (winograd ${String(status.info?.winograd)})` : 'plain wasm';
   pipeline.dispose();

@@ -54,3 +54,11 @@ export async function warmUp(forward: () => Promise<unknown>, maxForwards = WARM
   } while (n < maxForwards && performance.now() - start < maxSeconds * 1000);
   return n;
 }
+
+/** The largest |a[i] − b[i]| (arrays of one length; the bench compares images and outputs of one shape). */
+export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) throw new Error(`maxAbsDiff: ${a.length} values against ${b.length}`);
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
+  return max;
+}

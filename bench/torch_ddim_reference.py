@@ -9,36 +9,15 @@ folder (save_pretrained: model_index.json, unet/, scheduler/) and the image as r
 Prints one line `TORCH_DDIM_RESULT {json}` at the end.
 """
 import argparse
-import hashlib
 import json
-import math
 import os
+import sys
 import time
 
 import torch
 
-
-def recipe_weights(unet, seed):
-    """spec/fixtures/README.md "Deterministic weights": one CPU generator, keys in sorted order."""
-    g = torch.Generator("cpu").manual_seed(seed)
-    state = unet.state_dict()
-    out = {}
-    for name in sorted(state):
-        shape = state[name].shape
-        r = torch.rand(shape, generator=g, dtype=torch.float32) * 2 - 1
-        if len(shape) == 1:
-            out[name] = 1 + r * 0.1 if ("norm" in name and name.endswith("weight")) else r * 0.1
-        else:
-            out[name] = r * (1 / math.sqrt(r.numel() / shape[0]))
-    return out
-
-
-def weights_sha256(weights):
-    h = hashlib.sha256()
-    for name in sorted(weights):
-        h.update(name.encode())
-        h.update(weights[name].contiguous().numpy().astype("<f4").tobytes())
-    return h.hexdigest()
+# The recipe, once: the fixture generator's own (it loads the weights and returns their sha256).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts", "fixtures"))
 
 
 def main():
@@ -52,16 +31,15 @@ def main():
     args = parser.parse_args()
 
     from diffusers import DDIMPipeline, DDIMScheduler, UNet2DModel
+    from make_unet_256_family import recipe_weights
 
     with open(args.fixture) as f:
         fixture = json.load(f)
     torch.set_num_threads(args.threads)
     unet = UNet2DModel(**fixture["config"]).eval()
-    weights = recipe_weights(unet, fixture["weights_seed"])
-    digest = weights_sha256(weights)
+    _, digest = recipe_weights(unet, fixture["weights_seed"])
     if digest != fixture["weights_sha256"]:
         raise SystemExit(f"recipe weights sha256 {digest} != the fixture's {fixture['weights_sha256']}")
-    unet.load_state_dict(weights)
     scheduler = DDIMScheduler.from_config(fixture["pipeline_cases"][0]["scheduler_config"])
     pipe = DDIMPipeline(unet=unet, scheduler=scheduler)
     pipe.save_pretrained(args.out)

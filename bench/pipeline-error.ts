@@ -19,6 +19,7 @@ import { DDIMPipeline } from '../lib/pipelines/ddim-pipeline';
 import { imageAbsSum } from '../lib/pipelines/image-abs-sum';
 import { Generator } from '../lib/random/generator';
 import { parseBenchArgs, positiveInt } from './args';
+import { childJson } from './child-json';
 import { findPythonPeer } from './peers';
 import { maxAbsDiff } from './stats';
 
@@ -80,9 +81,7 @@ function torchReference(dir: string, options: Options, threads: number): { folde
     [path.join(REPO_ROOT, 'bench', 'torch_ddim_reference.py'), '--fixture', path.join(REPO_ROOT, 'spec', 'fixtures', 'unet_full.json'), '--out', folder, '--steps', String(options.steps), '--seed', String(options.seed), '--eta', String(options.eta), '--threads', String(threads)],
     { encoding: 'utf8', env: peer.env, maxBuffer: 16 * 1024 * 1024 },
   );
-  const line = (run.stdout ?? '').split('\n').find((l) => l.startsWith('TORCH_DDIM_RESULT '));
-  if (run.status !== 0 || line === undefined) throw new Error(`bench/pipeline-error: the PyTorch reference failed: ${(run.stderr ?? '').trim().split('\n').slice(-3).join(' ')}`);
-  const result = JSON.parse(line.slice('TORCH_DDIM_RESULT '.length)) as { absSum: number; seconds: number };
+  const result = childJson<{ absSum: number; seconds: number }>(`the PyTorch reference at ${threads} threads`, run, 'TORCH_DDIM_RESULT ');
   return { folder, ...result };
 }
 
@@ -129,9 +128,7 @@ async function main(): Promise<void> {
         env: { ...process.env, ...p.env },
         maxBuffer: 16 * 1024 * 1024,
       });
-      const line = (run.stdout ?? '').split('\n').find((l) => l.startsWith(CHILD_PREFIX));
-      if (run.status !== 0 || line === undefined) throw new Error(`bench/pipeline-error: ${p.label} failed: ${(run.stderr ?? '').trim().split('\n').slice(-3).join(' ')}`);
-      const r = JSON.parse(line.slice(CHILD_PREFIX.length)) as ChildResult;
+      const r = childJson<ChildResult>(p.label, run, CHILD_PREFIX);
       console.log(`| ${p.label}: ${r.kernels} | ${r.maxAbs.toExponential(3)} | ${r.absSum.toFixed(4)} | ${r.seconds.toFixed(1)} |`);
     }
   } finally {

@@ -24,6 +24,7 @@ import { nativeKernelsStatus } from '../lib/node/backends/native';
 import { autoWasmThreads } from '../lib/node/backends/wasm-threads';
 import { writeFileAtomic } from '../lib/node/fs/atomic-write';
 import { oneOf, parseBenchArgs, positiveInt, positiveIntList } from './args';
+import { childJson } from './child-json';
 import { ORT_PREFIX } from './onnxruntime-unet';
 import { findPythonPeer, onnxModel, onnxruntimeModule, ONNXRUNTIME_VERSION, PythonPeer, TORCH_PREFIX } from './peers';
 import { median, TIMED_MAX_FORWARDS, TIMED_MIN_SECONDS, WARMUP_FORWARDS, WARMUP_SECONDS } from './stats';
@@ -146,13 +147,6 @@ function runForward(config: Omit<ForwardOptions, 'runs'>, o: Options, pipelineBa
 interface Peer {
   label: string;
   run: (batches: number[], runs: number) => PeerRound;
-}
-
-/** The JSON after `prefix` on the child's stdout, or an error naming the peer and the child's last stderr line. */
-function childJson<T>(label: string, child: ReturnType<typeof spawnSync>, prefix: string): T {
-  const line = String(child.stdout ?? '').split('\n').find((l) => l.startsWith(prefix));
-  if (child.status !== 0 || line === undefined) throw new Error(`bench: ${label} failed: ${String(child.stderr ?? '').trim().split('\n').pop()}`);
-  return JSON.parse(line.slice(prefix.length)) as T;
 }
 
 function torchPeer(python: PythonPeer): Peer {

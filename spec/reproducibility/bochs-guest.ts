@@ -18,8 +18,8 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { childBundle, REPO_ROOT } from './golden-harness';
-import type { GoldenPlan, GoldenResult } from './golden-plan';
+import { childBundle, onPath, REPO_ROOT } from './golden-harness';
+import { parseGoldenResult, type GoldenPlan, type GoldenResult } from './golden-plan';
 
 /** Where the unpacked packages and the kernel are kept between runs (`npm ci` starts it afresh). */
 export const BOCHS_KIT_DIR = path.join(REPO_ROOT, 'node_modules', '.cache', 'tfjs-diffusers', 'bochs-guest');
@@ -77,7 +77,7 @@ export function bochsKit(): { kit: string; missing?: undefined } | { kit?: undef
   const paths = kitPaths(kit);
   const ready = () => Object.values(paths).every((p) => fs.existsSync(p));
   if (ready()) return { kit };
-  const missing = ['apt-get', 'dpkg-deb', 'curl'].filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
+  const missing = ['apt-get', 'dpkg-deb', 'curl'].filter((tool) => onPath(tool) === undefined);
   if (missing.length > 0) return { missing: missing.map((t) => `${t} (the kit is built from Debian packages)`) };
   try {
     const debs = path.join(kit, 'debs');
@@ -180,9 +180,9 @@ export function runInBochs(kit: string, runs: GuestRun[], files: Record<string, 
       'echo "GUEST-XSTATE $(dmesg | grep -m1 \'x86/fpu: Enabled xstate\')"',
       `cd ${repo}`,
     ];
+    fs.mkdirSync(path.join(root, 'plans'));
     for (const { name, plan, env } of runs) {
       const planAt = `/plans/${name}.json`;
-      fs.mkdirSync(path.join(root, 'plans'), { recursive: true });
       fs.writeFileSync(path.join(root, planAt), JSON.stringify(plan));
       const vars = Object.entries({ NODE_PATH: `${repo}/node_modules`, ...env }).map(([k, v]) => `${k}='${v}'`).join(' ');
       lines.push(`echo "GUEST-RUN ${name}"`, `${vars} /bin/node ${guestBundle} ${planAt} 2>&1`, `echo "GUEST-EXIT ${name} $?"`);
@@ -252,8 +252,7 @@ export function runInBochs(kit: string, runs: GuestRun[], files: Record<string, 
       const from = serial.indexOf(`GUEST-RUN ${name}\n`);
       const to = serial.indexOf(`GUEST-EXIT ${name} `, from);
       const output = from >= 0 && to > from ? serial.slice(from, to) : '';
-      const line = output.split('\n').find((l) => l.startsWith('GOLDEN-RESULT '));
-      results.set(name, line ? (JSON.parse(line.slice('GOLDEN-RESULT '.length)) as GoldenResult) : output.slice(-3000) || '(no output)');
+      results.set(name, parseGoldenResult(output) ?? (output.slice(-3000) || '(no output)'));
     }
     const flags = serial.match(/^GUEST-FLAGS flags\s*:(.*)$/m)?.[1].trim().split(/\s+/) ?? [];
     const xstate = serial.match(/^GUEST-XSTATE (.*)$/m)?.[1] ?? '';

@@ -15,7 +15,7 @@ import { Generator } from '../../lib/random/generator';
 import { randnTensor } from '../../lib/random/randn-tensor';
 import { EMBEDDED_MODEL_DIR } from '../../lib/node/embedded-model';
 import type { StateDict } from '../../lib/io/state-dict';
-import type { GoldenPlan, GoldenResult, ForwardRun } from './golden-plan';
+import { GOLDEN_RESULT_PREFIX, type GoldenPlan, type GoldenResult, type ForwardRun } from './golden-plan';
 
 /** sha256 of float32 values as little-endian bytes (x86-64 and AArch64 alike). */
 function sha256(values: Float32Array): string {
@@ -126,7 +126,7 @@ async function main(plan: GoldenPlan): Promise<GoldenResult> {
 
 const plan = JSON.parse(fs.readFileSync(process.argv[2], 'utf8')) as GoldenPlan;
 main(plan).then(
-  (result) => process.stdout.write(`GOLDEN-RESULT ${JSON.stringify(result)}\n`),
+  (result) => process.stdout.write(`${GOLDEN_RESULT_PREFIX}${JSON.stringify(result)}\n`),
   (err) => {
     process.stderr.write(`golden-child: ${err instanceof Error ? err.stack : String(err)}\n`);
     process.exit(1);

@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { fullFixture } from '../models/unet/unet-fixture';
-import type { GoldenPlan, GoldenResult } from './golden-plan';
+import { parseGoldenResult, type GoldenPlan, type GoldenResult } from './golden-plan';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -148,12 +148,12 @@ export function runGoldenChild(plan: GoldenPlan, env: Record<string, string>, op
     maxBuffer: 64 * 1024 * 1024,
   });
   fs.rmSync(path.dirname(planFile), { recursive: true, force: true });
-  const line = (child.stdout ?? '').split('\n').find((l) => l.startsWith('GOLDEN-RESULT '));
-  if (child.status !== 0 || line === undefined) {
+  const result = parseGoldenResult(child.stdout ?? '');
+  if (child.status !== 0 || result === undefined) {
     const how = child.error ? child.error.message : `exit ${child.status ?? child.signal}`;
     throw new Error(`golden child on ${node.label} (${JSON.stringify(env)}) failed after ${((Date.now() - started) / 1000).toFixed(0)} s: ${how}\n${(child.stderr ?? '').slice(-3000)}`);
   }
-  return JSON.parse(line.slice('GOLDEN-RESULT '.length)) as GoldenResult;
+  return result;
 }
 
 /** The CPU's feature flags (Linux /proc/cpuinfo; empty elsewhere). */
@@ -188,7 +188,8 @@ export const ARM64_SYSROOT = '/usr/aarch64-linux-gnu';
 /** Where the fetched package is kept between runs (inside node_modules: `npm ci` starts it afresh). */
 export const ARM64_NODE_CACHE = path.join(REPO_ROOT, 'node_modules', '.cache', 'tfjs-diffusers', ARM64_NODE_PACKAGE.replace('@', '-'));
 
-function onPath(name: string): string | undefined {
+/** The path of the executable `name` on PATH, if any. */
+export function onPath(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
     const p = path.join(dir, name);
     if (dir && fs.existsSync(p)) return p;

@@ -33,3 +33,12 @@ export interface GoldenResult {
   pipeline: { batch: number; hashes: string[] }[];
   seconds: number;
 }
+
+/** How a child reports: one stdout line, this prefix and the {@link GoldenResult} as JSON. */
+export const GOLDEN_RESULT_PREFIX = 'GOLDEN-RESULT ';
+
+/** The result in a child's output (its stdout, or the guest's serial log of one run), if it printed one. */
+export function parseGoldenResult(output: string): GoldenResult | undefined {
+  const line = output.split('\n').find((l) => l.startsWith(GOLDEN_RESULT_PREFIX));
+  return line === undefined ? undefined : (JSON.parse(line.slice(GOLDEN_RESULT_PREFIX.length)) as GoldenResult);
+}
